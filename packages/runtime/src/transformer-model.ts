@@ -1,0 +1,322 @@
+import type { IWeightTensor } from '@smallmind/quantization-tensors';
+import { ContextOverflowError, InvalidInputError, ModelLoadError } from './errors.js';
+import { addInPlace, applyRopeNormal, rmsNormRow, ropeAngles, swiGluInPlace } from './math.js';
+import type { ModelConfig } from './model-config.js';
+
+/** The weights of one llama block. Matrices are `IWeightTensor`s kept in their file's format. */
+export interface LlamaLayerWeights {
+  readonly attnNorm: Float32Array;
+  readonly attnQ: IWeightTensor;
+  readonly attnK: IWeightTensor;
+  readonly attnV: IWeightTensor;
+  readonly attnOutput: IWeightTensor;
+  readonly ffnNorm: Float32Array;
+  readonly ffnGate: IWeightTensor;
+  readonly ffnUp: IWeightTensor;
+  readonly ffnDown: IWeightTensor;
+}
+
+/** All weights of a llama model. */
+export interface LlamaWeights {
+  readonly tokenEmbedding: IWeightTensor;
+  readonly outputNorm: Float32Array;
+  /** The LM head; pass `tokenEmbedding` itself for a tied-embedding model. */
+  readonly output: IWeightTensor;
+  readonly layers: readonly LlamaLayerWeights[];
+}
+
+export interface TransformerModelOptions {
+  /**
+   * Context window to enforce, default the config's `contextLength`. The KV cache grows with use,
+   * so a large window costs memory only when it is actually filled.
+   */
+  readonly contextLength?: number;
+  /**
+   * Most prompt rows run through one batched pass (llama.cpp's ubatch); longer inputs are split,
+   * which bounds scratch memory. Default 512.
+   */
+  readonly maxBatchSize?: number;
+}
+
+/** Per-layer F32 key/value cache that grows by doubling, up to the context length. */
+class KvCache {
+  readonly keys: Float32Array[];
+  readonly values: Float32Array[];
+  /** Positions the cache can hold without growing. */
+  capacity = 0;
+
+  constructor(
+    private readonly layerCount: number,
+    private readonly rowWidth: number,
+    private readonly maxCapacity: number,
+  ) {
+    this.keys = [];
+    this.values = [];
+  }
+
+  /** Makes room for `positions` rows, preserving the cached ones. */
+  reserve(positions: number, used: number): void {
+    if (positions <= this.capacity) return;
+    const capacity = Math.min(this.maxCapacity, Math.max(positions, this.capacity * 2, 64));
+    for (let layer = 0; layer < this.layerCount; layer++) {
+      this.keys[layer] = grow(this.keys[layer], capacity * this.rowWidth, used * this.rowWidth);
+      this.values[layer] = grow(this.values[layer], capacity * this.rowWidth, used * this.rowWidth);
+    }
+    this.capacity = capacity;
+  }
+}
+
+function grow(old: Float32Array | undefined, length: number, keep: number): Float32Array {
+  const next = new Float32Array(length);
+  if (old !== undefined) next.set(old.subarray(0, keep));
+  return next;
+}
+
+/** Scratch rows for one batch of `rows` tokens; reused across calls, regrown only for larger batches. */
+class BatchScratch {
+  readonly hidden: Float32Array;
+  readonly normed: Float32Array;
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly attention: Float32Array;
+  readonly projected: Float32Array;
+  readonly gate: Float32Array;
+  readonly up: Float32Array;
+
+  constructor(
+    readonly rows: number,
+    config: ModelConfig,
+  ) {
+    const qWidth = config.headCount * config.headDim;
+    const kvWidth = config.headCountKv * config.headDim;
+    this.hidden = new Float32Array(rows * config.embeddingLength);
+    this.normed = new Float32Array(rows * config.embeddingLength);
+    this.q = new Float32Array(rows * qWidth);
+    this.k = new Float32Array(rows * kvWidth);
+    this.v = new Float32Array(rows * kvWidth);
+    this.attention = new Float32Array(rows * qWidth);
+    this.projected = new Float32Array(rows * config.embeddingLength);
+    this.gate = new Float32Array(rows * config.feedForwardLength);
+    this.up = new Float32Array(rows * config.feedForwardLength);
+  }
+}
+
+function checkMatrix(name: string, tensor: IWeightTensor, rows: number, cols: number): void {
+  if (tensor.rows !== rows || tensor.cols !== cols) {
+    throw new ModelLoadError('WRONG_SHAPE', name, `tensor "${name}" is ${tensor.rows}x${tensor.cols} (rows x cols), expected ${rows}x${cols}`);
+  }
+}
+
+function checkVector(name: string, vector: Float32Array, length: number): void {
+  if (vector.length !== length) {
+    throw new ModelLoadError('WRONG_SHAPE', name, `tensor "${name}" has ${vector.length} values, expected ${length}`);
+  }
+}
+
+/** Checks every weight against the config, naming the first tensor (by GGUF name) that does not fit. */
+function checkLlamaWeights(config: ModelConfig, weights: LlamaWeights): void {
+  const nEmbd = config.embeddingLength;
+  const qWidth = config.headCount * config.headDim;
+  const kvWidth = config.headCountKv * config.headDim;
+  checkMatrix('token_embd.weight', weights.tokenEmbedding, config.vocabSize, nEmbd);
+  checkVector('output_norm.weight', weights.outputNorm, nEmbd);
+  checkMatrix('output.weight', weights.output, config.vocabSize, nEmbd);
+  if (weights.layers.length !== config.blockCount) {
+    throw new ModelLoadError('MISSING_TENSOR', `blk.${weights.layers.length}`, `model has ${weights.layers.length} blocks, config says ${config.blockCount}`);
+  }
+  weights.layers.forEach((layer, i) => {
+    const blk = `blk.${i}`;
+    checkVector(`${blk}.attn_norm.weight`, layer.attnNorm, nEmbd);
+    checkMatrix(`${blk}.attn_q.weight`, layer.attnQ, qWidth, nEmbd);
+    checkMatrix(`${blk}.attn_k.weight`, layer.attnK, kvWidth, nEmbd);
+    checkMatrix(`${blk}.attn_v.weight`, layer.attnV, kvWidth, nEmbd);
+    checkMatrix(`${blk}.attn_output.weight`, layer.attnOutput, nEmbd, qWidth);
+    checkVector(`${blk}.ffn_norm.weight`, layer.ffnNorm, nEmbd);
+    checkMatrix(`${blk}.ffn_gate.weight`, layer.ffnGate, config.feedForwardLength, nEmbd);
+    checkMatrix(`${blk}.ffn_up.weight`, layer.ffnUp, config.feedForwardLength, nEmbd);
+    checkMatrix(`${blk}.ffn_down.weight`, layer.ffnDown, nEmbd, config.feedForwardLength);
+  });
+}
+
+function positiveIntegerOption(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidInputError('INVALID_OPTION', field, `${field} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * A llama-family decoder with an F32 KV cache. `evaluate` appends tokens to the cache (a whole
+ * prompt goes through batched matMuls with a causal mask; a single token is a decode step) and
+ * returns the logits of the last one.
+ */
+export class TransformerModel {
+  readonly config: ModelConfig;
+  readonly weights: LlamaWeights;
+  /** The enforced context window (tokens). */
+  readonly contextLength: number;
+  readonly maxBatchSize: number;
+
+  private readonly kvCache: KvCache;
+  private readonly decodeScratch: BatchScratch;
+  private batchScratch: BatchScratch | undefined;
+  private readonly ropeCos: Float32Array;
+  private readonly ropeSin: Float32Array;
+  /** Attention weights of one head over the visible positions; grows with the KV cache. */
+  private scores = new Float32Array(0);
+  private readonly finalNormed: Float32Array;
+  private readonly logits: Float32Array;
+  private cachedTokens = 0;
+
+  constructor(config: ModelConfig, weights: LlamaWeights, options: TransformerModelOptions = {}) {
+    checkLlamaWeights(config, weights);
+    this.config = config;
+    this.weights = weights;
+    this.contextLength = positiveIntegerOption('contextLength', options.contextLength ?? config.contextLength);
+    this.maxBatchSize = positiveIntegerOption('maxBatchSize', options.maxBatchSize ?? 512);
+    this.kvCache = new KvCache(config.blockCount, config.headCountKv * config.headDim, this.contextLength);
+    this.decodeScratch = new BatchScratch(1, config);
+    this.ropeCos = new Float32Array(config.ropeDimensionCount / 2);
+    this.ropeSin = new Float32Array(config.ropeDimensionCount / 2);
+    this.finalNormed = new Float32Array(config.embeddingLength);
+    this.logits = new Float32Array(config.vocabSize);
+  }
+
+  /** Tokens currently in the KV cache (the position the next token will take). */
+  get position(): number {
+    return this.cachedTokens;
+  }
+
+  /** Empties the KV cache. */
+  reset(): void {
+    this.cachedTokens = 0;
+  }
+
+  /**
+   * Runs `tokens` at positions `position .. position + tokens.length - 1`, appends them to the KV
+   * cache and returns the logits (vocabSize values) of the last token. The returned array is the
+   * model's own buffer, overwritten by the next call: copy it (`.slice()`) to keep it.
+   * Throws `ContextOverflowError` (state unchanged) if the tokens do not fit the context window,
+   * and `InvalidInputError` for an empty input or a token id outside the vocabulary.
+   */
+  evaluate(tokens: readonly number[]): Float32Array {
+    if (tokens.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'tokens', 'evaluate needs at least one token');
+    tokens.forEach((token, i) => {
+      if (!Number.isInteger(token) || token < 0 || token >= this.config.vocabSize) {
+        throw new InvalidInputError('TOKEN_OUT_OF_RANGE', `tokens[${i}]`, `tokens[${i}] = ${token} is not a token id of this model (0 .. ${this.config.vocabSize - 1})`);
+      }
+    });
+    if (this.cachedTokens + tokens.length > this.contextLength) {
+      throw new ContextOverflowError(this.cachedTokens, tokens.length, this.contextLength);
+    }
+    this.kvCache.reserve(this.cachedTokens + tokens.length, this.cachedTokens);
+    if (this.scores.length < this.kvCache.capacity) this.scores = new Float32Array(this.kvCache.capacity);
+    for (let start = 0; start < tokens.length; start += this.maxBatchSize) {
+      const count = Math.min(this.maxBatchSize, tokens.length - start);
+      const scratch = this.scratchFor(count);
+      this.forwardBatch(tokens, start, count, scratch);
+      if (start + count === tokens.length) this.computeLogits(scratch.hidden, (count - 1) * this.config.embeddingLength);
+    }
+    return this.logits;
+  }
+
+  private scratchFor(rows: number): BatchScratch {
+    if (rows === 1) return this.decodeScratch;
+    if (this.batchScratch === undefined || this.batchScratch.rows < rows) {
+      this.batchScratch = new BatchScratch(Math.min(this.maxBatchSize, Math.max(rows, (this.batchScratch?.rows ?? 0) * 2)), this.config);
+    }
+    return this.batchScratch;
+  }
+
+  /** Runs tokens[start .. start + n) through every block; leaves the residual stream in `s.hidden`. */
+  private forwardBatch(tokens: readonly number[], start: number, n: number, s: BatchScratch): void {
+    const { config, weights } = this;
+    const nEmbd = config.embeddingLength;
+    const qWidth = config.headCount * config.headDim;
+    const kvWidth = config.headCountKv * config.headDim;
+    const firstPosition = this.cachedTokens;
+
+    for (let i = 0; i < n; i++) weights.tokenEmbedding.dequantizeRow(tokens[start + i]!, s.hidden, i * nEmbd);
+
+    for (let layer = 0; layer < config.blockCount; layer++) {
+      const w = weights.layers[layer]!;
+      for (let i = 0; i < n; i++) rmsNormRow(s.hidden, i * nEmbd, w.attnNorm, config.rmsNormEpsilon, s.normed, i * nEmbd);
+      multiply(w.attnQ, s.normed, n, s.q);
+      multiply(w.attnK, s.normed, n, s.k);
+      multiply(w.attnV, s.normed, n, s.v);
+
+      const cacheK = this.kvCache.keys[layer]!;
+      const cacheV = this.kvCache.values[layer]!;
+      for (let i = 0; i < n; i++) {
+        ropeAngles(firstPosition + i, config.ropeDimensionCount, config.ropeFreqBase, this.ropeCos, this.ropeSin);
+        applyRopeNormal(s.q, i * qWidth, config.headCount, config.headDim, config.ropeDimensionCount, this.ropeCos, this.ropeSin);
+        applyRopeNormal(s.k, i * kvWidth, config.headCountKv, config.headDim, config.ropeDimensionCount, this.ropeCos, this.ropeSin);
+      }
+      cacheK.set(s.k.subarray(0, n * kvWidth), firstPosition * kvWidth);
+      cacheV.set(s.v.subarray(0, n * kvWidth), firstPosition * kvWidth);
+      for (let i = 0; i < n; i++) this.attend(s.q, i * qWidth, cacheK, cacheV, firstPosition + i + 1, s.attention, i * qWidth);
+      multiply(w.attnOutput, s.attention, n, s.projected);
+      addInPlace(s.hidden, s.projected, n * nEmbd);
+
+      for (let i = 0; i < n; i++) rmsNormRow(s.hidden, i * nEmbd, w.ffnNorm, config.rmsNormEpsilon, s.normed, i * nEmbd);
+      multiply(w.ffnGate, s.normed, n, s.gate);
+      multiply(w.ffnUp, s.normed, n, s.up);
+      swiGluInPlace(s.gate, s.up, n * config.feedForwardLength);
+      multiply(w.ffnDown, s.gate, n, s.projected);
+      addInPlace(s.hidden, s.projected, n * nEmbd);
+    }
+    this.cachedTokens += n;
+  }
+
+  /**
+   * Causal multi-head attention of one query row over cache positions [0, visible): softmax of
+   * scaled dot products, then the weighted sum of values. Query head h reads KV head
+   * h / (headCount / headCountKv) (llama.cpp's GQA grouping: consecutive query heads share one).
+   */
+  private attend(q: Float32Array, qOffset: number, cacheK: Float32Array, cacheV: Float32Array, visible: number, out: Float32Array, outOffset: number): void {
+    const { headCount, headCountKv, headDim } = this.config;
+    const kvWidth = headCountKv * headDim;
+    const group = headCount / headCountKv;
+    const scale = Math.fround(1 / Math.sqrt(headDim));
+    const scores = this.scores;
+    for (let h = 0; h < headCount; h++) {
+      const qBase = qOffset + h * headDim;
+      const kvBase = Math.floor(h / group) * headDim;
+      let max = -Infinity;
+      for (let t = 0; t < visible; t++) {
+        const kBase = t * kvWidth + kvBase;
+        let dot = 0;
+        for (let d = 0; d < headDim; d++) dot += q[qBase + d]! * cacheK[kBase + d]!;
+        // ggml stores K.q as float32, then scales it.
+        const score = Math.fround(Math.fround(dot) * scale);
+        scores[t] = score;
+        if (score > max) max = score;
+      }
+      let sum = 0;
+      for (let t = 0; t < visible; t++) {
+        const e = Math.fround(Math.exp(scores[t]! - max));
+        scores[t] = e;
+        sum += e;
+      }
+      const inverse = Math.fround(1 / sum);
+      const outBase = outOffset + h * headDim;
+      for (let d = 0; d < headDim; d++) {
+        let acc = 0;
+        for (let t = 0; t < visible; t++) acc += Math.fround(scores[t]! * inverse) * cacheV[t * kvWidth + kvBase + d]!;
+        out[outBase + d] = acc;
+      }
+    }
+  }
+
+  private computeLogits(hidden: Float32Array, rowOffset: number): void {
+    rmsNormRow(hidden, rowOffset, this.weights.outputNorm, this.config.rmsNormEpsilon, this.finalNormed, 0);
+    this.weights.output.matVec(this.finalNormed, this.logits);
+  }
+}
+
+/** Y = W X for `n` rows, through the tensor's own kernel (matVec for one row). */
+function multiply(weight: IWeightTensor, x: Float32Array, n: number, y: Float32Array): void {
+  if (n === 1) weight.matVec(x, y);
+  else weight.matMul(x.subarray(0, n * weight.cols), n, y.subarray(0, n * weight.rows));
+}
