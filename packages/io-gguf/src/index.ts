@@ -1,1 +1,25 @@
-export {};
+export { FileByteSource, MemoryByteSource } from './byte-source.js';
+export type { ByteSource } from './byte-source.js';
+export {
+  GgufFormatError,
+  GgufFormatErrorCode,
+  GgufReadError,
+  GgufReadErrorCode,
+  GgufWriteError,
+  GgufWriteErrorCode,
+} from './errors.js';
+export {
+  GGUF_ALIGNMENT_KEY,
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_DEFAULT_MAX_HEADER_BYTES,
+  GGUF_MAGIC,
+  GGUF_MAX_ARRAY_NESTING,
+  GGUF_MAX_DIMS,
+  GGUF_MAX_KEY_BYTES,
+  GGUF_MAX_TENSOR_NAME_BYTES,
+  GGUF_VERSION,
+} from './format.js';
+export { parseGgufHeader } from './header-parser.js';
+export type { GgufHeader, GgufTensorInfo, GgufVersion, ParseGgufHeaderOptions } from './header-parser.js';
+export { GgufFile, openGguf, readGguf, readGgufHeader } from './reader.js';
+export type { ReadGgufOptions } from './reader.js';

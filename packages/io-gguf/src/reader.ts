@@ -1,0 +1,130 @@
+/**
+ * Opening a GGUF file: the header is read in growing chunks from the start of the file (so memory
+ * depends on the header size, never on the tensor data), tensor data is read on demand with
+ * positional reads.
+ */
+import type { ModelMetadata } from '@smallmind/io-smq';
+import { FileByteSource } from './byte-source.js';
+import type { ByteSource } from './byte-source.js';
+import { GgufReadError, GgufReadErrorCode } from './errors.js';
+import { GGUF_DEFAULT_MAX_HEADER_BYTES } from './format.js';
+import { NeedMoreBytes, parseGgufHeader } from './header-parser.js';
+import type { GgufHeader, GgufTensorInfo, GgufVersion } from './header-parser.js';
+
+export interface ReadGgufOptions {
+  /** Refuse headers longer than this (GgufFormatError HEADER_TOO_LARGE). Default 256 MiB. */
+  readonly maxHeaderBytes?: number;
+  /** Size of the first read of the header; it grows as needed. Default 1 MiB. */
+  readonly initialReadBytes?: number;
+}
+
+const DEFAULT_INITIAL_READ_BYTES = 1024 * 1024;
+
+/** An open GGUF file: its parsed header, plus on-demand access to tensor data. */
+export class GgufFile implements GgufHeader {
+  readonly version: GgufVersion;
+  readonly metadata: ModelMetadata;
+  readonly alignment: number;
+  readonly dataOffset: number;
+  readonly headerByteLength: number;
+  readonly tensors: readonly GgufTensorInfo[];
+  private readonly byName: ReadonlyMap<string, GgufTensorInfo>;
+  private closed = false;
+
+  constructor(
+    private readonly source: ByteSource,
+    header: GgufHeader,
+  ) {
+    this.version = header.version;
+    this.metadata = header.metadata;
+    this.alignment = header.alignment;
+    this.dataOffset = header.dataOffset;
+    this.headerByteLength = header.headerByteLength;
+    this.tensors = header.tensors;
+    this.byName = new Map(header.tensors.map((t) => [t.name, t]));
+  }
+
+  /** Size of the whole file in bytes. */
+  get fileSize(): number {
+    return this.source.size;
+  }
+
+  /** The info of tensor `name`; throws `GgufReadError` (TENSOR_NOT_FOUND) if there is none. */
+  tensor(name: string): GgufTensorInfo {
+    const info = this.byName.get(name);
+    if (info === undefined) throw new GgufReadError(GgufReadErrorCode.TENSOR_NOT_FOUND, name, `no tensor named ${JSON.stringify(name)} in this GGUF file`);
+    return info;
+  }
+
+  /** The raw bytes of tensor `name`, exactly as stored (quantized blocks stay quantized). */
+  async readTensorData(name: string): Promise<Uint8Array> {
+    const info = this.tensor(name);
+    const bytes = new Uint8Array(info.byteLength);
+    await this.readRange(bytes, info.offset);
+    return bytes;
+  }
+
+  /**
+   * Streams tensor `name` in chunks of at most `chunkBytes`. Each yielded chunk is a view of one reused
+   * buffer: it is valid until the consumer asks for the next one (constant memory for any tensor size).
+   */
+  async *readTensorChunks(name: string, chunkBytes: number): AsyncGenerator<Uint8Array, void, void> {
+    if (!Number.isInteger(chunkBytes) || chunkBytes <= 0) throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`);
+    const info = this.tensor(name);
+    const buffer = new Uint8Array(Math.min(chunkBytes, info.byteLength));
+    for (let done = 0; done < info.byteLength; ) {
+      const chunk = buffer.subarray(0, Math.min(buffer.length, info.byteLength - done));
+      await this.readRange(chunk, info.offset + done);
+      done += chunk.length;
+      yield chunk;
+    }
+  }
+
+  /** Reads `target.length` bytes at absolute file offset `position`. */
+  async readRange(target: Uint8Array, position: number): Promise<void> {
+    if (this.closed) throw new GgufReadError(GgufReadErrorCode.CLOSED, undefined, 'the GGUF file is closed');
+    await this.source.readInto(target, position);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.source.close();
+  }
+}
+
+/** Parses the header of `source`, reading only as much of it as the header needs. */
+export async function readGgufHeader(source: ByteSource, options: ReadGgufOptions = {}): Promise<GgufHeader> {
+  const maxHeaderBytes = options.maxHeaderBytes ?? GGUF_DEFAULT_MAX_HEADER_BYTES;
+  let buffer = new Uint8Array(Math.min(source.size, options.initialReadBytes ?? DEFAULT_INITIAL_READ_BYTES));
+  await source.readInto(buffer, 0);
+  for (;;) {
+    try {
+      return parseGgufHeader(buffer, { fileSize: source.size, maxHeaderBytes });
+    } catch (error) {
+      if (!(error instanceof NeedMoreBytes)) throw error;
+      // The parser has checked bytesNeeded against the file size and the header limit. Doubling keeps the
+      // number of re-parses logarithmic in the header size.
+      const length = Math.max(error.bytesNeeded, Math.min(buffer.length * 2, source.size, maxHeaderBytes));
+      const grown = new Uint8Array(length);
+      grown.set(buffer);
+      await source.readInto(grown.subarray(buffer.length), buffer.length);
+      buffer = grown;
+    }
+  }
+}
+
+/** Opens a GGUF from any byte source; the source is closed if the header is invalid. */
+export async function openGguf(source: ByteSource, options: ReadGgufOptions = {}): Promise<GgufFile> {
+  try {
+    return new GgufFile(source, await readGgufHeader(source, options));
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+}
+
+/** Opens the GGUF file at `path`: parses header, metadata and tensor infos; tensor data is read on demand. */
+export async function readGguf(path: string, options: ReadGgufOptions = {}): Promise<GgufFile> {
+  return openGguf(await FileByteSource.open(path), options);
+}
