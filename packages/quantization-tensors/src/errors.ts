@@ -74,7 +74,9 @@ export type WeightTensorErrorCode =
   /** A row index outside 0..rows-1. */
   | 'ROW_OUT_OF_RANGE'
   /** An input or output array is shorter than the call needs. */
-  | 'BUFFER_TOO_SHORT';
+  | 'BUFFER_TOO_SHORT'
+  /** The activation format given is not the weight format's `vecDotType`, or does not tile a row. */
+  | 'ACTIVATION_FORMAT_MISMATCH';
 
 /** Bad tensor construction or call: `code` says what; the message names the tensor's type and shape. */
 export class WeightTensorError extends Error {
