@@ -13,6 +13,16 @@ import { Q5_1Tensor, q5_1Format } from './formats/q5_1.js';
 import { Q8Tensor, q8_0Format } from './formats/q8_0.js';
 import { q8_1Format } from './formats/q8_1.js';
 // ---- k-quant / IQ format imports (one line each) ----
+import { Q2KTensor, q2KFormat } from './formats/q2_k.js';
+import { Q3KTensor, q3KFormat } from './formats/q3_k.js';
+import { Q4KTensor, q4KFormat } from './formats/q4_k.js';
+import { Q5KTensor, q5KFormat } from './formats/q5_k.js';
+import { Q6KTensor, q6KFormat } from './formats/q6_k.js';
+import { q8KFormat } from './formats/q8_k.js';
+import { IQ3XXSTensor, iq3XxsFormat } from './formats/iq3_xxs.js';
+import { IQ4NLTensor, iq4NlFormat } from './formats/iq4_nl.js';
+import { IQ3STensor, iq3SFormat } from './formats/iq3_s.js';
+import { IQ4XSTensor, iq4XsFormat } from './formats/iq4_xs.js';
 // ---- end of k-quant / IQ format imports ----
 
 /** A tensor class bound to one format: `new Tensor(data, rows, cols)`. */
@@ -39,6 +49,16 @@ const registrations: readonly FormatRegistration[] = [
   { format: q8_0Format, Tensor: Q8Tensor },
   { format: q8_1Format },
   // ---- k-quant / IQ formats (one line each: { format: q4KFormat, Tensor: Q4KTensor }) ----
+  { format: q2KFormat, Tensor: Q2KTensor },
+  { format: q3KFormat, Tensor: Q3KTensor },
+  { format: q4KFormat, Tensor: Q4KTensor },
+  { format: q5KFormat, Tensor: Q5KTensor },
+  { format: q6KFormat, Tensor: Q6KTensor },
+  { format: q8KFormat },
+  { format: iq3XxsFormat, Tensor: IQ3XXSTensor },
+  { format: iq4NlFormat, Tensor: IQ4NLTensor },
+  { format: iq3SFormat, Tensor: IQ3STensor },
+  { format: iq4XsFormat, Tensor: IQ4XSTensor },
   // ---- end of k-quant / IQ formats ----
 ];
 

@@ -27,4 +27,14 @@ export { Q5_1Tensor, q5_1Format } from './formats/q5_1.js';
 export { Q8Tensor, q8_0Format } from './formats/q8_0.js';
 export { q8_1Format } from './formats/q8_1.js';
 // ---- k-quant / IQ exports ----
+export { Q2KTensor, q2KFormat } from './formats/q2_k.js';
+export { Q3KTensor, q3KFormat } from './formats/q3_k.js';
+export { Q4KTensor, q4KFormat } from './formats/q4_k.js';
+export { Q5KTensor, q5KFormat } from './formats/q5_k.js';
+export { Q6KTensor, q6KFormat } from './formats/q6_k.js';
+export { q8KFormat } from './formats/q8_k.js';
+export { IQ3XXSTensor, iq3XxsFormat } from './formats/iq3_xxs.js';
+export { IQ4NLTensor, iq4NlFormat } from './formats/iq4_nl.js';
+export { IQ3STensor, iq3SFormat } from './formats/iq3_s.js';
+export { IQ4XSTensor, iq4XsFormat } from './formats/iq4_xs.js';
 // ---- end of k-quant / IQ exports ----
