@@ -1,2 +1,23 @@
 export { MetadataError, MetadataValueType, ModelMetadata, metadataTypeName } from './metadata.js';
 export type { MetadataArray, MetadataScalar, MetadataValue, MetadataValueTypeId } from './metadata.js';
+
+export {
+  SMQ_ALIGNMENT,
+  SMQ_LAYOUT_GGML,
+  SMQ_MAGIC,
+  SMQ_MAX_ARRAY_DEPTH,
+  SMQ_MAX_DIMS,
+  SMQ_MAX_HEADER_BYTES,
+  SMQ_MAX_KEY_BYTES,
+  SMQ_MAX_TENSOR_NAME_BYTES,
+  SMQ_VERSION,
+} from './constants.js';
+export { SmqError, SmqFormatError, SmqFormatErrorCode, SmqReadError, SmqReadErrorCode, SmqWriteError, SmqWriteErrorCode } from './errors.js';
+export type { SmqFormatErrorDetails } from './errors.js';
+export type { SmqProvenance } from './provenance.js';
+export type { SmqTensorInfo } from './header.js';
+export type { SmqByteSource } from './byte-source.js';
+export { SmqReader } from './reader.js';
+export type { SmqReaderOptions } from './reader.js';
+export { SmqWriter, writeSmq } from './writer.js';
+export type { SmqTensorDeclaration, SmqTensorWithData, SmqWriterOptions, WriteSmqOptions } from './writer.js';

@@ -1,0 +1,129 @@
+/**
+ * Typed errors of the SMQ reader and writer. Every error has a stable string `code`; format errors also say
+ * where in the file (`offset`) and which field, so a damaged file can be diagnosed from the message alone.
+ */
+
+/** Codes of `SmqFormatError`: what is wrong with a file's bytes (see SPEC.md for each rule). */
+export const SmqFormatErrorCode = {
+  BAD_MAGIC: 'BAD_MAGIC',
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
+  UNSUPPORTED_FLAGS: 'UNSUPPORTED_FLAGS',
+  UNSUPPORTED_ALIGNMENT: 'UNSUPPORTED_ALIGNMENT',
+  RESERVED_NOT_ZERO: 'RESERVED_NOT_ZERO',
+  TRUNCATED: 'TRUNCATED',
+  PREFIX_CHECKSUM_MISMATCH: 'PREFIX_CHECKSUM_MISMATCH',
+  HEADER_CHECKSUM_MISMATCH: 'HEADER_CHECKSUM_MISMATCH',
+  BAD_HEADER_LENGTH: 'BAD_HEADER_LENGTH',
+  HEADER_TOO_LARGE: 'HEADER_TOO_LARGE',
+  HEADER_LENGTH_MISMATCH: 'HEADER_LENGTH_MISMATCH',
+  BAD_DATA_OFFSET: 'BAD_DATA_OFFSET',
+  FILE_LENGTH_MISMATCH: 'FILE_LENGTH_MISMATCH',
+  NUMBER_TOO_LARGE: 'NUMBER_TOO_LARGE',
+  COUNT_TOO_LARGE: 'COUNT_TOO_LARGE',
+  STRING_TOO_LONG: 'STRING_TOO_LONG',
+  INVALID_UTF8: 'INVALID_UTF8',
+  BAD_KEY: 'BAD_KEY',
+  DUPLICATE_KEY: 'DUPLICATE_KEY',
+  UNKNOWN_VALUE_TYPE: 'UNKNOWN_VALUE_TYPE',
+  BAD_BOOL: 'BAD_BOOL',
+  NESTING_TOO_DEEP: 'NESTING_TOO_DEEP',
+  BAD_PROVENANCE: 'BAD_PROVENANCE',
+  BAD_TENSOR_NAME: 'BAD_TENSOR_NAME',
+  DUPLICATE_TENSOR: 'DUPLICATE_TENSOR',
+  UNKNOWN_TENSOR_TYPE: 'UNKNOWN_TENSOR_TYPE',
+  UNKNOWN_LAYOUT: 'UNKNOWN_LAYOUT',
+  NO_DIMS: 'NO_DIMS',
+  TOO_MANY_DIMS: 'TOO_MANY_DIMS',
+  ZERO_DIM: 'ZERO_DIM',
+  ROW_NOT_BLOCK_MULTIPLE: 'ROW_NOT_BLOCK_MULTIPLE',
+  SIZE_OVERFLOW: 'SIZE_OVERFLOW',
+  SIZE_MISMATCH: 'SIZE_MISMATCH',
+  MISALIGNED_TENSOR: 'MISALIGNED_TENSOR',
+  TENSOR_OVERLAP: 'TENSOR_OVERLAP',
+  TENSOR_GAP: 'TENSOR_GAP',
+  TENSOR_OUT_OF_FILE: 'TENSOR_OUT_OF_FILE',
+  PADDING_NOT_ZERO: 'PADDING_NOT_ZERO',
+  TENSOR_CHECKSUM_MISMATCH: 'TENSOR_CHECKSUM_MISMATCH',
+} as const;
+export type SmqFormatErrorCode = (typeof SmqFormatErrorCode)[keyof typeof SmqFormatErrorCode];
+
+/** Codes of `SmqWriteError`: bad input to the writer, misuse of it, or a refused target. */
+export const SmqWriteErrorCode = {
+  TARGET_EXISTS: 'TARGET_EXISTS',
+  INVALID_METADATA: 'INVALID_METADATA',
+  INVALID_PROVENANCE: 'INVALID_PROVENANCE',
+  INVALID_TENSOR: 'INVALID_TENSOR',
+  DUPLICATE_TENSOR: 'DUPLICATE_TENSOR',
+  HEADER_TOO_LARGE: 'HEADER_TOO_LARGE',
+  OUT_OF_ORDER: 'OUT_OF_ORDER',
+  TOO_MUCH_DATA: 'TOO_MUCH_DATA',
+  INCOMPLETE: 'INCOMPLETE',
+  CONCURRENT_CALL: 'CONCURRENT_CALL',
+  WRITER_CLOSED: 'WRITER_CLOSED',
+} as const;
+export type SmqWriteErrorCode = (typeof SmqWriteErrorCode)[keyof typeof SmqWriteErrorCode];
+
+/** Codes of `SmqReadError`: misuse of an open reader. */
+export const SmqReadErrorCode = {
+  TENSOR_NOT_FOUND: 'TENSOR_NOT_FOUND',
+  READER_CLOSED: 'READER_CLOSED',
+  TARGET_SIZE_MISMATCH: 'TARGET_SIZE_MISMATCH',
+  TENSOR_TOO_LARGE: 'TENSOR_TOO_LARGE',
+} as const;
+export type SmqReadErrorCode = (typeof SmqReadErrorCode)[keyof typeof SmqReadErrorCode];
+
+/** Base of every error this package throws on purpose. */
+export abstract class SmqError extends Error {
+  abstract readonly code: string;
+}
+
+export interface SmqFormatErrorDetails {
+  /** Absolute byte offset in the file of the offending field or byte. */
+  readonly offset: number;
+  /** The field, e.g. `prefix.version`, `metadata["general.name"]`, `tensors[3].offset`. */
+  readonly field: string;
+  /** The tensor concerned, when there is one. */
+  readonly tensor?: string;
+}
+
+/** The bytes of an SMQ file break a rule of SPEC.md. */
+export class SmqFormatError extends SmqError {
+  override readonly name = 'SmqFormatError';
+  readonly offset: number;
+  readonly field: string;
+  readonly tensor: string | undefined;
+  constructor(
+    readonly code: SmqFormatErrorCode,
+    detail: string,
+    where: SmqFormatErrorDetails,
+  ) {
+    super(`${code} at byte ${where.offset} (${where.field}): ${detail}`);
+    this.offset = where.offset;
+    this.field = where.field;
+    this.tensor = where.tensor;
+  }
+}
+
+/** The writer was given something it cannot write, or was used out of order. */
+export class SmqWriteError extends SmqError {
+  override readonly name = 'SmqWriteError';
+  constructor(
+    readonly code: SmqWriteErrorCode,
+    detail: string,
+    /** The input concerned, e.g. `tensors[2].shape`, `metadata["general.name"]`, or the target path. */
+    readonly field?: string,
+  ) {
+    super(field === undefined ? `${code}: ${detail}` : `${code} (${field}): ${detail}`);
+  }
+}
+
+/** An open reader was asked for something it does not have, or used after close(). */
+export class SmqReadError extends SmqError {
+  override readonly name = 'SmqReadError';
+  constructor(
+    readonly code: SmqReadErrorCode,
+    detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}

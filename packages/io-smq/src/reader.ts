@@ -1,0 +1,137 @@
+/**
+ * Lazy SMQ reader: `open` reads and verifies only the header; tensor data is fetched on demand with
+ * positional reads and verified against its CRC-32 as it arrives.
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import { open } from 'node:fs/promises';
+import { fileByteSource, memoryByteSource, readFully, type SmqByteSource } from './byte-source.js';
+import { crc32 } from './checksum.js';
+import { SMQ_PREFIX_BYTES, align64 } from './constants.js';
+import { SmqFormatError, SmqFormatErrorCode, SmqReadError } from './errors.js';
+import { checkZero, parseHeader, parsePrefix, type SmqTensorInfo } from './header.js';
+import type { ModelMetadata } from './metadata.js';
+import type { SmqProvenance } from './provenance.js';
+
+export interface SmqReaderOptions {
+  /**
+   * Verify each tensor's CRC-32 when it is read (default true). The header's checksums and all structural
+   * rules are verified at open regardless; padding is always checked to be zero.
+   */
+  readonly verifyChecksums?: boolean;
+}
+
+/** Tensor data is read (and checksummed) in chunks of this size. */
+const READ_CHUNK_BYTES = 16 << 20;
+
+export class SmqReader {
+  private readonly byName: ReadonlyMap<string, SmqTensorInfo>;
+  private closed = false;
+
+  private constructor(
+    private readonly source: SmqByteSource,
+    private readonly verifyChecksums: boolean,
+    /** Format version of the file. */
+    readonly version: number,
+    readonly metadata: ModelMetadata,
+    readonly provenance: SmqProvenance,
+    /** Tensors in file order. */
+    readonly tensors: readonly SmqTensorInfo[],
+    readonly fileLength: number,
+  ) {
+    this.byName = new Map(tensors.map((t) => [t.name, t]));
+  }
+
+  /** Opens an SMQ file; throws `SmqFormatError` if its header is damaged or breaks a rule of SPEC.md. */
+  static async open(path: string, options: SmqReaderOptions = {}): Promise<SmqReader> {
+    const handle = await open(path, 'r');
+    try {
+      return await SmqReader.fromSource(await fileByteSource(handle), options);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+  }
+
+  /** Reads an SMQ file held in memory (e.g. fetched in a browser). */
+  static fromBytes(bytes: Uint8Array, options: SmqReaderOptions = {}): Promise<SmqReader> {
+    return SmqReader.fromSource(memoryByteSource(bytes), options);
+  }
+
+  /** Reads from any random-access source; the reader closes it on `close()` (not when opening fails). */
+  static async fromSource(source: SmqByteSource, options: SmqReaderOptions = {}): Promise<SmqReader> {
+    const prefixBytes = new Uint8Array(Math.min(SMQ_PREFIX_BYTES, source.size));
+    await readFully(source, prefixBytes, 0, 'prefix');
+    const prefix = parsePrefix(prefixBytes, source.size);
+    // parsePrefix bounded dataOffset by the file size and SMQ_MAX_HEADER_BYTES, so this allocation is safe.
+    const headerBytes = new Uint8Array(prefix.dataOffset);
+    await readFully(source, headerBytes, 0, 'header');
+    const header = parseHeader(headerBytes, prefix);
+    return new SmqReader(source, options.verifyChecksums ?? true, prefix.version, header.metadata, header.provenance, header.tensors, prefix.fileLength);
+  }
+
+  /** The tensor called `name`, or undefined. */
+  tensor(name: string): SmqTensorInfo | undefined {
+    return this.byName.get(name);
+  }
+
+  private need(name: string): SmqTensorInfo {
+    if (this.closed) throw new SmqReadError('READER_CLOSED', `cannot read tensor ${JSON.stringify(name)}: the reader is closed`);
+    const info = this.byName.get(name);
+    if (info === undefined) throw new SmqReadError('TENSOR_NOT_FOUND', `no tensor named ${JSON.stringify(name)} in this file`);
+    return info;
+  }
+
+  /** The raw bytes of tensor `name`, verified (see `SmqReaderOptions`). */
+  async readTensorData(name: string): Promise<Uint8Array> {
+    const info = this.need(name);
+    if (info.byteLength > bufferConstants.MAX_LENGTH) {
+      throw new SmqReadError('TENSOR_TOO_LARGE', `tensor ${JSON.stringify(name)} has ${info.byteLength} bytes, more than one buffer can hold (${bufferConstants.MAX_LENGTH})`);
+    }
+    const data = new Uint8Array(info.byteLength);
+    await this.readInto(info, data);
+    return data;
+  }
+
+  /**
+   * Reads tensor `name` into `target` (exactly `byteLength` bytes long), e.g. straight into WebAssembly
+   * memory, verified like `readTensorData`. On a verification error `target` holds the unverified bytes.
+   */
+  async readTensorDataInto(name: string, target: Uint8Array): Promise<void> {
+    const info = this.need(name);
+    if (target.length !== info.byteLength) {
+      throw new SmqReadError('TARGET_SIZE_MISMATCH', `tensor ${JSON.stringify(name)} has ${info.byteLength} bytes, the target holds ${target.length}`);
+    }
+    await this.readInto(info, target);
+  }
+
+  private async readInto(info: SmqTensorInfo, target: Uint8Array): Promise<void> {
+    const field = `tensors[${JSON.stringify(info.name)}].data`;
+    let crc = 0;
+    for (let done = 0; done < info.byteLength; ) {
+      const chunk = target.subarray(done, Math.min(info.byteLength, done + READ_CHUNK_BYTES));
+      await readFully(this.source, chunk, info.offset + done, field, info.name);
+      if (this.verifyChecksums) crc = crc32(chunk, crc);
+      done += chunk.length;
+    }
+    if (this.verifyChecksums && crc !== info.checksum) {
+      throw new SmqFormatError(SmqFormatErrorCode.TENSOR_CHECKSUM_MISMATCH, `tensor ${JSON.stringify(info.name)} data CRC-32 is ${crc >>> 0}, the directory says ${info.checksum}: its data is corrupted`, {
+        offset: info.offset,
+        field,
+        tensor: info.name,
+      });
+    }
+    const end = info.offset + info.byteLength;
+    const padding = new Uint8Array(align64(end) - end);
+    if (padding.length > 0) {
+      await readFully(this.source, padding, end, `tensors[${JSON.stringify(info.name)}].padding`, info.name);
+      checkZero(padding, 0, padding.length, `tensors[${JSON.stringify(info.name)}].padding`, end, info.name);
+    }
+  }
+
+  /** Releases the file. Further reads throw `SmqReadError` READER_CLOSED. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.source.close();
+  }
+}

@@ -1,0 +1,96 @@
+/** Shared by the tests (not part of the public API). */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MetadataValueType as T, ModelMetadata, type MetadataArray, type MetadataValue } from './metadata.js';
+
+/** A fresh temp directory and a function that removes it. */
+export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'smq-test-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+const bitsView = new DataView(new ArrayBuffer(8));
+/** The number whose binary32 encoding is `bits`. */
+export function f32FromBits(bits: number): number {
+  bitsView.setUint32(0, bits, true);
+  return bitsView.getFloat32(0, true);
+}
+/** The binary32 bits of `x`. */
+export function f32Bits(x: number): number {
+  bitsView.setFloat32(0, x, true);
+  return bitsView.getUint32(0, true);
+}
+/** The number whose binary64 encoding is `bits`. */
+export function f64FromBits(bits: bigint): number {
+  bitsView.setBigUint64(0, bits, true);
+  return bitsView.getFloat64(0, true);
+}
+export function f64Bits(x: number): bigint {
+  bitsView.setFloat64(0, x, true);
+  return bitsView.getBigUint64(0, true);
+}
+
+/** Quiet NaNs with payloads: must keep their exact bits through write and read. */
+export const F32_NAN_BITS = 0x7fc12345;
+export const F64_NAN_BITS = 0xfff8_0000_dead_beefn;
+
+const arr = (elementType: MetadataArray['elementType'], values: MetadataArray['values']): MetadataArray => ({ elementType, values });
+
+/** Metadata exercising every value type, extremes, NaN payloads, unicode, empty and nested arrays. */
+export function everyTypeMetadata(): ModelMetadata {
+  const entries: Array<[string, MetadataValue]> = [
+    ['u8.max', { type: T.UINT8, value: 255 }],
+    ['i8.min', { type: T.INT8, value: -128 }],
+    ['u16.max', { type: T.UINT16, value: 65535 }],
+    ['i16.min', { type: T.INT16, value: -32768 }],
+    ['u32.max', { type: T.UINT32, value: 0xffffffff }],
+    ['i32.min', { type: T.INT32, value: -0x80000000 }],
+    ['f32.value', { type: T.FLOAT32, value: Math.fround(-1.1754942e-38) }],
+    ['f32.nan', { type: T.FLOAT32, value: f32FromBits(F32_NAN_BITS) }],
+    ['f32.negzero', { type: T.FLOAT32, value: -0 }],
+    ['f32.inf', { type: T.FLOAT32, value: -Infinity }],
+    ['bool.true', { type: T.BOOL, value: true }],
+    ['bool.false', { type: T.BOOL, value: false }],
+    ['string.empty', { type: T.STRING, value: '' }],
+    ['string.unicode', { type: T.STRING, value: 'café 🍎 中文 e\u0301 \u0000 end' }],
+    ['u64.beyond.2^53', { type: T.UINT64, value: 2n ** 64n - 1n }],
+    ['u64.2^53+1', { type: T.UINT64, value: 2n ** 53n + 1n }],
+    ['i64.min', { type: T.INT64, value: -(2n ** 63n) }],
+    ['i64.negative', { type: T.INT64, value: -5n }],
+    ['f64.value', { type: T.FLOAT64, value: 5e-324 }],
+    ['f64.nan', { type: T.FLOAT64, value: f64FromBits(F64_NAN_BITS) }],
+    ['array.empty', { type: T.ARRAY, value: arr(T.INT32, []) }],
+    ['array.strings', { type: T.ARRAY, value: arr(T.STRING, ['▁Once', '', '<0xF0>', '🍎']) }],
+    ['array.f32', { type: T.ARRAY, value: arr(T.FLOAT32, [0, -0, Math.fround(0.1), f32FromBits(F32_NAN_BITS), Infinity]) }],
+    ['array.f64', { type: T.ARRAY, value: arr(T.FLOAT64, [f64FromBits(F64_NAN_BITS), -Number.MAX_VALUE]) }],
+    ['array.u64', { type: T.ARRAY, value: arr(T.UINT64, [0n, 2n ** 63n, 2n ** 64n - 1n]) }],
+    ['array.i64', { type: T.ARRAY, value: arr(T.INT64, [-(2n ** 63n), 2n ** 63n - 1n]) }],
+    ['array.bool', { type: T.ARRAY, value: arr(T.BOOL, [true, false, true]) }],
+    ['array.small.ints', { type: T.ARRAY, value: arr(T.INT8, [-128, 127, 0]) }],
+    ['array.u8', { type: T.ARRAY, value: arr(T.UINT8, [0, 255]) }],
+    ['array.u16', { type: T.ARRAY, value: arr(T.UINT16, [65535]) }],
+    ['array.i16', { type: T.ARRAY, value: arr(T.INT16, [-32768, 32767]) }],
+    ['array.u32', { type: T.ARRAY, value: arr(T.UINT32, [4294967295]) }],
+    [
+      'array.nested',
+      { type: T.ARRAY, value: arr(T.ARRAY, [arr(T.UINT32, [1, 2, 3]), arr(T.STRING, ['a', 'ü']), arr(T.ARRAY, [arr(T.INT64, [-1n]), arr(T.ARRAY, [])]), arr(T.BOOL, [])]) },
+    ],
+    ['ключ.🔑', { type: T.STRING, value: 'unicode key' }],
+  ];
+  return new ModelMetadata(entries);
+}
+
+/** A bit-exact, comparable rendering of metadata: numbers as their float64 bits, bigints tagged. */
+export function metadataSnapshot(metadata: ModelMetadata): unknown {
+  const render = (v: unknown): unknown => {
+    if (typeof v === 'number') return `f64:${f64Bits(v).toString(16)}`;
+    if (typeof v === 'bigint') return `bigint:${v}`;
+    if (typeof v === 'object' && v !== null) {
+      const a = v as MetadataArray;
+      return { elementType: a.elementType, values: a.values.map(render) };
+    }
+    return v;
+  };
+  return [...metadata.entries].map(([k, v]) => [k, v.type, render(v.value)]);
+}
