@@ -7,3 +7,5 @@ export { TransformerModel } from './transformer-model.js';
 export type { LlamaLayerWeights, LlamaWeights, TransformerModelOptions } from './transformer-model.js';
 export { Sampler, createRng, generateTokens } from './sampling.js';
 export type { GenerateTokensOptions, SamplingOptions } from './sampling.js';
+export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer } from './tokenizer/index.js';
+export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer, TokenizerKind } from './tokenizer/index.js';
