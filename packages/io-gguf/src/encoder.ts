@@ -1,0 +1,239 @@
+/**
+ * Encoding of GGUF headers: a growable little-endian byte writer, metadata value encoding (with range
+ * checks, so a value never silently wraps), and the header layout (magic .. tensor infos .. padding).
+ */
+import { MetadataValueType, metadataTypeName } from '@smallmind/io-smq';
+import type { MetadataArray, MetadataScalar, MetadataValue, ModelMetadata } from '@smallmind/io-smq';
+import { GgufWriteError, GgufWriteErrorCode } from './errors.js';
+import { GGUF_MAGIC, GGUF_MAX_ARRAY_NESTING, GGUF_VERSION, alignUp } from './format.js';
+
+const utf8 = new TextEncoder();
+
+/** Little-endian byte writer that grows as needed. Also used by tests to craft (invalid) files. */
+export class ByteWriter {
+  private buffer: Uint8Array;
+  private view: DataView;
+  length = 0;
+
+  constructor(initialCapacity = 4096) {
+    this.buffer = new Uint8Array(initialCapacity);
+    this.view = new DataView(this.buffer.buffer);
+  }
+
+  private reserve(n: number): number {
+    const at = this.length;
+    if (at + n > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(at + n, this.buffer.length * 2));
+      grown.set(this.buffer.subarray(0, at));
+      this.buffer = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    this.length += n;
+    return at;
+  }
+
+  u8(v: number): this {
+    this.buffer[this.reserve(1)] = v;
+    return this;
+  }
+  i8(v: number): this {
+    const at = this.reserve(1); // before reading this.view: reserve() may replace it
+    this.view.setInt8(at, v);
+    return this;
+  }
+  u16(v: number): this {
+    const at = this.reserve(2); // before reading this.view: reserve() may replace it
+    this.view.setUint16(at, v, true);
+    return this;
+  }
+  i16(v: number): this {
+    const at = this.reserve(2); // before reading this.view: reserve() may replace it
+    this.view.setInt16(at, v, true);
+    return this;
+  }
+  u32(v: number): this {
+    const at = this.reserve(4); // before reading this.view: reserve() may replace it
+    this.view.setUint32(at, v, true);
+    return this;
+  }
+  i32(v: number): this {
+    const at = this.reserve(4); // before reading this.view: reserve() may replace it
+    this.view.setInt32(at, v, true);
+    return this;
+  }
+  f32(v: number): this {
+    const at = this.reserve(4); // before reading this.view: reserve() may replace it
+    this.view.setFloat32(at, v, true);
+    return this;
+  }
+  f64(v: number): this {
+    const at = this.reserve(8); // before reading this.view: reserve() may replace it
+    this.view.setFloat64(at, v, true);
+    return this;
+  }
+  u64(v: number | bigint): this {
+    const at = this.reserve(8); // before reading this.view: reserve() may replace it
+    this.view.setBigUint64(at, BigInt(v), true);
+    return this;
+  }
+  i64(v: number | bigint): this {
+    const at = this.reserve(8); // before reading this.view: reserve() may replace it
+    this.view.setBigInt64(at, BigInt(v), true);
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    this.buffer.set(b, this.reserve(b.length));
+    return this;
+  }
+  /**
+   * GGUF string: u64 byte length + UTF-8 bytes. A string with a lone surrogate has no UTF-8 form: it is
+   * refused (INVALID_METADATA naming `subject`) rather than written as U+FFFD.
+   */
+  string(s: string, subject: string = s): this {
+    const n = utf8ByteLength(s);
+    if (n < 0) throw new GgufWriteError(GgufWriteErrorCode.INVALID_METADATA, subject, 'string contains a lone UTF-16 surrogate');
+    this.u64(n);
+    const at = this.reserve(n);
+    utf8.encodeInto(s, this.buffer.subarray(at, at + n));
+    return this;
+  }
+  zeros(n: number): this {
+    this.buffer.fill(0, this.reserve(n), this.length);
+    return this;
+  }
+  finish(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+}
+
+/** UTF-8 byte length of a JS string, or -1 if it holds a lone surrogate (not encodable). */
+export function utf8ByteLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if ((c & 0xf800) !== 0xd800) n += 3;
+    else if (c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else return -1;
+  }
+  return n;
+}
+
+const INTEGER_RANGES: ReadonlyMap<number, readonly [number, number]> = new Map([
+  [MetadataValueType.UINT8, [0, 0xff]],
+  [MetadataValueType.INT8, [-0x80, 0x7f]],
+  [MetadataValueType.UINT16, [0, 0xffff]],
+  [MetadataValueType.INT16, [-0x8000, 0x7fff]],
+  [MetadataValueType.UINT32, [0, 0xffff_ffff]],
+  [MetadataValueType.INT32, [-0x8000_0000, 0x7fff_ffff]],
+]);
+const INT64_RANGES: ReadonlyMap<number, readonly [bigint, bigint]> = new Map([
+  [MetadataValueType.UINT64, [0n, (1n << 64n) - 1n]],
+  [MetadataValueType.INT64, [-(1n << 63n), (1n << 63n) - 1n]],
+]);
+
+function invalid(key: string, detail: string): never {
+  throw new GgufWriteError(GgufWriteErrorCode.INVALID_METADATA, key, detail);
+}
+
+function encodeScalar(out: ByteWriter, type: number, value: MetadataScalar | MetadataArray, key: string): void {
+  const range = INTEGER_RANGES.get(type);
+  if (range !== undefined) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < range[0] || value > range[1]) {
+      invalid(key, `${String(value)} is not a ${metadataTypeName(type)}`);
+    }
+  }
+  const range64 = INT64_RANGES.get(type);
+  if (range64 !== undefined && (typeof value !== 'bigint' || value < range64[0] || value > range64[1])) {
+    invalid(key, `${String(value)} is not a ${metadataTypeName(type)} (64-bit values are bigint)`);
+  }
+  switch (type) {
+    case MetadataValueType.UINT8:
+      out.u8(value as number);
+      return;
+    case MetadataValueType.INT8:
+      out.i8(value as number);
+      return;
+    case MetadataValueType.UINT16:
+      out.u16(value as number);
+      return;
+    case MetadataValueType.INT16:
+      out.i16(value as number);
+      return;
+    case MetadataValueType.UINT32:
+      out.u32(value as number);
+      return;
+    case MetadataValueType.INT32:
+      out.i32(value as number);
+      return;
+    case MetadataValueType.UINT64:
+      out.u64(value as bigint);
+      return;
+    case MetadataValueType.INT64:
+      out.i64(value as bigint);
+      return;
+    case MetadataValueType.FLOAT32:
+    case MetadataValueType.FLOAT64:
+      if (typeof value !== 'number') invalid(key, `${String(value)} is not a ${metadataTypeName(type)}`);
+      if (type === MetadataValueType.FLOAT32) out.f32(value);
+      else out.f64(value);
+      return;
+    case MetadataValueType.BOOL:
+      if (typeof value !== 'boolean') invalid(key, `${String(value)} is not a BOOL`);
+      out.u8(value ? 1 : 0);
+      return;
+    case MetadataValueType.STRING:
+      if (typeof value !== 'string') invalid(key, `${String(value)} is not a STRING`);
+      out.string(value, key);
+      return;
+    default:
+      invalid(key, `unknown value type ${type}`);
+  }
+}
+
+function encodeArray(out: ByteWriter, array: MetadataArray, key: string, depth: number): void {
+  if (typeof array !== 'object' || array === null || !Array.isArray(array.values)) invalid(key, 'an ARRAY value must be { elementType, values }');
+  if (depth > GGUF_MAX_ARRAY_NESTING) invalid(key, `arrays nest deeper than ${GGUF_MAX_ARRAY_NESTING} levels`);
+  out.u32(array.elementType).u64(array.values.length);
+  if (array.elementType === MetadataValueType.ARRAY) {
+    for (const v of array.values) encodeArray(out, v as MetadataArray, key, depth + 1);
+  } else {
+    for (const v of array.values) encodeScalar(out, array.elementType, v, key);
+  }
+}
+
+/** Appends one metadata key/value pair. */
+export function encodeMetadataEntry(out: ByteWriter, key: string, entry: MetadataValue): void {
+  out.string(key, key).u32(entry.type);
+  if (entry.type === MetadataValueType.ARRAY) encodeArray(out, entry.value, key, 1);
+  else encodeScalar(out, entry.type, entry.value, key);
+}
+
+/** A tensor info as written: offset relative to the data section. */
+export interface EncodedTensorInfo {
+  readonly name: string;
+  readonly type: number;
+  readonly shape: readonly number[];
+  readonly relativeOffset: number;
+}
+
+/**
+ * The whole GGUF v3 header, padded with zeros to `alignment` so the data section starts right after it.
+ * A file without tensors has no data section and gets no padding (what gguf-py writes for vocab-only
+ * files; llama.cpp reads both).
+ */
+export function encodeGgufHeader(metadata: ModelMetadata, tensors: readonly EncodedTensorInfo[], alignment: number): Uint8Array {
+  const out = new ByteWriter(64 * 1024);
+  out.u32(GGUF_MAGIC).u32(GGUF_VERSION).u64(tensors.length).u64(metadata.size);
+  for (const key of metadata.keys()) encodeMetadataEntry(out, key, metadata.get(key)!);
+  for (const t of tensors) {
+    out.string(t.name, t.name).u32(t.shape.length);
+    for (const d of t.shape) out.u64(d);
+    out.u32(t.type).u64(t.relativeOffset);
+  }
+  if (tensors.length > 0) out.zeros(alignUp(out.length, alignment) - out.length);
+  return out.finish();
+}
