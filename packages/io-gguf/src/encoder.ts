@@ -33,7 +33,8 @@ export class ByteWriter {
   }
 
   u8(v: number): this {
-    this.buffer[this.reserve(1)] = v;
+    const at = this.reserve(1); // before reading this.buffer: reserve() may replace it
+    this.buffer[at] = v;
     return this;
   }
   i8(v: number): this {
@@ -82,7 +83,8 @@ export class ByteWriter {
     return this;
   }
   bytes(b: Uint8Array): this {
-    this.buffer.set(b, this.reserve(b.length));
+    const at = this.reserve(b.length);
+    this.buffer.set(b, at);
     return this;
   }
   /**
@@ -98,7 +100,8 @@ export class ByteWriter {
     return this;
   }
   zeros(n: number): this {
-    this.buffer.fill(0, this.reserve(n), this.length);
+    const at = this.reserve(n);
+    this.buffer.fill(0, at, this.length);
     return this;
   }
   finish(): Uint8Array {
