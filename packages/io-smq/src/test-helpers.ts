@@ -94,3 +94,70 @@ export function metadataSnapshot(metadata: ModelMetadata): unknown {
   };
   return [...metadata.entries].map(([k, v]) => [k, v.type, render(v.value)]);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Locating and patching fields of a built file, found by searching its bytes (independent of the parser).
+
+const utf8 = new TextEncoder();
+
+/** `u32 length` + UTF-8 bytes of `s`, as the header stores names and keys. */
+function lengthPrefixed(s: string): Uint8Array {
+  const b = utf8.encode(s);
+  const out = new Uint8Array(4 + b.length);
+  new DataView(out.buffer).setUint32(0, b.length, true);
+  out.set(b, 4);
+  return out;
+}
+
+function find(file: Uint8Array, pattern: Uint8Array): number {
+  const at = Buffer.from(file.buffer, file.byteOffset, file.byteLength).indexOf(pattern);
+  if (at < 0) throw new Error('pattern not found in file');
+  return at;
+}
+
+/** Positions of a metadata/provenance entry's fields. */
+export function entryAt(file: Uint8Array, key: string): { key: number; type: number; payload: number } {
+  const at = find(file, lengthPrefixed(key));
+  const type = at + lengthPrefixed(key).length;
+  return { key: at, type, payload: type + 4 };
+}
+
+/** Positions of a tensor directory entry's fields (`dims` has one position per dimension). */
+export function tensorAt(file: Uint8Array, name: string, nDims: number) {
+  const at = find(file, lengthPrefixed(name));
+  const type = at + lengthPrefixed(name).length;
+  const dims = Array.from({ length: nDims }, (_, i) => type + 12 + 8 * i);
+  const offset = type + 12 + 8 * nDims;
+  return { name: at, type, layout: type + 4, nDims: type + 8, dims, offset, byteLength: offset + 8, checksum: offset + 16 };
+}
+
+export function view(file: Uint8Array): DataView {
+  return new DataView(file.buffer, file.byteOffset, file.byteLength);
+}
+export function patchU32(file: Uint8Array, at: number, v: number): void {
+  view(file).setUint32(at, v, true);
+}
+export function patchU64(file: Uint8Array, at: number, v: number | bigint): void {
+  view(file).setBigUint64(at, BigInt(v), true);
+}
+export function readU64(file: Uint8Array, at: number): number {
+  return Number(view(file).getBigUint64(at, true));
+}
+
+/**
+ * Splices `extra` into the header of a tensor-less file at `at` (< headerLength - 4) and fixes the prefix
+ * lengths and both checksums: the way to craft header contents the encoder refuses to produce.
+ */
+export function insertIntoHeader(file: Uint8Array, at: number, extra: Uint8Array): Uint8Array {
+  if (view(file).getUint32(48, true) !== 0) throw new Error('insertIntoHeader works on files without tensors');
+  const headerLength = readU64(file, 16) + extra.length;
+  const dataOffset = Math.ceil(headerLength / 64) * 64;
+  const out = new Uint8Array(dataOffset);
+  out.set(file.subarray(0, at));
+  out.set(extra, at);
+  out.set(file.subarray(at, headerLength - extra.length), at + extra.length);
+  patchU64(out, 16, headerLength);
+  patchU64(out, 24, dataOffset);
+  patchU64(out, 32, dataOffset);
+  return out;
+}

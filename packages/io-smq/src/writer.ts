@@ -248,10 +248,13 @@ export class SmqWriter {
    */
   async finish(): Promise<void> {
     this.checkUsable();
-    const last = this.plans.length - 1;
     const plan = this.plans[this.current];
-    if (plan !== undefined && (this.current < last || this.written < plan.byteLength)) {
-      throw new SmqWriteError('INCOMPLETE', `tensor ${JSON.stringify(plan.name)} has ${this.written} of ${plan.byteLength} bytes${this.current < last ? `, and ${last - this.current} more tensors have none` : ''}`, plan.name);
+    const currentDone = plan === undefined || this.written === plan.byteLength;
+    const firstShort = currentDone ? this.plans[this.current + 1] : plan;
+    if (firstShort !== undefined) {
+      const got = currentDone ? 0 : this.written;
+      const after = this.plans.length - 1 - this.plans.indexOf(firstShort);
+      throw new SmqWriteError('INCOMPLETE', `tensor ${JSON.stringify(firstShort.name)} has ${got} of ${firstShort.byteLength} bytes${after > 0 ? `; ${after} later tensors have none` : ''}`, firstShort.name);
     }
     try {
       await this.io(async () => {
