@@ -320,3 +320,38 @@ function multiply(weight: IWeightTensor, x: Float32Array, n: number, y: Float32A
   if (n === 1) weight.matVec(x, y);
   else weight.matMul(x.subarray(0, n * weight.cols), n, y.subarray(0, n * weight.rows));
 }
+
+function take<T>(map: ReadonlyMap<string, T>, name: string): T {
+  const value = map.get(name);
+  if (value === undefined) throw new ModelLoadError('MISSING_TENSOR', name, `tensor "${name}" is missing`);
+  return value;
+}
+
+/**
+ * Picks a llama model's weights out of tensors keyed by GGUF name (matrices as `IWeightTensor`,
+ * 1-D norm weights as floats). Without `output.weight` the LM head is `token_embd.weight` (tied).
+ */
+export function llamaWeightsFromTensors(config: ModelConfig, matrices: ReadonlyMap<string, IWeightTensor>, vectors: ReadonlyMap<string, Float32Array>): LlamaWeights {
+  const tokenEmbedding = take(matrices, 'token_embd.weight');
+  const layers: LlamaLayerWeights[] = [];
+  for (let layer = 0; layer < config.blockCount; layer++) {
+    const blk = `blk.${layer}`;
+    layers.push({
+      attnNorm: take(vectors, `${blk}.attn_norm.weight`),
+      attnQ: take(matrices, `${blk}.attn_q.weight`),
+      attnK: take(matrices, `${blk}.attn_k.weight`),
+      attnV: take(matrices, `${blk}.attn_v.weight`),
+      attnOutput: take(matrices, `${blk}.attn_output.weight`),
+      ffnNorm: take(vectors, `${blk}.ffn_norm.weight`),
+      ffnGate: take(matrices, `${blk}.ffn_gate.weight`),
+      ffnUp: take(matrices, `${blk}.ffn_up.weight`),
+      ffnDown: take(matrices, `${blk}.ffn_down.weight`),
+    });
+  }
+  return {
+    tokenEmbedding,
+    outputNorm: take(vectors, 'output_norm.weight'),
+    output: matrices.get('output.weight') ?? tokenEmbedding,
+    layers,
+  };
+}

@@ -1,0 +1,214 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSmq, type ModelMetadata, type SmqTensorWithData } from '@smallmind/io-smq';
+import { GgmlType, quantize, type IWeightTensor } from '@smallmind/quantization-tensors';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ModelConfigError, ModelLoadError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { ModelConfig } from './model-config.js';
+import { SmqModelLoader, type LoadFromSmqOptions } from './smq-model-loader.js';
+import { defaultTinyShape, f32Bytes, randomLlamaTensors, splitRawTensors, tinyConfig, tinyLlamaMetadata, type RawTensor } from './tiny-llama.fixture.js';
+import { TransformerModel, llamaWeightsFromTensors } from './transformer-model.js';
+
+const workDir = mkdtempSync(join(tmpdir(), 'smallmind-loader-test-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+let fileCounter = 0;
+
+/** Writes an SMQ file; 2-D tensors in `matrixType` (quantized with the reference quantizer), norms F32. */
+async function writeModel(metadata: ModelMetadata, tensors: ReadonlyMap<string, RawTensor>, matrixType: number = GgmlType.F32): Promise<string> {
+  const path = join(workDir, `model-${fileCounter++}.smq`);
+  const entries: SmqTensorWithData[] = [...tensors].map(([name, raw]) => {
+    const type = raw.shape.length === 1 ? GgmlType.F32 : matrixType;
+    return { name, type, shape: raw.shape, data: type === GgmlType.F32 ? f32Bytes(raw.values) : quantize(type, raw.values) };
+  });
+  await writeSmq(path, { metadata, tensors: entries });
+  return path;
+}
+
+interface LogRecord {
+  level: keyof Logger;
+  message: string;
+}
+
+function recordingLogger(): { logger: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const at = (level: keyof Logger) => (message: string) => void records.push({ level, message });
+  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, records };
+}
+
+async function loadError(path: string, options: LoadFromSmqOptions = {}): Promise<unknown> {
+  try {
+    await SmqModelLoader.loadFromSmq(path, { logger: recordingLogger().logger, ...options });
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected the load to fail');
+}
+
+const prompt = [1, 5, 9, 30, 12, 7];
+
+function directModel(config: ModelConfig, tensors: ReadonlyMap<string, RawTensor>): TransformerModel {
+  const { matrices, vectors } = splitRawTensors(tensors);
+  return new TransformerModel(config, llamaWeightsFromTensors(config, matrices, vectors));
+}
+
+describe('SmqModelLoader.loadFromSmq', () => {
+  const config = tinyConfig();
+  const metadata = tinyLlamaMetadata(config);
+
+  it('loads a tied F32 model: config, tokenizer, and the same logits as the tensors it was written from', async () => {
+    const tensors = randomLlamaTensors(config, 21, true);
+    const { logger, records } = recordingLogger();
+    const loaded = await SmqModelLoader.loadFromSmq(await writeModel(metadata, tensors), { logger });
+    expect(loaded.config).toEqual(config);
+    expect(loaded.metadata.getString('general.architecture')).toBe('llama');
+    expect(loaded.tokenizer.bosId).toBe(1);
+    expect(loaded.model.weights.output).toBe(loaded.model.weights.tokenEmbedding);
+    expect([...loaded.model.evaluate(prompt)]).toEqual([...directModel(config, tensors).evaluate(prompt)]);
+    const summary = records.find((r) => r.level === 'info' && r.message.startsWith('Loaded'));
+    expect(summary?.message).toMatch(/^Loaded 20\/20 parameters \(0 quantized, 20 FP32\)/);
+    expect(summary?.message).toContain('tied output');
+    expect(records.some((r) => r.level === 'warn')).toBe(false);
+  });
+
+  it('loads an untied model with its own output.weight', async () => {
+    const tensors = randomLlamaTensors(config, 22, false);
+    const loaded = await SmqModelLoader.loadFromSmq(await writeModel(metadata, tensors), { logger: recordingLogger().logger });
+    expect(loaded.model.weights.output).not.toBe(loaded.model.weights.tokenEmbedding);
+    expect([...loaded.model.evaluate(prompt)]).toEqual([...directModel(config, tensors).evaluate(prompt)]);
+  });
+
+  describe('quantized weights', () => {
+    const q8Config = tinyConfig({ ...defaultTinyShape, feedForwardLength: 64 });
+    const q8Metadata = tinyLlamaMetadata(q8Config);
+    const tensors = randomLlamaTensors(q8Config, 23, false);
+    const pathPromise = writeModel(q8Metadata, tensors, GgmlType.Q8_0);
+
+    it('keeps them quantized by default and says so', async () => {
+      const { logger, records } = recordingLogger();
+      const loaded = await SmqModelLoader.loadFromSmq(await pathPromise, { logger });
+      const { weights } = loaded.model;
+      expect(weights.tokenEmbedding.type).toBe(GgmlType.Q8_0);
+      expect(weights.layers.every((l) => l.attnQ.type === GgmlType.Q8_0 && l.ffnDown.type === GgmlType.Q8_0)).toBe(true);
+      expect(records.find((r) => r.message.startsWith('Loaded'))?.message).toMatch(/^Loaded 21\/21 parameters \(16 quantized, 5 FP32\)/);
+      // Q8_0 is close to the float model it was quantized from, but not equal to it.
+      const exact = directModel(q8Config, tensors).evaluate(prompt).slice();
+      const logits = loaded.model.evaluate(prompt);
+      const diff = Math.max(...logits.map((v, i) => Math.abs(v - exact[i]!)));
+      expect(diff).toBeGreaterThan(0);
+      expect(diff).toBeLessThan(0.05 * (Math.max(...exact) - Math.min(...exact)));
+    });
+
+    it('preserveQuantization: false dequantizes every weight to F32 and warns about the memory', async () => {
+      const { logger, records } = recordingLogger();
+      const path = await pathPromise;
+      const loaded = await SmqModelLoader.loadFromSmq(path, { preserveQuantization: false, logger });
+      const { weights } = loaded.model;
+      const matrices: IWeightTensor[] = [weights.tokenEmbedding, weights.output, ...weights.layers.flatMap((l) => [l.attnQ, l.attnK, l.attnV, l.attnOutput, l.ffnGate, l.ffnUp, l.ffnDown])];
+      expect(matrices.every((m) => m.type === GgmlType.F32)).toBe(true);
+      const warning = records.find((r) => r.level === 'warn');
+      expect(warning?.message).toMatch(/F32/);
+      expect(warning?.message).toMatch(/MiB of weights in memory instead of the file's [0-9.]+ MiB \(3\.[0-9]+x\)/);
+      expect(records.find((r) => r.message.startsWith('Loaded'))?.message).toMatch(/^Loaded 21\/21 parameters \(0 quantized, 21 FP32\)/);
+      // Float math over the dequantized Q8_0 weights differs from the activation-quantized products.
+      const quantized = (await SmqModelLoader.loadFromSmq(path, { logger })).model.evaluate(prompt).slice();
+      const float = loaded.model.evaluate(prompt);
+      expect(Math.max(...float.map((v, i) => Math.abs(v - quantized[i]!)))).toBeGreaterThan(0);
+    });
+
+    it('hands every weight matrix to the backend and runs on what it returns', async () => {
+      const prepared: string[] = [];
+      let calls = 0;
+      const backend = {
+        prepare(tensor: IWeightTensor): IWeightTensor {
+          prepared.push(`${tensor.rows}x${tensor.cols}`);
+          return {
+            type: tensor.type,
+            rows: tensor.rows,
+            cols: tensor.cols,
+            byteLength: tensor.byteLength,
+            data: tensor.data,
+            dequantizeRow: (row, out, offset) => tensor.dequantizeRow(row, out, offset),
+            toFloat32: () => tensor.toFloat32(),
+            matVec: (x, y) => {
+              calls++;
+              tensor.matVec(x, y);
+            },
+            matMul: (x, n, y) => {
+              calls++;
+              tensor.matMul(x, n, y);
+            },
+          };
+        },
+      };
+      const loaded = await SmqModelLoader.loadFromSmq(await pathPromise, { backend, logger: recordingLogger().logger });
+      expect(prepared).toHaveLength(16);
+      const plain = (await SmqModelLoader.loadFromSmq(await pathPromise, { logger: recordingLogger().logger })).model.evaluate(prompt).slice();
+      expect([...loaded.model.evaluate(prompt)]).toEqual([...plain]);
+      // 7 products per block, 2 blocks, plus the LM head.
+      expect(calls).toBe(15);
+    });
+  });
+
+  it('honours a contextLength option', async () => {
+    const loaded = await SmqModelLoader.loadFromSmq(await writeModel(metadata, randomLlamaTensors(config, 24, true)), { contextLength: 4, logger: recordingLogger().logger });
+    expect(loaded.model.contextLength).toBe(4);
+    expect(() => loaded.model.evaluate([1, 2, 3, 4, 5])).toThrow(/context overflow/);
+  });
+
+  describe('refuses files that do not match the architecture, naming the tensor', () => {
+    const tensors = randomLlamaTensors(config, 25, true);
+
+    it('a missing tensor', async () => {
+      const without = new Map(tensors);
+      without.delete('blk.1.ffn_gate.weight');
+      const error = await loadError(await writeModel(metadata, without));
+      expect(error).toBeInstanceOf(ModelLoadError);
+      expect(error).toMatchObject({ code: 'MISSING_TENSOR', tensorName: 'blk.1.ffn_gate.weight' });
+      expect((error as Error).message).toContain('"blk.1.ffn_gate.weight" is missing');
+    });
+
+    it('a missing norm weight', async () => {
+      const without = new Map(tensors);
+      without.delete('output_norm.weight');
+      expect(await loadError(await writeModel(metadata, without))).toMatchObject({ code: 'MISSING_TENSOR', tensorName: 'output_norm.weight' });
+    });
+
+    it('an unexpected tensor (a block beyond block_count)', async () => {
+      const extra = new Map(tensors);
+      extra.set('blk.2.attn_q.weight', tensors.get('blk.1.attn_q.weight')!);
+      const error = await loadError(await writeModel(metadata, extra));
+      expect(error).toMatchObject({ code: 'UNEXPECTED_TENSOR', tensorName: 'blk.2.attn_q.weight' });
+    });
+
+    it('an unexpected tensor of another graph (rope_freqs)', async () => {
+      const extra = new Map(tensors);
+      extra.set('rope_freqs.weight', { shape: [4], values: new Float32Array(4) });
+      expect(await loadError(await writeModel(metadata, extra))).toMatchObject({ code: 'UNEXPECTED_TENSOR', tensorName: 'rope_freqs.weight' });
+    });
+
+    it('a tensor of the wrong shape', async () => {
+      const wrong = new Map(tensors);
+      const kvWidth = config.headCountKv * config.headDim;
+      wrong.set('blk.0.attn_k.weight', { shape: [config.embeddingLength, kvWidth * 2], values: new Float32Array(config.embeddingLength * kvWidth * 2) });
+      const error = await loadError(await writeModel(metadata, wrong));
+      expect(error).toMatchObject({ code: 'WRONG_SHAPE', tensorName: 'blk.0.attn_k.weight' });
+      expect((error as Error).message).toContain('shape [32, 32], expected [32, 16]');
+    });
+
+    it('a transposed matrix', async () => {
+      const wrong = new Map(tensors);
+      wrong.set('blk.1.ffn_down.weight', { shape: [config.embeddingLength, config.feedForwardLength], values: tensors.get('blk.1.ffn_down.weight')!.values });
+      expect(await loadError(await writeModel(metadata, wrong))).toMatchObject({ code: 'WRONG_SHAPE', tensorName: 'blk.1.ffn_down.weight' });
+    });
+
+    it('a config problem in the metadata', async () => {
+      const entries = [...metadata.entries].filter(([key]) => key !== 'llama.block_count');
+      const { ModelMetadata } = await import('@smallmind/io-smq');
+      const error = await loadError(await writeModel(new ModelMetadata(entries), tensors));
+      expect(error).toBeInstanceOf(ModelConfigError);
+      expect(error).toMatchObject({ key: 'llama.block_count' });
+    });
+  });
+});
