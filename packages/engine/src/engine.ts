@@ -1,0 +1,177 @@
+import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import type { GgufImportProgress } from '@smallmind/io-gguf';
+import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
+import { Sampler, SmqModelLoader, consoleLogger, type LoadedModel, type Logger, type SamplingOptions } from '@smallmind/runtime';
+import { EngineError } from './errors.js';
+import { defaultCacheDir, ensureImported } from './model-cache.js';
+
+export interface SmallMindEngineOptions {
+  /** Where load and import messages go (console by default). */
+  readonly logger?: Logger;
+  /** Directory for SMQ files imported from GGUF (default `$SMALLMIND_CACHE_DIR` or `~/.cache/smallmind`). */
+  readonly cacheDir?: string;
+  /** Threads for the matrix kernels, the calling thread included (default: all cores, at most 8). */
+  readonly threads?: number;
+  /** `wasm` (default): WebAssembly SIMD kernels; `reference`: the plain TypeScript kernels. */
+  readonly kernels?: 'wasm' | 'reference';
+}
+
+export interface LoadModelOptions {
+  /** A `.gguf` file (imported to SMQ once, then cached) or a `.smq` file. */
+  readonly path: string;
+  /** Keep weights in their block format (default true); `false` dequantizes them to F32. */
+  readonly preserveQuantization?: boolean;
+  /** Context window to enforce instead of the file's. */
+  readonly contextLength?: number;
+  /** Progress of a GGUF -> SMQ import (only called when an import actually runs). */
+  readonly onImportProgress?: (progress: GgufImportProgress) => void;
+}
+
+export interface ModelInfo {
+  /** The SMQ file the model was loaded from (for a GGUF: the cached import). */
+  readonly smqPath: string;
+  /** True when this call imported the GGUF file (false: cache hit, or an SMQ path). */
+  readonly imported: boolean;
+  readonly architecture: string;
+  readonly contextLength: number;
+  readonly vocabSize: number;
+  readonly kernels: string;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Most new tokens (default 128); fewer when the context window ends first. */
+  readonly maxTokens?: number;
+  /** Prepend BOS (default: what the model's tokenizer metadata says). */
+  readonly addBos?: boolean;
+  /** Receives the text as it is produced, never splitting a UTF-8 character. */
+  readonly onText?: (text: string) => void;
+  /** Stops generation at the next token. */
+  readonly signal?: AbortSignal;
+}
+
+export interface GenerateResult {
+  readonly text: string;
+  readonly tokens: number[];
+  readonly promptTokens: number;
+  /** `stop`: an end-of-generation token; `length`: maxTokens or the context window; `abort`: the signal. */
+  readonly finishReason: 'stop' | 'length' | 'abort';
+  readonly prefillMs: number;
+  readonly decodeMs: number;
+}
+
+/**
+ * The one-stop facade: load a GGUF or SMQ model, generate text. Each `generate` call starts from
+ * an empty KV cache. Call `dispose()` to stop kernel worker threads.
+ */
+export class SmallMindEngine {
+  private readonly logger: Logger;
+  private readonly cacheDir: string;
+  private backend: KernelBackend | undefined;
+  private loaded: LoadedModel | undefined;
+
+  constructor(private readonly options: SmallMindEngineOptions = {}) {
+    this.logger = options.logger ?? consoleLogger;
+    this.cacheDir = options.cacheDir ?? defaultCacheDir();
+  }
+
+  /** The loaded model, tokenizer, metadata and config (undefined before `loadModel`). */
+  get model(): LoadedModel | undefined {
+    return this.loaded;
+  }
+
+  async loadModel(options: LoadModelOptions): Promise<ModelInfo> {
+    const { path } = options;
+    const kind = extname(path).toLowerCase();
+    if (kind !== '.gguf' && kind !== '.smq') {
+      throw new EngineError('UNSUPPORTED_MODEL_FILE', 'path', `model file "${path}" must end in .gguf or .smq`);
+    }
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isFile() !== true) throw new EngineError('MODEL_NOT_FOUND', 'path', `model file "${path}" does not exist or is not a file`);
+
+    let smqPath = path;
+    let imported = false;
+    if (kind === '.gguf') {
+      ({ smqPath, imported } = await ensureImported(path, this.cacheDir, options.onImportProgress));
+      this.logger.info(imported ? `imported ${path} -> ${smqPath}` : `using cached import ${smqPath}`);
+    }
+    this.backend ??= await createBackend({
+      ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
+      prefer: this.options.kernels ?? 'wasm',
+      logger: this.logger,
+    });
+    this.loaded = await SmqModelLoader.loadFromSmq(smqPath, {
+      logger: this.logger,
+      backend: this.backend,
+      ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
+      ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
+    });
+    const { config, tokenizer } = this.loaded;
+    return {
+      smqPath,
+      imported,
+      architecture: config.architecture,
+      contextLength: config.contextLength,
+      vocabSize: tokenizer.vocabSize,
+      kernels: `${this.backend.name} x${this.backend.threads}`,
+    };
+  }
+
+  /** Generates a continuation of `prompt` (greedy unless a temperature > 0 is given). */
+  async generate(prompt: string, options: GenerateOptions = {}): Promise<GenerateResult> {
+    const loaded = this.loaded;
+    if (loaded === undefined) throw new EngineError('NO_MODEL_LOADED', 'model', 'call loadModel() before generate()');
+    const { model, tokenizer, config } = loaded;
+    const maxTokens = options.maxTokens ?? 128;
+    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
+      throw new EngineError('INVALID_OPTION', 'maxTokens', `maxTokens = ${maxTokens} must be a non-negative integer`);
+    }
+    const sampler = new Sampler({ temperature: 0, ...options });
+    const promptTokens = tokenizer.encode(prompt, options.addBos === undefined ? {} : { addBos: options.addBos });
+    if (promptTokens.length === 0) throw new EngineError('INVALID_OPTION', 'prompt', 'the prompt encodes to zero tokens (empty prompt and no BOS)');
+    if (promptTokens.length > config.contextLength) {
+      throw new EngineError('PROMPT_TOO_LONG', 'prompt', `the prompt is ${promptTokens.length} tokens; the context window holds ${config.contextLength}`);
+    }
+    const budget = Math.min(maxTokens, config.contextLength - promptTokens.length);
+    const decoder = tokenizer.createStreamDecoder();
+    const tokens: number[] = [];
+    let text = '';
+    const emit = (piece: string): void => {
+      if (piece.length === 0) return;
+      text += piece;
+      options.onText?.(piece);
+    };
+
+    model.reset();
+    const t0 = performance.now();
+    let logits = budget > 0 ? model.evaluate(promptTokens) : new Float32Array(0);
+    const t1 = performance.now();
+    let finishReason: GenerateResult['finishReason'] = 'length';
+    for (let step = 0; step < budget; step++) {
+      if (options.signal?.aborted === true) {
+        finishReason = 'abort';
+        break;
+      }
+      const token = sampler.sample(logits);
+      if (tokenizer.isEndOfGeneration(token)) {
+        finishReason = 'stop';
+        break;
+      }
+      tokens.push(token);
+      emit(decoder.push(token));
+      // Let an onText consumer (stdout, an HTTP stream) drain between tokens.
+      if (options.onText !== undefined) await new Promise((resolve) => setImmediate(resolve));
+      if (step + 1 < budget) logits = model.evaluate([token]);
+    }
+    emit(decoder.flush());
+    return { text, tokens, promptTokens: promptTokens.length, finishReason, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
+  }
+
+  /** Stops kernel threads and forgets the model. */
+  async dispose(): Promise<void> {
+    this.loaded = undefined;
+    const backend = this.backend;
+    this.backend = undefined;
+    await backend?.dispose();
+  }
+}

@@ -1,0 +1,26 @@
+/** Codes of `EngineError`. */
+export const EngineErrorCode = {
+  /** The model path's extension is neither .gguf nor .smq. */
+  UNSUPPORTED_MODEL_FILE: 'UNSUPPORTED_MODEL_FILE',
+  /** The model file does not exist or is not a regular file. */
+  MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
+  /** `generate` was called before `loadModel`. */
+  NO_MODEL_LOADED: 'NO_MODEL_LOADED',
+  /** The encoded prompt does not fit the model's context window. */
+  PROMPT_TOO_LONG: 'PROMPT_TOO_LONG',
+  /** An option is out of range. */
+  INVALID_OPTION: 'INVALID_OPTION',
+} as const;
+export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode];
+
+/** A misuse of the engine facade; `field` names the option or argument at fault. */
+export class EngineError extends Error {
+  override readonly name = 'EngineError';
+  constructor(
+    readonly code: EngineErrorCode,
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
