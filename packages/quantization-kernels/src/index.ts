@@ -1,1 +1,10 @@
-export {};
+export { createBackend } from './create-backend.js';
+export type { BackendOptions } from './create-backend.js';
+export { ReferenceBackend } from './backend.js';
+export type { BackendName, KernelBackend } from './backend.js';
+export { KernelError } from './errors.js';
+export type { KernelErrorCode, KernelErrorDetails } from './errors.js';
+export type { KernelLogger } from './logger.js';
+export { KERNEL_FORMATS } from './kernel-formats.js';
+export type { KernelFormat } from './kernel-formats.js';
+export { MAX_SHARD_BYTES } from './memory-shard.js';

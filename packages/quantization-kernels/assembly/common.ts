@@ -1,0 +1,109 @@
+// Shared helpers for every kernel file: fp16 conversion, the integer dot of 16 weights against 16
+// pre-widened activations, horizontal sums, and the relaxed-SIMD switch (compiled twice: once for
+// plain SIMD128, once with relaxed SIMD, where `madd` becomes a fused multiply-add).
+
+/** fp16 bits -> f32, exact for every finite value, inf and NaN (ggml's GGML_FP16_TO_FP32). */
+@inline export function f16(h: u32): f32 {
+  const em = h & 0x7fff;
+  // Shifting the exponent+mantissa into f32 position and multiplying by 2^112 re-biases the exponent
+  // and handles subnormals exactly; exponent 31 (inf/NaN) needs the f32 exponent forced to all ones.
+  let bits = reinterpret<u32>(reinterpret<f32>(em << 13) * 5.192296858534828e33);
+  bits = em >= 0x7c00 ? (0x7f800000 | (em << 13)) : bits;
+  return reinterpret<f32>(bits | ((h & 0x8000) << 16));
+}
+
+/** f32 -> fp16 bits, round to nearest even, as ggml's GGML_FP32_TO_FP16 (F16C / portable versions agree). */
+export function f32ToF16(f: f32): u32 {
+  const w = reinterpret<u32>(f);
+  const shl1 = w << 1;
+  const sign = w & 0x80000000;
+  // Scale into the half range so the FPU does the rounding, then rebuild the bits.
+  let base: f32 = (Mathf.abs(f) * reinterpret<f32>(0x77800000)) * reinterpret<f32>(0x08800000);
+  let bias = shl1 & 0xff000000;
+  if (bias < 0x71000000) bias = 0x71000000;
+  base = reinterpret<f32>((bias >> 1) + 0x07800000) + base;
+  const bits = reinterpret<u32>(base);
+  const nonsign = ((bits >> 13) & 0x00007c00) + (bits & 0x00000fff);
+  return (sign >> 16) | (shl1 > 0xff000000 ? 0x7e00 : nonsign);
+}
+
+/** Eight fp16 values (the low or high four, by `high`) -> f32x4, same arithmetic as `f16`. */
+@inline export function f16x4(h8: v128, high: bool): v128 {
+  const h = high ? i32x4.extend_high_i16x8_u(h8) : i32x4.extend_low_i16x8_u(h8);
+  const em = v128.and(h, i32x4.splat(0x7fff));
+  const scaled = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(5.192296858534828e33));
+  const infnan = i32x4.ge_s(em, i32x4.splat(0x7c00));
+  const fixed = v128.or(i32x4.shl(em, 13), i32x4.splat(0x7f800000));
+  const mag = v128.bitselect(fixed, scaled, infnan);
+  return v128.or(mag, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/** bf16 -> f32 for four lanes of eight (low or high half). */
+@inline export function bf16x4(h8: v128, high: bool): v128 {
+  const h = high ? i32x4.extend_high_i16x8_u(h8) : i32x4.extend_low_i16x8_u(h8);
+  return i32x4.shl(h, 16);
+}
+
+/** a * b + c; fused (one rounding) on the relaxed-SIMD build. */
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** Sum of the four f32 lanes. */
+@inline export function hsum(v: v128): f32 {
+  const s = f32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
+}
+
+/** Sum of the four i32 lanes. */
+@inline export function hsumI(v: v128): i32 {
+  const s = i32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
+  return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1);
+}
+
+/** Integer dot of 16 i8 weights with 16 activations stored as i16 at `ap`: four i32 partial sums. */
+@inline export function dot16(w: v128, ap: usize): v128 {
+  return i32x4.add(
+    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load(ap)),
+    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load(ap, 16)),
+  );
+}
+
+/** Store 16 i8 weights widened to i16 at `p` (the decoded-row form used by matMul). */
+@inline export function store16(p: usize, w: v128): void {
+  v128.store(p, i16x8.extend_low_i8x16_s(w));
+  v128.store(p, i16x8.extend_high_i8x16_s(w), 16);
+}
+
+/** Low nibbles of 16 bytes. */
+@inline export function lowNibbles(q: v128): v128 {
+  return v128.and(q, i8x16.splat(0x0f));
+}
+
+/** High nibbles of 16 bytes. */
+@inline export function highNibbles(q: v128): v128 {
+  return i8x16.shr_u(q, 4);
+}
+
+/**
+ * One bit per element -> 0 or `value` per byte: bit k of the little-endian u16 at `p` selects byte k.
+ * Used by Q5_0/Q5_1/Q5_K/Q3_K for their extra high bit.
+ */
+@inline export function bitsToBytes(bits16: u32, value: i8): v128 {
+  const v = i16x8.splat(<i16>bits16);
+  const spread = i8x16.swizzle(v, i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+  const masks = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  return v128.and(i8x16.eq(v128.and(spread, masks), masks), i8x16.splat(value));
+}
+
+/** Same, selecting one bit (`shift`) of each of 16 bytes at `p` instead of one bit per element. */
+@inline export function byteBitToBytes(q: v128, shift: i32, value: i8): v128 {
+  const bit = i8x16.splat(<i8>(<i32>1 << shift));
+  return v128.and(i8x16.eq(v128.and(q, bit), bit), i8x16.splat(value));
+}
+
+/** IQ4_NL / IQ4_XS non-linear 4-bit values (ggml's kvalues_iq4nl). */
+@inline export function iq4Table(): v128 {
+  return i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+}

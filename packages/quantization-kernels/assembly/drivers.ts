@@ -1,0 +1,411 @@
+// The loops shared by every format of one activation family. Each exported kernel calls one of
+// these with its ggml type id as a constant; after inlining, the optimizer folds the format
+// switches away, so every kernel is a straight loop over its own blocks.
+//
+// matVec ("mv"): weights are decoded in registers block by block and dotted with one quantized
+// activation row. matMul ("mm"): each weight row is decoded once into a per-thread scratch row
+// (quants widened to i16 plus per-block/per-group scales) and then dotted with all n activation
+// rows, two at a time, so decoding is amortised over the whole batch.
+import { dot16, hsum, madd, store16 } from './common';
+import { f32Lanes, f32Scalar } from './f32';
+import { f16Lanes, f16Scalar } from './f16';
+import { bf16Lanes, bf16Scalar } from './bf16';
+import { Q8_0_BLOCK_BYTES, q8_0Group, q8_0Scale } from './q8_0';
+import { Q4_0_BLOCK_BYTES, q4_0Group, q4_0Scale } from './q4_0';
+import { Q5_0_BLOCK_BYTES, q5_0Group, q5_0Scale } from './q5_0';
+import { IQ4_NL_BLOCK_BYTES, iq4_nlGroup, iq4_nlScale } from './iq4_nl';
+import { Q4_1_BLOCK_BYTES, q4_1Group, q4_1Min, q4_1Scale } from './q4_1';
+import { Q5_1_BLOCK_BYTES, q5_1Group, q5_1Min, q5_1Scale } from './q5_1';
+import { Q2_K_BLOCK_BYTES, q2_kD, q2_kDmin, q2_kGroup, q2_kMin, q2_kScale } from './q2_k';
+import { Q3_K_BLOCK_BYTES, q3_kD, q3_kGroup, q3_kScale } from './q3_k';
+import { Q4_K_BLOCK_BYTES, q4_kD, q4_kDmin, q4_kGroup, q4_kMin, q4_kScale } from './q4_k';
+import { Q5_K_BLOCK_BYTES, q5_kD, q5_kDmin, q5_kGroup, q5_kMin, q5_kScale } from './q5_k';
+import { Q6_K_BLOCK_BYTES, q6_kD, q6_kGroup, q6_kScale } from './q6_k';
+import { IQ4_XS_BLOCK_BYTES, iq4_xsD, iq4_xsGroup, iq4_xsScale } from './iq4_xs';
+
+// ggml type ids.
+export const F32: i32 = 0;
+export const F16: i32 = 1;
+export const Q4_0: i32 = 2;
+export const Q4_1: i32 = 3;
+export const Q5_0: i32 = 6;
+export const Q5_1: i32 = 7;
+export const Q8_0: i32 = 8;
+export const Q2_K: i32 = 10;
+export const Q3_K: i32 = 11;
+export const Q4_K: i32 = 12;
+export const Q5_K: i32 = 13;
+export const Q6_K: i32 = 14;
+export const IQ4_NL: i32 = 20;
+export const IQ4_XS: i32 = 23;
+export const BF16: i32 = 30;
+
+// ---------------------------------------------------------------- 32-weight blocks (Q8_0 / Q8_1 activations)
+
+@inline function blockBytes32(fmt: i32): usize {
+  if (fmt == Q8_0) return Q8_0_BLOCK_BYTES;
+  if (fmt == Q4_0) return Q4_0_BLOCK_BYTES;
+  if (fmt == Q5_0) return Q5_0_BLOCK_BYTES;
+  if (fmt == IQ4_NL) return IQ4_NL_BLOCK_BYTES;
+  if (fmt == Q4_1) return Q4_1_BLOCK_BYTES;
+  return Q5_1_BLOCK_BYTES;
+}
+
+@inline function group32(fmt: i32, b: usize, g: i32): v128 {
+  if (fmt == Q8_0) return q8_0Group(b, g);
+  if (fmt == Q4_0) return q4_0Group(b, g);
+  if (fmt == Q5_0) return q5_0Group(b, g);
+  if (fmt == IQ4_NL) return iq4_nlGroup(b, g);
+  if (fmt == Q4_1) return q4_1Group(b, g);
+  return q5_1Group(b, g);
+}
+
+@inline function scale32(fmt: i32, b: usize): f32 {
+  if (fmt == Q8_0) return q8_0Scale(b);
+  if (fmt == Q4_0) return q4_0Scale(b);
+  if (fmt == Q5_0) return q5_0Scale(b);
+  if (fmt == IQ4_NL) return iq4_nlScale(b);
+  if (fmt == Q4_1) return q4_1Scale(b);
+  return q5_1Scale(b);
+}
+
+/** Q4_1/Q5_1 carry a per-block offset m, multiplied by the Q8_1 activation sum s. */
+@inline function hasMin32(fmt: i32): bool {
+  return fmt == Q4_1 || fmt == Q5_1;
+}
+
+@inline function min32(fmt: i32, b: usize): f32 {
+  if (fmt == Q4_1) return q4_1Min(b);
+  return q5_1Min(b);
+}
+
+/** y[r] for r in [r0, r1): activation row at `a` is i16 q[cols] | f32 d[nb] (| f32 s[nb]). */
+@inline export function mv32(fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, y: usize, cols: i32): void {
+  const nb = cols >> 5;
+  const ad = a + (<usize>cols << 1);
+  const as = ad + (<usize>nb << 2);
+  const bytes = blockBytes32(fmt);
+  for (let r = r0; r < r1; r++) {
+    let b = w + <usize>r * rowBytes;
+    let acc = f32x4.splat(0);
+    let accMin: f32 = 0;
+    for (let i = 0; i < nb; i++) {
+      const ap = a + (<usize>i << 6);
+      const s = i32x4.add(dot16(group32(fmt, b, 0), ap), dot16(group32(fmt, b, 1), ap + 32));
+      const dy = load<f32>(ad + (<usize>i << 2));
+      acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(scale32(fmt, b) * dy), acc);
+      if (hasMin32(fmt)) accMin += min32(fmt, b) * load<f32>(as + (<usize>i << 2));
+      b += bytes;
+    }
+    store<f32>(y + (<usize>r << 2), hsum(acc) + accMin);
+  }
+}
+
+/** Decoded row: i16 q[cols] | f32 d[nb] | f32 m[nb] (m only for Q4_1/Q5_1). */
+@inline function decode32(fmt: i32, b: usize, cols: i32, out: usize): void {
+  const nb = cols >> 5;
+  const dOut = out + (<usize>cols << 1);
+  const mOut = dOut + (<usize>nb << 2);
+  const bytes = blockBytes32(fmt);
+  for (let i = 0; i < nb; i++) {
+    const o = out + (<usize>i << 6);
+    store16(o, group32(fmt, b, 0));
+    store16(o + 32, group32(fmt, b, 1));
+    store<f32>(dOut + (<usize>i << 2), scale32(fmt, b));
+    if (hasMin32(fmt)) store<f32>(mOut + (<usize>i << 2), min32(fmt, b));
+    b += bytes;
+  }
+}
+
+/** Decoded weight row times n activation rows (two at a time); Y[i] at y + i * yStride. */
+function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool): void {
+  const nb = cols >> 5;
+  const dd = dw + (<usize>cols << 1);
+  const dm = dd + (<usize>nb << 2);
+  const actD = <usize>cols << 1;
+  const actS = actD + (<usize>nb << 2);
+  for (let i = 0; i < n; i += 2) {
+    const a0 = a + <usize>i * aStride;
+    const a1 = i + 1 < n ? a0 + aStride : a0;
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    let min0: f32 = 0;
+    let min1: f32 = 0;
+    for (let b = 0; b < nb; b++) {
+      const o = <usize>b << 6;
+      let s0 = i32x4.dot_i16x8_s(v128.load(dw + o), v128.load(a0 + o));
+      let s1 = i32x4.dot_i16x8_s(v128.load(dw + o), v128.load(a1 + o));
+      for (let k: usize = 16; k < 64; k += 16) {
+        const wv = v128.load(dw + o + k);
+        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(wv, v128.load(a0 + o + k)));
+        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(wv, v128.load(a1 + o + k)));
+      }
+      const bo = <usize>b << 2;
+      const d = load<f32>(dd + bo);
+      acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * load<f32>(a0 + actD + bo)), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * load<f32>(a1 + actD + bo)), acc1);
+      if (withMin) {
+        const m = load<f32>(dm + bo);
+        min0 += m * load<f32>(a0 + actS + bo);
+        min1 += m * load<f32>(a1 + actS + bo);
+      }
+    }
+    store<f32>(y + <usize>i * yStride, hsum(acc0) + min0);
+    if (i + 1 < n) store<f32>(y + <usize>(i + 1) * yStride, hsum(acc1) + min1);
+  }
+}
+
+@inline export function mm32(
+  fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
+  y: usize, yStride: usize, cols: i32, scratch: usize,
+): void {
+  for (let r = r0; r < r1; r++) {
+    decode32(fmt, w + <usize>r * rowBytes, cols, scratch);
+    rows32(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin32(fmt));
+  }
+}
+
+// ---------------------------------------------------------------- 256-weight super-blocks (Q8_K activations)
+
+@inline function blockBytes256(fmt: i32): usize {
+  if (fmt == Q2_K) return Q2_K_BLOCK_BYTES;
+  if (fmt == Q3_K) return Q3_K_BLOCK_BYTES;
+  if (fmt == Q4_K) return Q4_K_BLOCK_BYTES;
+  if (fmt == Q5_K) return Q5_K_BLOCK_BYTES;
+  if (fmt == Q6_K) return Q6_K_BLOCK_BYTES;
+  return IQ4_XS_BLOCK_BYTES;
+}
+
+@inline function group256(fmt: i32, b: usize, g: i32): v128 {
+  if (fmt == Q2_K) return q2_kGroup(b, g);
+  if (fmt == Q3_K) return q3_kGroup(b, g);
+  if (fmt == Q4_K) return q4_kGroup(b, g);
+  if (fmt == Q5_K) return q5_kGroup(b, g);
+  if (fmt == Q6_K) return q6_kGroup(b, g);
+  return iq4_xsGroup(b, g);
+}
+
+/** Integer scale of group g (16 weights). */
+@inline function scale256(fmt: i32, b: usize, g: i32): i32 {
+  if (fmt == Q2_K) return q2_kScale(b, g);
+  if (fmt == Q3_K) return q3_kScale(b, g);
+  if (fmt == Q4_K) return q4_kScale(b, g);
+  if (fmt == Q5_K) return q5_kScale(b, g);
+  if (fmt == Q6_K) return q6_kScale(b, g);
+  return iq4_xsScale(b, g);
+}
+
+@inline function d256(fmt: i32, b: usize): f32 {
+  if (fmt == Q2_K) return q2_kD(b);
+  if (fmt == Q3_K) return q3_kD(b);
+  if (fmt == Q4_K) return q4_kD(b);
+  if (fmt == Q5_K) return q5_kD(b);
+  if (fmt == Q6_K) return q6_kD(b);
+  return iq4_xsD(b);
+}
+
+/** Q2_K/Q4_K/Q5_K subtract dmin * m per group, using the Q8_K activation group sums. */
+@inline function hasMin256(fmt: i32): bool {
+  return fmt == Q2_K || fmt == Q4_K || fmt == Q5_K;
+}
+
+@inline function min256(fmt: i32, b: usize, g: i32): i32 {
+  if (fmt == Q2_K) return q2_kMin(b, g);
+  if (fmt == Q4_K) return q4_kMin(b, g);
+  return q5_kMin(b, g);
+}
+
+@inline function dmin256(fmt: i32, b: usize): f32 {
+  if (fmt == Q2_K) return q2_kDmin(b);
+  if (fmt == Q4_K) return q4_kDmin(b);
+  return q5_kDmin(b);
+}
+
+/** Activation row: i16 q[cols] | f32 d[nb] | i32 bsum[cols/16]. */
+@inline export function mv256(fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, y: usize, cols: i32): void {
+  const nb = cols >> 8;
+  const ad = a + (<usize>cols << 1);
+  const asum = ad + (<usize>nb << 2);
+  const bytes = blockBytes256(fmt);
+  for (let r = r0; r < r1; r++) {
+    let b = w + <usize>r * rowBytes;
+    let acc = f32x4.splat(0);
+    let accMin: f32 = 0;
+    for (let i = 0; i < nb; i++) {
+      const ap = a + (<usize>i << 9);
+      let isum = i32x4.splat(0);
+      let imin: i32 = 0;
+      for (let g = 0; g < 16; g++) {
+        const s = dot16(group256(fmt, b, g), ap + (<usize>g << 5));
+        isum = i32x4.add(isum, i32x4.mul(s, i32x4.splat(scale256(fmt, b, g))));
+        if (hasMin256(fmt)) imin += min256(fmt, b, g) * load<i32>(asum + (<usize>((i << 4) + g) << 2));
+      }
+      const dy = load<f32>(ad + (<usize>i << 2));
+      acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d256(fmt, b) * dy), acc);
+      if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>imin;
+      b += bytes;
+    }
+    store<f32>(y + (<usize>r << 2), hsum(acc) - accMin);
+  }
+}
+
+/** Decoded row: i16 q[cols] | i32 scale[cols/16] | i32 min[cols/16] | f32 d[nb] | f32 dmin[nb]. */
+@inline function decode256(fmt: i32, b: usize, cols: i32, out: usize): void {
+  const nb = cols >> 8;
+  const ng = cols >> 4;
+  const scOut = out + (<usize>cols << 1);
+  const mnOut = scOut + (<usize>ng << 2);
+  const dOut = mnOut + (<usize>ng << 2);
+  const dmOut = dOut + (<usize>nb << 2);
+  const bytes = blockBytes256(fmt);
+  for (let i = 0; i < nb; i++) {
+    for (let g = 0; g < 16; g++) {
+      const gi = (i << 4) + g;
+      store16(out + (<usize>gi << 5), group256(fmt, b, g));
+      store<i32>(scOut + (<usize>gi << 2), scale256(fmt, b, g));
+      store<i32>(mnOut + (<usize>gi << 2), hasMin256(fmt) ? min256(fmt, b, g) : 0);
+    }
+    store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+    store<f32>(dmOut + (<usize>i << 2), hasMin256(fmt) ? dmin256(fmt, b) : 0);
+    b += bytes;
+  }
+}
+
+function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32): void {
+  const nb = cols >> 8;
+  const ng = cols >> 4;
+  const dsc = dw + (<usize>cols << 1);
+  const dmn = dsc + (<usize>ng << 2);
+  const dd = dmn + (<usize>ng << 2);
+  const ddm = dd + (<usize>nb << 2);
+  const actD = <usize>cols << 1;
+  const actSum = actD + (<usize>nb << 2);
+  for (let i = 0; i < n; i += 2) {
+    const a0 = a + <usize>i * aStride;
+    const a1 = i + 1 < n ? a0 + aStride : a0;
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    let min0: f32 = 0;
+    let min1: f32 = 0;
+    for (let b = 0; b < nb; b++) {
+      let is0 = i32x4.splat(0);
+      let is1 = i32x4.splat(0);
+      let im0: i32 = 0;
+      let im1: i32 = 0;
+      for (let g = 0; g < 16; g++) {
+        const gi = (b << 4) + g;
+        const o = <usize>gi << 5;
+        const w0 = v128.load(dw + o);
+        const w1 = v128.load(dw + o, 16);
+        const t0 = i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(a0 + o)), i32x4.dot_i16x8_s(w1, v128.load(a0 + o, 16)));
+        const t1 = i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(a1 + o)), i32x4.dot_i16x8_s(w1, v128.load(a1 + o, 16)));
+        const go = <usize>gi << 2;
+        const sc = i32x4.splat(load<i32>(dsc + go));
+        is0 = i32x4.add(is0, i32x4.mul(t0, sc));
+        is1 = i32x4.add(is1, i32x4.mul(t1, sc));
+        const mn = load<i32>(dmn + go);
+        im0 += mn * load<i32>(a0 + actSum + go);
+        im1 += mn * load<i32>(a1 + actSum + go);
+      }
+      const bo = <usize>b << 2;
+      const d = load<f32>(dd + bo);
+      const dmin = load<f32>(ddm + bo);
+      const dy0 = load<f32>(a0 + actD + bo);
+      const dy1 = load<f32>(a1 + actD + bo);
+      acc0 = madd(f32x4.convert_i32x4_s(is0), f32x4.splat(d * dy0), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(is1), f32x4.splat(d * dy1), acc1);
+      min0 += dmin * dy0 * <f32>im0;
+      min1 += dmin * dy1 * <f32>im1;
+    }
+    store<f32>(y + <usize>i * yStride, hsum(acc0) - min0);
+    if (i + 1 < n) store<f32>(y + <usize>(i + 1) * yStride, hsum(acc1) - min1);
+  }
+}
+
+@inline export function mm256(
+  fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
+  y: usize, yStride: usize, cols: i32, scratch: usize,
+): void {
+  for (let r = r0; r < r1; r++) {
+    decode256(fmt, w + <usize>r * rowBytes, cols, scratch);
+    rows256(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols);
+  }
+}
+
+// ---------------------------------------------------------------- float weights (F32 / F16 / BF16)
+
+@inline function lanesF(fmt: i32, p: usize, e: usize, high: bool): v128 {
+  if (fmt == F32) return f32Lanes(p, e, high);
+  if (fmt == F16) return f16Lanes(p, e, high);
+  return bf16Lanes(p, e, high);
+}
+
+@inline function scalarF(fmt: i32, p: usize, j: usize): f32 {
+  if (fmt == F32) return f32Scalar(p, j);
+  if (fmt == F16) return f16Scalar(p, j);
+  return bf16Scalar(p, j);
+}
+
+/** Activation row: f32 x[cols], already rounded to the weight's float type. */
+@inline export function mvF(fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, y: usize, cols: i32): void {
+  const n8 = <usize>(cols >> 3);
+  for (let r = r0; r < r1; r++) {
+    const p = w + <usize>r * rowBytes;
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    for (let e: usize = 0; e < n8; e++) {
+      const ap = a + (e << 5);
+      acc0 = madd(lanesF(fmt, p, e, false), v128.load(ap), acc0);
+      acc1 = madd(lanesF(fmt, p, e, true), v128.load(ap, 16), acc1);
+    }
+    let tail: f32 = 0;
+    for (let j = n8 << 3; j < <usize>cols; j++) tail += scalarF(fmt, p, j) * load<f32>(a + (j << 2));
+    store<f32>(y + (<usize>r << 2), hsum(f32x4.add(acc0, acc1)) + tail);
+  }
+}
+
+/** f32 weight row times n activation rows, two at a time. */
+function rowsF(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32): void {
+  const n4 = <usize>(cols >> 2);
+  for (let i = 0; i < n; i += 2) {
+    const a0 = a + <usize>i * aStride;
+    const a1 = i + 1 < n ? a0 + aStride : a0;
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    for (let e: usize = 0; e < n4; e++) {
+      const o = e << 4;
+      const wv = v128.load(dw + o);
+      acc0 = madd(wv, v128.load(a0 + o), acc0);
+      acc1 = madd(wv, v128.load(a1 + o), acc1);
+    }
+    let t0: f32 = 0;
+    let t1: f32 = 0;
+    for (let j = n4 << 2; j < <usize>cols; j++) {
+      const wj = load<f32>(dw + (j << 2));
+      t0 += wj * load<f32>(a0 + (j << 2));
+      t1 += wj * load<f32>(a1 + (j << 2));
+    }
+    store<f32>(y + <usize>i * yStride, hsum(acc0) + t0);
+    if (i + 1 < n) store<f32>(y + <usize>(i + 1) * yStride, hsum(acc1) + t1);
+  }
+}
+
+@inline export function mmF(
+  fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
+  y: usize, yStride: usize, cols: i32, scratch: usize,
+): void {
+  const n8 = <usize>(cols >> 3);
+  for (let r = r0; r < r1; r++) {
+    const p = w + <usize>r * rowBytes;
+    let row = p;
+    if (fmt != F32) {
+      for (let e: usize = 0; e < n8; e++) {
+        v128.store(scratch + (e << 5), lanesF(fmt, p, e, false));
+        v128.store(scratch + (e << 5), lanesF(fmt, p, e, true), 16);
+      }
+      for (let j = n8 << 3; j < <usize>cols; j++) store<f32>(scratch + (j << 2), scalarF(fmt, p, j));
+      row = scratch;
+    }
+    rowsF(row, a, aStride, n, y + (<usize>r << 2), yStride, cols);
+  }
+}

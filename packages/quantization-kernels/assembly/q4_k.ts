@@ -1,0 +1,36 @@
+// Q4_K, 144 bytes per 256 weights: d:fp16 | dmin:fp16 | scales[12] | qs[128]. Eight sub-blocks of
+// 32 with 6-bit scale and min (get_scale_min_k4 packing); sub-block s uses the low (s even) or
+// high (s odd) nibbles of qs[32*(s>>1) ..+32]; x = d*sc*q - dmin*m. Activations: Q8_K.
+import { f16, highNibbles, lowNibbles } from './common';
+
+export const Q4_K_BLOCK_BYTES: usize = 144;
+
+@inline export function q4_kGroup(b: usize, g: i32): v128 {
+  const s = g >> 1;
+  const q = v128.load(b + 16 + (<usize>(s >> 1) << 5) + (<usize>(g & 1) << 4));
+  return (s & 1) == 0 ? lowNibbles(q) : highNibbles(q);
+}
+
+/** ggml's get_scale_min_k4: 6-bit scale (min = false) or min (min = true) of sub-block s. */
+@inline export function kScaleMin(q: usize, s: i32, min: bool): i32 {
+  if (s < 4) return load<u8>(q + <usize>(s + (min ? 4 : 0))) & 63;
+  const hi = load<u8>(q + <usize>(s + 4));
+  const top = load<u8>(q + <usize>(s - (min ? 0 : 4))) >> 6;
+  return (min ? hi >> 4 : hi & 0xf) | (top << 4);
+}
+
+@inline export function q4_kScale(b: usize, g: i32): i32 {
+  return kScaleMin(b + 4, g >> 1, false);
+}
+
+@inline export function q4_kMin(b: usize, g: i32): i32 {
+  return kScaleMin(b + 4, g >> 1, true);
+}
+
+@inline export function q4_kD(b: usize): f32 {
+  return f16(load<u16>(b));
+}
+
+@inline export function q4_kDmin(b: usize): f32 {
+  return f16(load<u16>(b + 2));
+}

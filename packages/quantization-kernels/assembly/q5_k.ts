@@ -1,0 +1,30 @@
+// Q5_K, 176 bytes per 256 weights: d:fp16 | dmin:fp16 | scales[12] | qh[32] | qs[128]. As Q4_K,
+// plus a 5th bit: bit s of qh[l] for element l of sub-block s; x = d*sc*q - dmin*m. Activations: Q8_K.
+import { byteBitToBytes, f16, highNibbles, lowNibbles } from './common';
+import { kScaleMin } from './q4_k';
+
+export const Q5_K_BLOCK_BYTES: usize = 176;
+
+@inline export function q5_kGroup(b: usize, g: i32): v128 {
+  const s = g >> 1;
+  const half = <usize>(g & 1) << 4;
+  const q = v128.load(b + 48 + (<usize>(s >> 1) << 5) + half);
+  const high = byteBitToBytes(v128.load(b + 16 + half), s, 16);
+  return v128.or((s & 1) == 0 ? lowNibbles(q) : highNibbles(q), high);
+}
+
+@inline export function q5_kScale(b: usize, g: i32): i32 {
+  return kScaleMin(b + 4, g >> 1, false);
+}
+
+@inline export function q5_kMin(b: usize, g: i32): i32 {
+  return kScaleMin(b + 4, g >> 1, true);
+}
+
+@inline export function q5_kD(b: usize): f32 {
+  return f16(load<u16>(b));
+}
+
+@inline export function q5_kDmin(b: usize): f32 {
+  return f16(load<u16>(b + 2));
+}

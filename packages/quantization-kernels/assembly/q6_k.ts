@@ -1,0 +1,25 @@
+// Q6_K, 210 bytes per 256 weights: ql[128] | qh[64] | scales:i8[16] | d:fp16. Per 128-weight half n
+// (ql + 64n, qh + 32n) and quarter k: low 4 bits from ql[32*(k&1) + l] (low nibble for k < 2, high
+// otherwise), high 2 bits from qh[l] >> 2k; q = that - 32; group g uses scales[g]; x = d * sc * q.
+// Activations: Q8_K.
+import { f16, highNibbles, lowNibbles } from './common';
+
+export const Q6_K_BLOCK_BYTES: usize = 210;
+
+@inline export function q6_kGroup(b: usize, g: i32): v128 {
+  const n = <usize>(g >> 3);
+  const k = (g >> 1) & 3;
+  const half = <usize>(g & 1) << 4;
+  const ql = v128.load(b + (n << 6) + (<usize>(k & 1) << 5) + half);
+  const qh = v128.load(b + 128 + (n << 5) + half);
+  const high = i8x16.shl(v128.and(i8x16.shr_u(qh, k << 1), i8x16.splat(3)), 4);
+  return i8x16.sub(v128.or(k < 2 ? lowNibbles(ql) : highNibbles(ql), high), i8x16.splat(32));
+}
+
+@inline export function q6_kScale(b: usize, g: i32): i32 {
+  return load<i8>(b + 192 + <usize>g);
+}
+
+@inline export function q6_kD(b: usize): f32 {
+  return f16(load<u16>(b + 208));
+}

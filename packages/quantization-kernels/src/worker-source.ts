@@ -1,0 +1,61 @@
+/**
+ * Source of a kernel worker, run with `new Worker(source, { eval: true })` so it works the same
+ * from the sources, the bundle and any bundler (no separate file to locate).
+ *
+ * A worker owns one kernel instance per memory shard (shards arrive as messages on its port and
+ * are attached when a job first names them). It waits for jobs on the control words: a bounded
+ * spin on the generation counter, then Atomics.wait (a worker that spins forever would steal the
+ * only other core). For each job it computes its own slice of rows and bumps the done counter.
+ *
+ * Control layout (Int32Array): see CONTROL in thread-pool.ts; kept in sync by the tests.
+ */
+export const WORKER_SOURCE = String.raw`
+'use strict';
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+const { module, control, port, threadIndex, spinIterations, kernelNames } = workerData;
+const ctl = new Int32Array(control);
+const GEN = 0, DONE = 1, CMD = 2, ERROR = 3, KERNEL = 4, SHARD = 5, W = 6, ROW_BYTES = 7, ROWS = 8,
+  A = 9, A_STRIDE = 10, N = 11, Y = 12, Y_STRIDE = 13, COLS = 14, SCRATCH = 15, SCRATCH_STRIDE = 16, THREADS = 17;
+const CMD_RUN = 1, CMD_EXIT = 2;
+const shards = [];
+
+function shardExports(index) {
+  while (shards[index] === undefined) {
+    const received = receiveMessageOnPort(port);
+    if (received === undefined) throw new Error('memory shard ' + index + ' was never sent to worker ' + threadIndex);
+    const { shard, memory } = received.message;
+    shards[shard] = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  }
+  return shards[index];
+}
+
+let seen = Atomics.load(ctl, GEN);
+for (;;) {
+  let gen = Atomics.load(ctl, GEN);
+  for (let i = 0; gen === seen && i < spinIterations; i++) gen = Atomics.load(ctl, GEN);
+  if (gen === seen) {
+    Atomics.wait(ctl, GEN, seen);
+    continue;
+  }
+  seen = gen;
+  if (ctl[CMD] === CMD_EXIT) break;
+  try {
+    const threads = ctl[THREADS];
+    if (threadIndex < threads) {
+      const rows = ctl[ROWS];
+      const r0 = Math.floor((rows * threadIndex) / threads);
+      const r1 = Math.floor((rows * (threadIndex + 1)) / threads);
+      if (r1 > r0) {
+        const kernel = shardExports(ctl[SHARD])[kernelNames[ctl[KERNEL]]];
+        kernel(ctl[W], ctl[ROW_BYTES], r0, r1, ctl[A], ctl[A_STRIDE], ctl[N], ctl[Y], ctl[Y_STRIDE], ctl[COLS],
+          (ctl[SCRATCH] >>> 0) + threadIndex * ctl[SCRATCH_STRIDE]);
+      }
+    }
+  } catch (error) {
+    Atomics.store(ctl, ERROR, threadIndex);
+    try { port.postMessage({ error: String(error && error.stack || error) }); } catch {}
+  }
+  Atomics.add(ctl, DONE, 1);
+  Atomics.notify(ctl, DONE);
+}
+`;
