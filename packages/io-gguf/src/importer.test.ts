@@ -4,7 +4,7 @@ import { SmqReader } from '@smallmind/io-smq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GgufImporter, importGgufToSmq, readGguf } from './index.js';
 import type { GgufImportProgress } from './index.js';
-import { diffMetadata } from './test-support/compare.js';
+import { diffMetadata } from './test-support/metadata-diff.js';
 import { REPO_FIXTURES, SHARED_FIXTURES, hasSharedFixtures, listGgufFixtures, materialise, readRef, scratchDir, sha256 } from './test-support/fixtures.js';
 import type { GgufFixture } from './test-support/fixtures.js';
 

@@ -6,7 +6,7 @@ import { GgmlType } from '@smallmind/quantization-tensors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GgufWriteError, GgufWriter, readGguf, writeGguf } from './index.js';
 import type { GgufFile, GgufTensorWithData } from './index.js';
-import { diffMetadata } from './test-support/compare.js';
+import { diffMetadata } from './test-support/metadata-diff.js';
 import { REPO_FIXTURES, SHARED_FIXTURES, hasSharedFixtures, listGgufFixtures, materialise, scratchDir, sha256 } from './test-support/fixtures.js';
 import type { GgufFixture } from './test-support/fixtures.js';
 

@@ -4,7 +4,7 @@
  */
 import { gguf as hfGguf } from '@huggingface/gguf';
 import { MetadataValueType, metadataTypeName } from '@smallmind/io-smq';
-import type { MetadataArray, MetadataScalar, MetadataValue, ModelMetadata } from '@smallmind/io-smq';
+import type { MetadataArray, MetadataScalar, MetadataValue } from '@smallmind/io-smq';
 import { ggmlTypeInfo } from '@smallmind/quantization-tensors';
 import type { GgufHeader } from '../header-parser.js';
 import type { RefJson } from './fixtures.js';
@@ -105,21 +105,4 @@ export async function diffAgainstHuggingFace(header: GgufHeader, path: string): 
     if (!same) diffs.push(`tensor ${i} (${t.name}) differs from hf`);
   });
   return diffs;
-}
-
-/** Deep equality of two metadata maps (types, element types, values, order). */
-export function diffMetadata(a: ModelMetadata, b: ModelMetadata): string[] {
-  const diffs: string[] = [];
-  if (a.keys().join('\n') !== b.keys().join('\n')) diffs.push('metadata keys/order differ');
-  for (const key of a.keys()) {
-    const x = a.get(key)!;
-    const y = b.get(key);
-    if (y === undefined || x.type !== y.type || !valueEquals(x.value, y.value)) diffs.push(`${key} differs`);
-  }
-  return diffs;
-}
-
-function valueEquals(x: MetadataScalar | MetadataArray, y: MetadataScalar | MetadataArray): boolean {
-  if (typeof x !== 'object' || typeof y !== 'object') return typeof x === typeof y && (Object.is(x, y) || x === y);
-  return x.elementType === y.elementType && x.values.length === y.values.length && x.values.every((v, i) => valueEquals(v, y.values[i]!));
 }
