@@ -7,7 +7,7 @@ import { SmqWriter } from './writer.js';
 
 const [target] = process.argv.slice(2);
 if (target === undefined) throw new Error('usage: crash-child <target path>');
-const big = new Uint8Array(12 << 20).fill(7); // above the writer's staging buffer, so data reaches the file
+const big = new Uint8Array(4 << 20).fill(7); // above the writer's staging buffer, so data reaches the file
 const writer = await SmqWriter.create(target, {
   metadata: new ModelMetadata(),
   tensors: [

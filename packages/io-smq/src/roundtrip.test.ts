@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { crc32 } from './checksum.js';
 import { MetadataValueType as T, ModelMetadata } from './metadata.js';
 import { SmqReader } from './reader.js';
-import { F32_NAN_BITS, F64_NAN_BITS, everyTypeMetadata, f32Bits, f64Bits, makeTempDir, metadataSnapshot } from './test-helpers.js';
+import { F32_NAN_BITS, F64_NAN_BITS, everyTypeMetadata, f32Bits, f64Bits, makeTempDir, metadataSnapshot, seededBytes } from './test-helpers.js';
 import { SmqWriter, writeSmq, type SmqTensorWithData } from './writer.js';
 
 let dir: string;
@@ -13,18 +13,7 @@ let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await makeTempDir()));
 afterEach(() => cleanup());
 
-/** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
-function bytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
-}
+const bytes = seededBytes;
 
 describe('metadata round trip', () => {
   it('preserves every value type bit for bit, in order', async () => {
@@ -127,7 +116,7 @@ describe('tensor round trip', () => {
 
   it('assembles tensors streamed in uneven chunks, including empty ones and chunks above the staging size', async () => {
     const path = join(dir, 'chunks.smq');
-    const big = bytes(9 * 1024 * 1024, 7); // above the writer's 8 MiB staging buffer
+    const big = bytes(3 * 1024 * 1024, 7); // above the writer's 1 MiB staging buffer
     const small = bytes(34 * 100, 8); // Q8_0, 100 blocks
     const writer = await SmqWriter.create(path, {
       metadata: new ModelMetadata(),

@@ -10,6 +10,26 @@ export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promi
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** mulberry32: a small, fast, seedable generator of numbers in [0, 1), so failures reproduce. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` deterministic pseudo-random bytes. */
+export function seededBytes(n: number, seed: number): Uint8Array {
+  const rand = prng(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(rand() * 256);
+  return out;
+}
+
 const bitsView = new DataView(new ArrayBuffer(8));
 /** The number whose binary32 encoding is `bits`. */
 export function f32FromBits(bits: number): number {

@@ -36,8 +36,11 @@ export interface SmqWriterOptions {
   readonly overwrite?: boolean;
 }
 
-/** Data chunks smaller than this are gathered before a write call. */
-const STAGING_BYTES = 8 << 20;
+/**
+ * Data chunks smaller than this are gathered into one write call; larger ones are written straight from the
+ * caller's buffer (a copy would cost more than the syscall it saves).
+ */
+const STAGING_BYTES = 1 << 20;
 
 /** Checks the declarations; returns the plans with layouts filled in. */
 function planTensors(tensors: readonly SmqTensorDeclaration[]): TensorPlan[] {
