@@ -10,7 +10,11 @@ import { halfFloatFormat } from './half-float-format.js';
  * Quantizing is ggml_compute_fp32_to_bf16: round to nearest even, NaN kept quiet. llama.cpp
  * converts activations to BF16 as well (vec_dot_type BF16) before the dot product.
  */
-export const bf16Format: BlockFormat = halfFloatFormat(GgmlType.BF16, readBf16, writeBf16);
+function dequantizeBf16(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
+  for (let i = 0; i < count; i++) dst[dstOffset + i] = readBf16(src, srcOffset + 2 * i);
+}
+
+export const bf16Format: BlockFormat = halfFloatFormat(GgmlType.BF16, readBf16, writeBf16, dequantizeBf16);
 
 /** A BF16 weight matrix; matVec rounds activations to BF16 first, as llama.cpp does. */
 export class BF16Tensor extends BlockWeightTensor {

@@ -11,7 +11,11 @@ import { halfFloatFormat } from './half-float-format.js';
  * (the registry's `quantize` refuses those). llama.cpp converts activations to F16 as well
  * (vec_dot_type F16) before the dot product.
  */
-export const f16Format: BlockFormat = halfFloatFormat(GgmlType.F16, readFp16, writeFp16);
+function dequantizeF16(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
+  for (let i = 0; i < count; i++) dst[dstOffset + i] = readFp16(src, srcOffset + 2 * i);
+}
+
+export const f16Format: BlockFormat = halfFloatFormat(GgmlType.F16, readFp16, writeFp16, dequantizeF16);
 
 /** An F16 weight matrix; matVec rounds activations to F16 first, as llama.cpp does. */
 export class F16Tensor extends BlockWeightTensor {

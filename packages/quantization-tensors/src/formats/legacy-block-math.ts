@@ -1,11 +1,9 @@
 /**
- * Arithmetic shared by the 32-weight legacy formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1) and the
- * float formats.
+ * Arithmetic shared by the 32-weight legacy formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1).
  *
  * C's `float` rounds after every operation; here each float32 operation is one float64 operation
  * followed by `Math.fround`, which gives the identical result for +, -, *, / (53 >= 2*24 + 2).
  */
-import { readFp16, writeFp16 } from '../half.js';
 
 /** Weights per block of every legacy format (ggml's QK4_0 = QK4_1 = QK5_0 = QK5_1 = QK8_0 = QK8_1). */
 export const QK = 32;
@@ -106,114 +104,4 @@ export function writeU32(bytes: Uint8Array, offset: number, value: number): void
   bytes[offset + 1] = (value >>> 8) & 0xff;
   bytes[offset + 2] = (value >>> 16) & 0xff;
   bytes[offset + 3] = value >>> 24;
-}
-
-/**
- * Unpacks the 32 levels of a 4-bit or 5-bit block into `levels`: element j (< 16) is the low
- * nibble of qs[j], element j + 16 its high nibble; with `qhOffset` >= 0 (Q5_0/Q5_1), bit j of the
- * little-endian u32 qh is bit 4 of element j.
- */
-export function unpackLevels(src: Uint8Array, qsOffset: number, qhOffset: number, levels: Uint8Array): void {
-  for (let j = 0; j < HALF_QK; j++) {
-    const byte = src[qsOffset + j]!;
-    levels[j] = byte & 0x0f;
-    levels[j + HALF_QK] = byte >> 4;
-  }
-  if (qhOffset < 0) return;
-  const qh = readU32(src, qhOffset);
-  for (let j = 0; j < QK; j++) levels[j]! |= ((qh >>> j) & 1) << 4;
-}
-
-/** Inverse of `unpackLevels`: writes qs (and qh when `qhOffset` >= 0) from 32 levels. */
-export function packLevels(levels: Uint8Array, dst: Uint8Array, qsOffset: number, qhOffset: number): void {
-  for (let j = 0; j < HALF_QK; j++) dst[qsOffset + j] = (levels[j]! & 0x0f) | ((levels[j + HALF_QK]! & 0x0f) << 4);
-  if (qhOffset < 0) return;
-  let qh = 0;
-  for (let j = 0; j < QK; j++) qh |= ((levels[j]! >> 4) & 1) << j;
-  writeU32(dst, qhOffset, qh >>> 0);
-}
-
-/**
- * Symmetric block quantizer of Q4_0 (`levelCount` 16) and Q5_0 (32), as quantize_row_q4_0_ref /
- * q5_0_ref: d = max / -(levelCount/2) where max is the signed value of largest magnitude, level =
- * trunc(x/d + levelCount/2 + 0.5) capped at levelCount - 1 (see `fusedLevel`). Writes d (fp16) at
- * `base` and the levels; returns nothing (the bytes are the result).
- */
-export function quantizeSymmetricBlock(
-  src: Float32Array,
-  srcOffset: number,
-  dst: Uint8Array,
-  /** Byte offset of the block in `dst`; `qsOffset`/`qhOffset` are relative to it. */
-  base: number,
-  levelCount: 16 | 32,
-  qsOffset: number,
-  qhOffset: number,
-  levels: Uint8Array,
-): void {
-  const half = levelCount / 2;
-  const d = fround(signedAbsMax(src, srcOffset, QK) / -half);
-  const id = inverseScale(d);
-  writeFp16(dst, base, d);
-  for (let j = 0; j < QK; j++) levels[j] = fusedLevel(src[srcOffset + j]!, id, half + 0.5, levelCount - 1);
-  packLevels(levels, dst, base + qsOffset, qhOffset < 0 ? -1 : base + qhOffset);
-}
-
-/**
- * Min/scale block quantizer of Q4_1 (`levelCount` 16) and Q5_1 (32), as quantize_row_q4_1_ref /
- * q5_1_ref: d = (max - min) / (levelCount - 1), m = min, level = trunc((x - min)/d + 0.5). Writes d
- * and m (fp16) at `base`, `base + 2` and the levels.
- */
-export function quantizeMinScaleBlock(
-  src: Float32Array,
-  srcOffset: number,
-  dst: Uint8Array,
-  base: number,
-  levelCount: 16 | 32,
-  qsOffset: number,
-  qhOffset: number,
-  levels: Uint8Array,
-): void {
-  const [min, max] = minMax(src, srcOffset, QK);
-  const d = fround(fround(max - min) / (levelCount - 1));
-  const id = inverseScale(d);
-  writeFp16(dst, base, d);
-  writeFp16(dst, base + 2, min);
-  for (let j = 0; j < QK; j++) levels[j] = offsetLevel(src[srcOffset + j]!, min, id, levelCount - 1);
-  packLevels(levels, dst, base + qsOffset, qhOffset < 0 ? -1 : base + qhOffset);
-}
-
-/** Sum over a block of (levels[j] - levelOffset) * q8[qOffset + j]: the integer part of every legacy dot. */
-export function levelDot(levels: Uint8Array, levelOffset: number, q8: Int8Array, qOffset: number): number {
-  let sum = 0;
-  for (let j = 0; j < QK; j++) sum += (levels[j]! - levelOffset) * q8[qOffset + j]!;
-  return sum;
-}
-
-/**
- * Dequantizer of a 4/5-bit block format (Q4_0, Q4_1, Q5_0, Q5_1), as ggml's dequantize_row_*:
- * x = (level - levelOffset) * d without a minimum, x = level * d + m with one (m: the fp16 after d).
- * `qhOffset` < 0 means no fifth bit.
- */
-export function levelBlockDequantizer(
-  blockBytes: number,
-  qsOffset: number,
-  qhOffset: number,
-  layout: { readonly levelOffset: number } | 'with-min',
-): (src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number) => void {
-  const levels = new Uint8Array(QK);
-  return (src, srcOffset, dst, dstOffset, count) => {
-    for (let block = 0; block < count / QK; block++) {
-      const base = srcOffset + block * blockBytes;
-      const out = dstOffset + block * QK;
-      const d = readFp16(src, base);
-      unpackLevels(src, base + qsOffset, qhOffset < 0 ? -1 : base + qhOffset, levels);
-      if (layout === 'with-min') {
-        const m = readFp16(src, base + 2);
-        for (let j = 0; j < QK; j++) dst[out + j] = fround(levels[j]! * d) + m;
-      } else {
-        const levelOffset = layout.levelOffset;
-        for (let j = 0; j < QK; j++) dst[out + j] = (levels[j]! - levelOffset) * d;
-      }
-    }
-  };
 }

@@ -1,8 +1,7 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
-import { QK, levelBlockDequantizer, quantizeMinScaleBlock } from './legacy-block-math.js';
-import { minScaleVecDot } from './min-scale-vec-dot.js';
+import { levelBlockDequantizer, levelBlockQuantizer, minScaleLevelVecDot, type LevelBlockLayout } from './level-blocks.js';
 import { q8_1Format } from './q8_1.js';
 
 /*
@@ -11,26 +10,17 @@ import { q8_1Format } from './q8_1.js';
  *   offset 2  m       fp16   block minimum
  *   offset 4  qs[16]  u8     element j = low nibble of qs[j], element j+16 = high nibble
  *   x = level * d + m, level in 0..15
- * Activations are quantized to Q8_1 (whose s = d * sum(q) adds m once per block).
+ * Activations are quantized to Q8_1, whose s = d * sum(q) adds m once per block
+ * (ggml_vec_dot_q4_1_q8_1).
  */
-const BLOCK_BYTES = 20;
-const QS_OFFSET = 4;
-
-const levels = new Uint8Array(QK);
-
-function quantizeQ4_1(src: Float32Array, srcOffset: number, dst: Uint8Array, dstOffset: number, count: number): void {
-  for (let block = 0; block < count / QK; block++) {
-    quantizeMinScaleBlock(src, srcOffset + block * QK, dst, dstOffset + block * BLOCK_BYTES, 16, QS_OFFSET, -1, levels);
-  }
-}
+const LAYOUT: LevelBlockLayout = { blockBytes: 20, levelCount: 16, qsOffset: 4, qhOffset: -1, minOffset: 2 };
 
 export const q4_1Format: BlockFormat = {
   info: ggmlTypeInfo(GgmlType.Q4_1),
   vecDotType: q8_1Format.info.id,
-  dequantize: levelBlockDequantizer(BLOCK_BYTES, QS_OFFSET, -1, 'with-min'),
-  quantize: quantizeQ4_1,
-  /** ggml_vec_dot_q4_1_q8_1. */
-  vecDot: minScaleVecDot(BLOCK_BYTES, QS_OFFSET, -1),
+  dequantize: levelBlockDequantizer(LAYOUT),
+  quantize: levelBlockQuantizer(LAYOUT),
+  vecDot: minScaleLevelVecDot(LAYOUT),
 };
 
 /** A Q4_1 weight matrix; matVec quantizes activations to Q8_1. */
