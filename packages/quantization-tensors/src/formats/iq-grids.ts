@@ -1,3 +1,6 @@
+import { readFp16 } from '../half.js';
+import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, q8KScale } from './k-quant-shared.js';
+
 /**
  * Grids and tables of the IQ formats, transcribed from ggml's ggml-common.h (MIT, the ggml
  * authors). Each uint32 grid entry packs 4 unsigned magnitudes, one per byte, little-endian: byte
@@ -127,43 +130,77 @@ export const KSIGNS_IQ2XS = Uint8Array.of(
 );
 
 /**
- * Dequantizes one group of 8 weights of IQ3_XXS/IQ3_S: two grid entries (4 magnitudes each, the
- * first for weights 0-3) times `scale`, negated where `signs` has the weight's bit set.
- * Each value is (scale * magnitude) * ±1 rounded to float32, as ggml computes it.
+ * How an IQ3 format (IQ3_XXS, IQ3_S) stores one 256-weight block: an fp16 d at byte 0, then per
+ * 32-weight sub-block an odd scale multiplier 2s + 1, and per 8-weight group two grid entries
+ * (4 magnitudes each) and 8 sign bits. Weight value = d * (2s + 1) * `scaleFactor` * magnitude * sign.
  */
-export function dequantizeSignedGridPair(
-  entryLow: number,
-  entryHigh: number,
-  signs: number,
-  scale: number,
-  dst: Float32Array,
-  dstOffset: number,
-): void {
-  for (let j = 0; j < 4; j++) {
-    const low = Math.fround(scale * ((entryLow >>> (8 * j)) & 0xff));
-    const high = Math.fround(scale * ((entryHigh >>> (8 * j)) & 0xff));
-    dst[dstOffset + j] = signs & (1 << j) ? -low : low;
-    dst[dstOffset + j + 4] = signs & (1 << (j + 4)) ? -high : high;
+export interface Iq3Layout {
+  readonly blockBytes: number;
+  /** 1/4 for IQ3_XXS (its scale is d * (2s + 1) / 4), 1 for IQ3_S. */
+  readonly scaleFactor: number;
+  /** 2s + 1 for sub-block `sub` (0..7) of the block at `base`. */
+  subScale(bytes: Uint8Array, base: number, sub: number): number;
+  /** Grid entry `k` (0..7: group k >> 1, weights 0-3 or 4-7 of it) of sub-block `sub`. */
+  gridEntry(bytes: Uint8Array, base: number, sub: number, k: number): number;
+  /** The 8 sign bits (bit j set: weight j negative) of group `group` (0..3) of sub-block `sub`. */
+  signs(bytes: Uint8Array, base: number, sub: number, group: number): number;
+}
+
+/**
+ * dequantize_row_iq3_xxs / iq3_s: per sub-block db = d * (2s + 1) * scaleFactor, then each weight
+ * (db * magnitude) * ±1, rounded to float32 as ggml does. (IQ3_XXS computes db as
+ * (d * (0.5 + s)) * 0.5; scaling by powers of two is exact, so that is the same float32.)
+ */
+export function dequantizeIq3(layout: Iq3Layout, src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
+  for (let block = 0; block < count / 256; block++) {
+    const base = srcOffset + block * layout.blockBytes;
+    const d = readFp16(src, base);
+    for (let sub = 0; sub < 8; sub++) {
+      const db = Math.fround(Math.fround(d * layout.subScale(src, base, sub)) * layout.scaleFactor);
+      for (let group = 0; group < 4; group++) {
+        const low = layout.gridEntry(src, base, sub, 2 * group);
+        const high = layout.gridEntry(src, base, sub, 2 * group + 1);
+        const signs = layout.signs(src, base, sub, group);
+        const out = dstOffset + block * 256 + 32 * sub + 8 * group;
+        for (let j = 0; j < 4; j++) {
+          const v0 = Math.fround(db * ((low >>> (8 * j)) & 0xff));
+          const v1 = Math.fround(db * ((high >>> (8 * j)) & 0xff));
+          dst[out + j] = signs & (1 << j) ? -v0 : v0;
+          dst[out + j + 4] = signs & (1 << (j + 4)) ? -v1 : v1;
+        }
+      }
+    }
   }
 }
 
 /**
- * Integer dot of one IQ3 group of 8 signed grid magnitudes (as in `dequantizeSignedGridPair`)
- * with 8 int8 activations at byte `offset` of `activations`.
+ * ggml_vec_dot_iq3_xxs_q8_K / iq3_s_q8_K: integer dot of each sub-block's signed magnitudes with
+ * the int8 activations, times 2s + 1, summed per block as an integer; times d_x*d_y (float32),
+ * blocks summed in float32 (ggml's generic order), and the total times scaleFactor.
  */
-export function signedGridPairDot(
-  entryLow: number,
-  entryHigh: number,
-  signs: number,
-  activations: Uint8Array,
-  offset: number,
-): number {
+export function vecDotIq3(layout: Iq3Layout, count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
   let sum = 0;
-  for (let j = 0; j < 4; j++) {
-    const low = ((entryLow >>> (8 * j)) & 0xff) * (((activations[offset + j] as number) << 24) >> 24);
-    const high = ((entryHigh >>> (8 * j)) & 0xff) * (((activations[offset + j + 4] as number) << 24) >> 24);
-    sum += signs & (1 << j) ? -low : low;
-    sum += signs & (1 << (j + 4)) ? -high : high;
+  for (let block = 0; block < count / 256; block++) {
+    const base = wOffset + block * layout.blockBytes;
+    const act = aOffset + block * Q8_K_BLOCK_BYTES;
+    let bsum = 0;
+    for (let sub = 0; sub < 8; sub++) {
+      let sumi = 0;
+      for (let group = 0; group < 4; group++) {
+        const low = layout.gridEntry(w, base, sub, 2 * group);
+        const high = layout.gridEntry(w, base, sub, 2 * group + 1);
+        const signs = layout.signs(w, base, sub, group);
+        const q8 = act + Q8_K_QS_OFFSET + 32 * sub + 8 * group;
+        for (let j = 0; j < 4; j++) {
+          const p0 = ((low >>> (8 * j)) & 0xff) * (((a[q8 + j] as number) << 24) >> 24);
+          const p1 = ((high >>> (8 * j)) & 0xff) * (((a[q8 + j + 4] as number) << 24) >> 24);
+          sumi += signs & (1 << j) ? -p0 : p0;
+          sumi += signs & (1 << (j + 4)) ? -p1 : p1;
+        }
+      }
+      bsum += sumi * layout.subScale(w, base, sub);
+    }
+    sum = Math.fround(sum + Math.fround(Math.fround(readFp16(w, base) * q8KScale(a, act)) * bsum));
   }
-  return sum;
+  return Math.fround(layout.scaleFactor * sum);
 }

@@ -3,8 +3,11 @@ import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
 import { readFp16 } from '../half.js';
 import { KVALUES_IQ4NL } from './iq-grids.js';
-import { asInt8, f } from './k-quant-shared.js';
+import { int8View } from './legacy-block-math.js';
 import { q8_0Format } from './q8_0.js';
+
+// Local, not imported: V8 only inlines Math.fround through a module-local binding.
+const fround = Math.fround;
 
 /**
  * IQ4_NL: 32 weights per block, x = d * kvalues_iq4nl[q] (a fixed non-linear 16-level table).
@@ -28,18 +31,18 @@ const Q8_0_QS = 2;
 export function dequantizeIq4Group(src: Uint8Array, qs: number, scale: number, dst: Float32Array, dstOffset: number): void {
   for (let j = 0; j < 16; j++) {
     const byte = src[qs + j] as number;
-    dst[dstOffset + j] = f(scale * (KVALUES_IQ4NL[byte & 0xf] as number));
-    dst[dstOffset + j + 16] = f(scale * (KVALUES_IQ4NL[byte >> 4] as number));
+    dst[dstOffset + j] = fround(scale * (KVALUES_IQ4NL[byte & 0xf] as number));
+    dst[dstOffset + j + 16] = fround(scale * (KVALUES_IQ4NL[byte >> 4] as number));
   }
 }
 
-/** Integer dot of one 32-weight IQ4 group (nibbles at `qs` of `w`) with 32 int8 at `a[aqs]`. */
-export function iq4GroupDot(w: Uint8Array, qs: number, a: Uint8Array, aqs: number): number {
+/** Integer dot of one 32-weight IQ4 group (nibbles at `qs` of `w`) with the 32 int8 at `q8[aqs]`. */
+export function iq4GroupDot(w: Uint8Array, qs: number, q8: Int8Array, aqs: number): number {
   let sum = 0;
   for (let j = 0; j < 16; j++) {
     const byte = w[qs + j] as number;
-    sum += asInt8(a[aqs + j] as number) * (KVALUES_IQ4NL[byte & 0xf] as number);
-    sum += asInt8(a[aqs + j + 16] as number) * (KVALUES_IQ4NL[byte >> 4] as number);
+    sum += (q8[aqs + j] as number) * (KVALUES_IQ4NL[byte & 0xf] as number);
+    sum += (q8[aqs + j + 16] as number) * (KVALUES_IQ4NL[byte >> 4] as number);
   }
   return sum;
 }
@@ -56,12 +59,13 @@ function dequantizeIq4Nl(src: Uint8Array, srcOffset: number, dst: Float32Array, 
  * quants times d_x*d_y (float32). Blocks summed in float32 (the order of ggml's generic C path).
  */
 function vecDotIq4Nl(count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
+  const q8 = int8View(a);
   let sum = 0;
   for (let block = 0; block < count / BLOCK_SIZE; block++) {
     const base = wOffset + block * BLOCK_BYTES;
     const act = aOffset + block * Q8_0_BLOCK_BYTES;
-    const d = f(readFp16(a, act) * readFp16(w, base));
-    sum = f(sum + f(d * iq4GroupDot(w, base + QS, a, act + Q8_0_QS)));
+    const d = fround(readFp16(a, act) * readFp16(w, base));
+    sum = fround(sum + fround(d * iq4GroupDot(w, base + QS, q8, act + Q8_0_QS)));
   }
   return sum;
 }

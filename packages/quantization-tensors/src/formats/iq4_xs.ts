@@ -3,8 +3,12 @@ import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
 import { readFp16 } from '../half.js';
 import { dequantizeIq4Group, iq4GroupDot } from './iq4_nl.js';
-import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, QK_K, f, q8KScale } from './k-quant-shared.js';
+import { int8View } from './legacy-block-math.js';
+import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, QK_K, q8KScale } from './k-quant-shared.js';
 import { q8KFormat } from './q8_k.js';
+
+// Local, not imported: V8 only inlines Math.fround through a module-local binding.
+const fround = Math.fround;
 
 /**
  * IQ4_XS: 256 weights in 8 sub-blocks of 32, each an IQ4_NL body with a 6-bit scale.
@@ -34,7 +38,7 @@ function dequantizeIq4Xs(src: Uint8Array, srcOffset: number, dst: Float32Array, 
     const base = srcOffset + block * BLOCK_BYTES;
     const d = readFp16(src, base);
     for (let sub = 0; sub < 8; sub++) {
-      const dl = f(d * subScale(src, base, sub));
+      const dl = fround(d * subScale(src, base, sub));
       dequantizeIq4Group(src, base + QS + 16 * sub, dl, dst, dstOffset + block * QK_K + 32 * sub);
     }
   }
@@ -45,14 +49,15 @@ function dequantizeIq4Xs(src: Uint8Array, srcOffset: number, dst: Float32Array, 
  * integer dot of table levels with the Q8_K quants. Sub-blocks summed in float32 (the order of ggml's generic C path).
  */
 function vecDotIq4Xs(count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
+  const q8 = int8View(a);
   let sum = 0;
   for (let block = 0; block < count / QK_K; block++) {
     const base = wOffset + block * BLOCK_BYTES;
     const act = aOffset + block * Q8_K_BLOCK_BYTES;
-    const d4d8 = f(readFp16(w, base) * q8KScale(a, act));
+    const d4d8 = fround(readFp16(w, base) * q8KScale(a, act));
     for (let sub = 0; sub < 8; sub++) {
-      const dl = f(d4d8 * subScale(w, base, sub));
-      sum = f(sum + f(dl * iq4GroupDot(w, base + QS + 16 * sub, a, act + Q8_K_QS_OFFSET + 32 * sub)));
+      const dl = fround(d4d8 * subScale(w, base, sub));
+      sum = fround(sum + fround(dl * iq4GroupDot(w, base + QS + 16 * sub, q8, act + Q8_K_QS_OFFSET + 32 * sub)));
     }
   }
   return sum;

@@ -10,28 +10,69 @@
  * so products and sums are rounded separately, as here.
  */
 import { f32Bits, f32FromBits, readFp16, writeFp16 } from '../half.js';
+import { int8View, signedAbsMax } from './legacy-block-math.js';
 
 /** Weights per k-quant super-block (ggml's QK_K). */
 export const QK_K = 256;
 
-/** Rounds a float64 result to float32, as C does for every `float` operation. */
-export const f = Math.fround;
+// Module-local on purpose: V8 does not inline Math.fround through an imported binding (measured
+// 5x slower loops), so every format file declares its own.
+const fround = Math.fround;
 
 // ggml's GROUP_MAX_EPS (1e-15f): below this a group counts as all zeros.
-const GROUP_MAX_EPS = f(1e-15);
-const ONE_TENTH = f(0.1);
+const GROUP_MAX_EPS = fround(1e-15);
+const ONE_TENTH = fround(0.1);
 
 /**
  * ggml's `nearest_int`: adds 1.5 * 2^23 in float32 and reads the integer from the mantissa bits.
- * Round-half-to-even for |v| < 2^22; kept bit-exact outside that range too (ggml does not check it
- * in release builds), so even degenerate inputs quantize to the same bytes as llama.cpp.
+ * For |v| <= 2^22 - 1 (ggml's asserted range) that is round-half-to-even, computed directly here;
+ * outside it the bit trick is emulated exactly (ggml does not check the range in release builds),
+ * so even degenerate inputs quantize to the same bytes as llama.cpp.
  */
 export function nearestInt(value: number): number {
+  if (Math.abs(value) <= 4194303) {
+    const rounded = Math.round(value);
+    // `| 0` turns Math.round's -0 into the integer 0.
+    return (rounded - value === 0.5 && (rounded & 1) !== 0 ? rounded - 1 : rounded) | 0;
+  }
   return (f32Bits(value + 12582912) & 0x007fffff) - 0x00400000;
 }
 
 function clamp(value: number, lo: number, hi: number): number {
   return value < lo ? lo : value > hi ? hi : value;
+}
+
+/**
+ * The inner loop of make_qx_quants / make_q3_quants: levels l = nearest_int(iscale * x) clamped to
+ * [-nmax, nmax-1], weights w = x^2, and the float32 sums (in order) of w*x*l and w*l*l.
+ */
+function symmetricFitSums(n: number, nmax: number, x: Float32Array, xOffset: number, iscale: number): [sumlx: number, suml2: number] {
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[xOffset + i] as number;
+    const l = clamp(nearestInt(fround(iscale * v)), -nmax, nmax - 1);
+    const w = fround(v * v);
+    sumlx = fround(sumlx + fround(fround(w * v) * l));
+    suml2 = fround(suml2 + fround(fround(w * l) * l));
+  }
+  return [sumlx, suml2];
+}
+
+/** Stores the levels of `symmetricFitSums` (plus `bias`) into `levels`. */
+function storeSymmetricLevels(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xOffset: number,
+  iscale: number,
+  levels: Int8Array,
+  levelsOffset: number,
+  bias: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    levels[levelsOffset + i] = clamp(nearestInt(fround(iscale * (x[xOffset + i] as number))), -nmax, nmax - 1) + bias;
+  }
 }
 
 /**
@@ -48,52 +89,24 @@ export function makeQxQuants(
   levels: Int8Array,
   levelsOffset: number,
 ): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[xOffset + i] as number;
-    const ax = Math.abs(v);
-    if (ax > amax) {
-      amax = ax;
-      max = v;
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedAbsMax(x, xOffset, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     levels.fill(0, levelsOffset, levelsOffset + n);
     return 0;
   }
-  let iscale = f(-nmax / max);
-  let sumlx = 0;
-  let suml2 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[xOffset + i] as number;
-    const l = clamp(nearestInt(f(iscale * v)), -nmax, nmax - 1);
-    levels[levelsOffset + i] = l + nmax;
-    const w = f(v * v);
-    sumlx = f(sumlx + f(f(w * v) * l));
-    suml2 = f(suml2 + f(f(w * l) * l));
-  }
-  let scale = suml2 !== 0 ? f(sumlx / suml2) : 0;
-  let best = f(scale * sumlx);
+  let iscale = fround(-nmax / max);
+  storeSymmetricLevels(n, nmax, x, xOffset, iscale, levels, levelsOffset, nmax);
+  let [sumlx, suml2] = symmetricFitSums(n, nmax, x, xOffset, iscale);
+  let scale = suml2 !== 0 ? fround(sumlx / suml2) : 0;
+  let best = fround(scale * sumlx);
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
-    iscale = f(-f(nmax + f(ONE_TENTH * is)) / max);
-    sumlx = 0;
-    suml2 = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x[xOffset + i] as number;
-      const l = clamp(nearestInt(f(iscale * v)), -nmax, nmax - 1);
-      const w = f(v * v);
-      sumlx = f(sumlx + f(f(w * v) * l));
-      suml2 = f(suml2 + f(f(w * l) * l));
-    }
-    if (suml2 > 0 && f(sumlx * sumlx) > f(best * suml2)) {
-      for (let i = 0; i < n; i++) {
-        const v = x[xOffset + i] as number;
-        levels[levelsOffset + i] = nmax + clamp(nearestInt(f(iscale * v)), -nmax, nmax - 1);
-      }
-      scale = f(sumlx / suml2);
-      best = f(scale * sumlx);
+    iscale = fround(-fround(nmax + fround(ONE_TENTH * is)) / max);
+    [sumlx, suml2] = symmetricFitSums(n, nmax, x, xOffset, iscale);
+    if (suml2 > 0 && fround(sumlx * sumlx) > fround(best * suml2)) {
+      storeSymmetricLevels(n, nmax, x, xOffset, iscale, levels, levelsOffset, nmax);
+      scale = fround(sumlx / suml2);
+      best = fround(scale * sumlx);
     }
   }
   return scale;
@@ -112,45 +125,28 @@ export function makeQ3Quants(
   levels: Int8Array,
   levelsOffset: number,
 ): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[xOffset + i] as number;
-    const ax = Math.abs(v);
-    if (ax > amax) {
-      amax = ax;
-      max = v;
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedAbsMax(x, xOffset, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     levels.fill(0, levelsOffset, levelsOffset + n);
     return 0;
   }
-  const iscale = f(-nmax / max);
-  let sumlx = 0;
-  let suml2 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[xOffset + i] as number;
-    const l = clamp(nearestInt(f(iscale * v)), -nmax, nmax - 1);
-    levels[levelsOffset + i] = l;
-    const w = f(v * v);
-    sumlx = f(sumlx + f(f(w * v) * l));
-    suml2 = f(suml2 + f(f(w * l) * l));
-  }
+  const iscale = fround(-nmax / max);
+  storeSymmetricLevels(n, nmax, x, xOffset, iscale, levels, levelsOffset, 0);
+  let [sumlx, suml2] = symmetricFitSums(n, nmax, x, xOffset, iscale);
   for (let itry = 0; itry < 5; itry++) {
     let changed = 0;
     for (let i = 0; i < n; i++) {
       const v = x[xOffset + i] as number;
       const old = levels[levelsOffset + i] as number;
-      const w = f(v * v);
-      let slx = f(sumlx - f(f(w * v) * old));
+      const w = fround(v * v);
+      let slx = fround(sumlx - fround(fround(w * v) * old));
       if (slx > 0) {
-        let sl2 = f(suml2 - f(f(w * old) * old));
-        const newL = clamp(nearestInt(f(f(v * sl2) / slx)), -nmax, nmax - 1);
+        let sl2 = fround(suml2 - fround(fround(w * old) * old));
+        const newL = clamp(nearestInt(fround(fround(v * sl2) / slx)), -nmax, nmax - 1);
         if (newL !== old) {
-          slx = f(slx + f(f(w * v) * newL));
-          sl2 = f(sl2 + f(f(w * newL) * newL));
-          if (sl2 > 0 && f(f(slx * slx) * suml2) > f(f(sumlx * sumlx) * sl2)) {
+          slx = fround(slx + fround(fround(w * v) * newL));
+          sl2 = fround(sl2 + fround(fround(w * newL) * newL));
+          if (sl2 > 0 && fround(fround(slx * slx) * suml2) > fround(fround(sumlx * sumlx) * sl2)) {
             levels[levelsOffset + i] = newL;
             sumlx = slx;
             suml2 = sl2;
@@ -162,7 +158,7 @@ export function makeQ3Quants(
     if (changed === 0) break;
   }
   for (let i = 0; i < n; i++) levels[levelsOffset + i] = (levels[levelsOffset + i] as number) + nmax;
-  return suml2 > 0 ? f(sumlx / suml2) : 0;
+  return suml2 > 0 ? fround(sumlx / suml2) : 0;
 }
 
 /** Scratch for `makeQkx2Quants` (one search at a time; JS is single-threaded per isolate). */
@@ -190,60 +186,60 @@ export function makeQkx2Quants(
   let min = x[xOffset] as number;
   let max = min;
   let sumW = weights[0] as number;
-  let sumX = f(sumW * min);
+  let sumX = fround(sumW * min);
   for (let i = 1; i < n; i++) {
     const v = x[xOffset + i] as number;
     if (v < min) min = v;
     if (v > max) max = v;
     const w = weights[i] as number;
-    sumW = f(sumW + w);
-    sumX = f(sumX + f(w * v));
+    sumW = fround(sumW + w);
+    sumX = fround(sumX + fround(w * v));
   }
   if (min > 0) min = 0;
   if (max === min) {
     levels.fill(0, levelsOffset, levelsOffset + n);
     return [0, -min];
   }
-  let iscale = f(nmax / f(max - min));
-  let scale = f(1 / iscale);
+  let iscale = fround(nmax / fround(max - min));
+  let scale = fround(1 / iscale);
   let bestError = 0;
   for (let i = 0; i < n; i++) {
     const v = x[xOffset + i] as number;
-    const l = clamp(nearestInt(f(iscale * f(v - min))), 0, nmax);
+    const l = clamp(nearestInt(fround(iscale * fround(v - min))), 0, nmax);
     levels[levelsOffset + i] = l;
-    let diff = f(f(f(scale * l) + min) - v);
-    diff = useMad ? Math.abs(diff) : f(diff * diff);
-    bestError = f(bestError + f((weights[i] as number) * diff));
+    let diff = fround(fround(fround(scale * l) + min) - v);
+    diff = useMad ? Math.abs(diff) : fround(diff * diff);
+    bestError = fround(bestError + fround((weights[i] as number) * diff));
   }
   if (nstep < 1) return [scale, -min];
   const candidate = qkx2Candidate;
   for (let is = 0; is <= nstep; is++) {
-    iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / f(max - min));
+    iscale = fround(fround(fround(rmin + fround(rdelta * is)) + nmax) / fround(max - min));
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
     for (let i = 0; i < n; i++) {
       const v = x[xOffset + i] as number;
-      const l = clamp(nearestInt(f(iscale * f(v - min))), 0, nmax);
+      const l = clamp(nearestInt(fround(iscale * fround(v - min))), 0, nmax);
       candidate[i] = l;
       const w = weights[i] as number;
-      sumL = f(sumL + f(w * l));
-      sumL2 = f(sumL2 + f(f(w * l) * l));
-      sumXL = f(sumXL + f(f(w * l) * v));
+      sumL = fround(sumL + fround(w * l));
+      sumL2 = fround(sumL2 + fround(fround(w * l) * l));
+      sumXL = fround(sumXL + fround(fround(w * l) * v));
     }
-    const det = f(f(sumW * sumL2) - f(sumL * sumL));
+    const det = fround(fround(sumW * sumL2) - fround(sumL * sumL));
     if (det > 0) {
-      let thisScale = f(f(f(sumW * sumXL) - f(sumX * sumL)) / det);
-      let thisMin = f(f(f(sumL2 * sumX) - f(sumL * sumXL)) / det);
+      let thisScale = fround(fround(fround(sumW * sumXL) - fround(sumX * sumL)) / det);
+      let thisMin = fround(fround(fround(sumL2 * sumX) - fround(sumL * sumXL)) / det);
       if (thisMin > 0) {
         thisMin = 0;
-        thisScale = f(sumXL / sumL2);
+        thisScale = fround(sumXL / sumL2);
       }
       let curError = 0;
       for (let i = 0; i < n; i++) {
-        let diff = f(f(f(thisScale * (candidate[i] as number)) + thisMin) - (x[xOffset + i] as number));
-        diff = useMad ? Math.abs(diff) : f(diff * diff);
-        curError = f(curError + f((weights[i] as number) * diff));
+        let diff = fround(fround(fround(thisScale * (candidate[i] as number)) + thisMin) - (x[xOffset + i] as number));
+        diff = useMad ? Math.abs(diff) : fround(diff * diff);
+        curError = fround(curError + fround((weights[i] as number) * diff));
       }
       if (curError < bestError) {
         for (let i = 0; i < n; i++) levels[levelsOffset + i] = candidate[i] as number;
@@ -254,6 +250,20 @@ export function makeQkx2Quants(
     }
   }
   return [scale, -min];
+}
+
+/**
+ * Packs 256 2-bit levels the Q2_K/Q3_K way: in each 128-weight half h, weight 128h + 32s + l
+ * (l < 32) goes to bits 2s..2s+1 of byte 32h + l at `qsOffset`.
+ */
+export function pack2BitLevels(levels: Uint8Array | Int8Array, dst: Uint8Array, qsOffset: number): void {
+  for (let half = 0; half < 2; half++) {
+    for (let l = 0; l < 32; l++) {
+      const j = 128 * half + l;
+      dst[qsOffset + 32 * half + l] =
+        (levels[j] as number) | ((levels[j + 32] as number) << 2) | ((levels[j + 64] as number) << 4) | ((levels[j + 96] as number) << 6);
+    }
+  }
 }
 
 /**
@@ -294,7 +304,7 @@ const minLevelsScratch = new Uint8Array(8);
  * maxima, as quantize_row_q4_K_ref / q5_K_ref do, writes the 12 packed bytes at `scalesOffset`
  * and returns the fp16-storable super-scales `[d, dmin]` (max/63).
  */
-export function quantizeScaleMinK4(
+function quantizeScalesAndMinsK4(
   scales: Float32Array,
   mins: Float32Array,
   maxScale: number,
@@ -302,17 +312,17 @@ export function quantizeScaleMinK4(
   bytes: Uint8Array,
   scalesOffset: number,
 ): [d: number, dmin: number] {
-  const invScale = maxScale > 0 ? f(63 / maxScale) : 0;
-  const invMin = maxMin > 0 ? f(63 / maxMin) : 0;
+  const invScale = maxScale > 0 ? fround(63 / maxScale) : 0;
+  const invMin = maxMin > 0 ? fround(63 / maxMin) : 0;
   const ls = scaleLevelsScratch;
   const lm = minLevelsScratch;
   for (let j = 0; j < 8; j++) {
     // uint8_t truncation, then MIN(63, .), as the C code stores nearest_int into uint8_t first.
-    ls[j] = Math.min(63, nearestInt(f(invScale * (scales[j] as number))) & 0xff);
-    lm[j] = Math.min(63, nearestInt(f(invMin * (mins[j] as number))) & 0xff);
+    ls[j] = Math.min(63, nearestInt(fround(invScale * (scales[j] as number))) & 0xff);
+    lm[j] = Math.min(63, nearestInt(fround(invMin * (mins[j] as number))) & 0xff);
   }
   packScaleMinK4(ls, lm, bytes, scalesOffset);
-  return [f(maxScale / 63), f(maxMin / 63)];
+  return [fround(maxScale / 63), fround(maxMin / 63)];
 }
 
 /** Float32 from 4 little-endian bytes at any (unaligned) offset: Q8_K stores its scale as f32. */
@@ -339,10 +349,6 @@ export function readI16LE(bytes: Uint8Array, offset: number): number {
   return (((bytes[offset] as number) | ((bytes[offset + 1] as number) << 8)) << 16) >> 16;
 }
 
-/** Bytes as signed int8 (Q6_K scales, Q8_K/Q8_0 quants). */
-export function asInt8(byte: number): number {
-  return (byte << 24) >> 24;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Q8_K, the activation block of every k-quant dot product (layout in q8_k.ts).
@@ -364,6 +370,75 @@ export function q8KGroupSum(bytes: Uint8Array, blockOffset: number, group: numbe
 }
 
 // ---------------------------------------------------------------------------------------------
+// Q3_K and Q6_K: 16 sub-blocks of 16 weights, each with a signed integer scale, x = d * scale * q.
+
+/** Where a Q3_K/Q6_K block keeps its fp16 `d`, its sub-block scales and its signed quants. */
+export interface SignedSubBlockLayout {
+  readonly blockBytes: number;
+  /** Byte offset of the fp16 super-scale d within a block. */
+  readonly d: number;
+  /** Signed integer scale of sub-block `sub` (0..15) of the block at `base`. */
+  scale(bytes: Uint8Array, base: number, sub: number): number;
+  /** Writes the 16 signed quants of sub-block `sub` of the block at `base` into `out`. */
+  quants(bytes: Uint8Array, base: number, sub: number, out: Int8Array): void;
+}
+
+const signedSubBlockQuants = new Int8Array(16);
+
+/** dequantize_row_q3_K / q6_K: x = (d * scale) * q, each product rounded to float32. */
+export function dequantizeSignedSubBlocks(
+  layout: SignedSubBlockLayout,
+  src: Uint8Array,
+  srcOffset: number,
+  dst: Float32Array,
+  dstOffset: number,
+  count: number,
+): void {
+  const quants = signedSubBlockQuants;
+  for (let block = 0; block < count / QK_K; block++) {
+    const base = srcOffset + block * layout.blockBytes;
+    const d = readFp16(src, base + layout.d);
+    for (let sub = 0; sub < 16; sub++) {
+      const dl = fround(d * layout.scale(src, base, sub));
+      layout.quants(src, base, sub, quants);
+      const out = dstOffset + block * QK_K + 16 * sub;
+      for (let l = 0; l < 16; l++) dst[out + l] = fround(dl * (quants[l] as number));
+    }
+  }
+}
+
+/**
+ * ggml_vec_dot_q3_K_q8_K / q6_K_q8_K: integer dot per 16-weight sub-block times its signed scale,
+ * summed per block as an integer, times d_x*d_y (float32); blocks summed in float32.
+ */
+export function vecDotSignedSubBlocks(
+  layout: SignedSubBlockLayout,
+  count: number,
+  w: Uint8Array,
+  wOffset: number,
+  a: Uint8Array,
+  aOffset: number,
+): number {
+  const quants = signedSubBlockQuants;
+  const q8 = int8View(a);
+  let sum = 0;
+  for (let block = 0; block < count / QK_K; block++) {
+    const base = wOffset + block * layout.blockBytes;
+    const act = aOffset + block * Q8_K_BLOCK_BYTES;
+    let isum = 0;
+    for (let sub = 0; sub < 16; sub++) {
+      layout.quants(w, base, sub, quants);
+      const qs = act + Q8_K_QS_OFFSET + 16 * sub;
+      let subSum = 0;
+      for (let l = 0; l < 16; l++) subSum += (q8[qs + l] as number) * (quants[l] as number);
+      isum += layout.scale(w, base, sub) * subSum;
+    }
+    sum = fround(sum + fround(fround(readFp16(w, base + layout.d) * q8KScale(a, act)) * isum));
+  }
+  return sum;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Q4_K and Q5_K share their header: d (fp16) at 0, dmin (fp16) at 2, 12 bytes of 6-bit scales
 // and mins at 4, and 8 sub-blocks of 32 weights.
 
@@ -381,7 +456,7 @@ const k4Mins = new Float32Array(8);
  * rmin + 0.1*is, is = 0..nstep); then scales and mins quantized to 6 bits (bytes 4-15 of the
  * block at `base`) and d, dmin written as fp16 (bytes 0-3). `levels` receives the search levels.
  */
-export function fitScaleMinK4(
+function fitScaleMinK4(
   src: Float32Array,
   x: number,
   nmax: number,
@@ -398,17 +473,17 @@ export function fitScaleMinK4(
     let sumX2 = 0;
     for (let l = 0; l < 32; l++) {
       const v = src[start + l] as number;
-      sumX2 = f(sumX2 + f(v * v));
+      sumX2 = fround(sumX2 + fround(v * v));
     }
-    const avX = f(Math.sqrt(f(sumX2 / 32)));
-    for (let l = 0; l < 32; l++) k4Weights[l] = f(avX + Math.abs(src[start + l] as number));
+    const avX = fround(Math.sqrt(fround(sumX2 / 32)));
+    for (let l = 0; l < 32; l++) k4Weights[l] = fround(avX + Math.abs(src[start + l] as number));
     const [scale, min] = makeQkx2Quants(32, nmax, src, start, k4Weights, levels, 32 * sub, rmin, ONE_TENTH, nstep, false);
     k4Scales[sub] = scale;
     k4Mins[sub] = min;
     if (scale > maxScale) maxScale = scale;
     if (min > maxMin) maxMin = min;
   }
-  const [d, dmin] = quantizeScaleMinK4(k4Scales, k4Mins, maxScale, maxMin, block, base + K4_SCALES);
+  const [d, dmin] = quantizeScalesAndMinsK4(k4Scales, k4Mins, maxScale, maxMin, block, base + K4_SCALES);
   writeFp16(block, base + K4_D, d);
   writeFp16(block, base + K4_DMIN, dmin);
 }
@@ -418,7 +493,7 @@ export function fitScaleMinK4(
  * fp16 d/dmin and 6-bit scales of the block at `base`. Sub-blocks whose scale rounded to 0 keep
  * the levels of the search.
  */
-export function requantizeScaleMinK4(
+function requantizeScaleMinK4(
   src: Float32Array,
   x: number,
   nmax: number,
@@ -430,39 +505,99 @@ export function requantizeScaleMinK4(
   const dmin = readFp16(block, base + K4_DMIN);
   for (let sub = 0; sub < 8; sub++) {
     const packed = scaleMinK4(block, base + K4_SCALES, sub);
-    const dl = f(d * (packed & 0xff));
+    const dl = fround(d * (packed & 0xff));
     if (dl === 0) continue;
-    const ml = f(dmin * (packed >> 8));
+    const ml = fround(dmin * (packed >> 8));
     for (let i = 32 * sub; i < 32 * sub + 32; i++) {
-      const q = nearestInt(f(f((src[x + i] as number) + ml) / dl));
+      const q = nearestInt(fround(fround((src[x + i] as number) + ml) / dl));
       levels[i] = q < 0 ? 0 : q > nmax ? nmax : q;
     }
   }
 }
 
+/** Search parameters of one format's make_qkx2_quants calls (Q4_K: 15, -1, 20; Q5_K: 31, -0.5, 15). */
+export interface ScaleMinK4Search {
+  readonly nmax: number;
+  readonly rmin: number;
+  readonly nstep: number;
+}
+
+const k4Levels = new Uint8Array(QK_K);
+
+/**
+ * quantize_row_q4_K_ref / q5_K_ref: `fitScaleMinK4`, `requantizeScaleMinK4`, then the levels packed
+ * as nibbles (and, for Q5_K, levels above 15 set their bit in qh).
+ */
+export function quantizeScaleMinK4(
+  layout: ScaleMinK4Layout,
+  search: ScaleMinK4Search,
+  src: Float32Array,
+  srcOffset: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  count: number,
+): void {
+  const levels = k4Levels;
+  const { nmax, rmin, nstep } = search;
+  for (let block = 0; block < count / QK_K; block++) {
+    const x = srcOffset + block * QK_K;
+    const base = dstOffset + block * layout.blockBytes;
+    fitScaleMinK4(src, x, nmax, rmin, nstep, levels, dst, base);
+    requantizeScaleMinK4(src, x, nmax, dst, base, levels);
+    if (layout.qh >= 0) dst.fill(0, base + layout.qh, base + layout.qh + 32);
+    for (let group = 0; group < 4; group++) {
+      for (let l = 0; l < 32; l++) {
+        const low = levels[64 * group + l] as number;
+        const high = levels[64 * group + 32 + l] as number;
+        if (layout.qh >= 0) {
+          dst[base + layout.qh + l] = (dst[base + layout.qh + l] as number) | ((low >> 4) << (2 * group)) | ((high >> 4) << (2 * group + 1));
+        }
+        dst[base + layout.qs + 32 * group + l] = (low & 0xf) | ((high & 0xf) << 4);
+      }
+    }
+  }
+}
+
+/**
+ * Where a Q4_K/Q5_K block keeps its quants: `qs` (128 bytes of nibbles; 64-weight group g uses
+ * bytes 32g..32g+31, low nibbles first) and, for Q5_K, `qh` (32 bytes; weight 32k + l has its
+ * 5th bit in bit k of qh[l]); `qh` < 0 for Q4_K.
+ */
+export interface ScaleMinK4Layout {
+  readonly blockBytes: number;
+  readonly qs: number;
+  readonly qh: number;
+}
+
 /**
  * Dequantizes Q4_K/Q5_K blocks: x = (d * scale) * q - (dmin * min), each product rounded to
- * float32 as dequantize_row_q4_K/q5_K do. `quant(base, i)` gives the level of weight i.
+ * float32 as dequantize_row_q4_K/q5_K do.
  */
 export function dequantizeScaleMinK4(
+  layout: ScaleMinK4Layout,
   src: Uint8Array,
   srcOffset: number,
-  blockBytes: number,
   dst: Float32Array,
   dstOffset: number,
   count: number,
-  quant: (base: number, index: number) => number,
 ): void {
+  const { blockBytes, qh } = layout;
   for (let block = 0; block < count / QK_K; block++) {
     const base = srcOffset + block * blockBytes;
     const d = readFp16(src, base + K4_D);
     const dmin = readFp16(src, base + K4_DMIN);
-    const out = dstOffset + block * QK_K;
     for (let sub = 0; sub < 8; sub++) {
       const packed = scaleMinK4(src, base + K4_SCALES, sub);
-      const dl = f(d * (packed & 0xff));
-      const ml = f(dmin * (packed >> 8));
-      for (let i = 32 * sub; i < 32 * sub + 32; i++) dst[out + i] = f(f(dl * quant(base, i)) - ml);
+      const dl = fround(d * (packed & 0xff));
+      const ml = fround(dmin * (packed >> 8));
+      const qs = base + layout.qs + 32 * (sub >> 1);
+      const shift = 4 * (sub & 1);
+      const out = dstOffset + block * QK_K + 32 * sub;
+      for (let l = 0; l < 32; l++) {
+        let q = ((src[qs + l] as number) >> shift) & 0xf;
+        if (qh >= 0) q |= (((src[base + qh + l] as number) >> sub) & 1) << 4;
+        dst[out + l] = fround(fround(dl * q) - ml);
+      }
     }
   }
 }
@@ -472,33 +607,40 @@ export function dequantizeScaleMinK4(
  * dot of 32 levels with the int8 activations), mins = sum over the 16 bsums of bsum * min of its
  * sub-block; result d_x*d_y * isum - dmin_x*d_y * mins with the scale products in float32 as in
  * ggml; blocks are summed in float32 (ggml's SIMD paths differ only in float32 summation order).
- * `subDot(base, qs, sub)` is the integer dot of sub-block `sub` with activations at byte `qs`.
  */
 export function vecDotScaleMinK4(
+  layout: ScaleMinK4Layout,
   count: number,
   w: Uint8Array,
   wOffset: number,
-  blockBytes: number,
   a: Uint8Array,
   aOffset: number,
-  subDot: (base: number, qs: number, sub: number) => number,
 ): number {
+  const { blockBytes, qh } = layout;
   let sum = 0;
   for (let block = 0; block < count / QK_K; block++) {
     const base = wOffset + block * blockBytes;
     const act = aOffset + block * Q8_K_BLOCK_BYTES;
-    const qs = act + Q8_K_QS_OFFSET;
     let isum = 0;
     let mins = 0;
     for (let sub = 0; sub < 8; sub++) {
       const packed = scaleMinK4(w, base + K4_SCALES, sub);
-      isum += (packed & 0xff) * subDot(base, qs, sub);
+      const qs = base + layout.qs + 32 * (sub >> 1);
+      const shift = 4 * (sub & 1);
+      const q8 = act + Q8_K_QS_OFFSET + 32 * sub;
+      let subSum = 0;
+      for (let l = 0; l < 32; l++) {
+        let q = ((w[qs + l] as number) >> shift) & 0xf;
+        if (qh >= 0) q |= (((w[base + qh + l] as number) >> sub) & 1) << 4;
+        subSum += q * (((a[q8 + l] as number) << 24) >> 24);
+      }
+      isum += (packed & 0xff) * subSum;
       mins += (packed >> 8) * (q8KGroupSum(a, act, 2 * sub) + q8KGroupSum(a, act, 2 * sub + 1));
     }
     const dy = q8KScale(a, act);
-    const d = f(readFp16(w, base + K4_D) * dy);
-    const dmin = f(readFp16(w, base + K4_DMIN) * dy);
-    sum = f(sum + f(f(d * isum) - f(dmin * mins)));
+    const d = fround(readFp16(w, base + K4_D) * dy);
+    const dmin = fround(readFp16(w, base + K4_DMIN) * dy);
+    sum = fround(sum + fround(fround(d * isum) - fround(dmin * mins)));
   }
   return sum;
 }

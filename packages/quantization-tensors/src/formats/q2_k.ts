@@ -2,8 +2,11 @@ import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
 import { readFp16, writeFp16 } from '../half.js';
-import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, QK_K, asInt8, f, makeQkx2Quants, nearestInt, q8KGroupSum, q8KScale } from './k-quant-shared.js';
+import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, QK_K, makeQkx2Quants, nearestInt, pack2BitLevels, q8KGroupSum, q8KScale } from './k-quant-shared.js';
 import { q8KFormat } from './q8_k.js';
+
+// Local, not imported: V8 only inlines Math.fround through a module-local binding.
+const fround = Math.fround;
 
 
 /**
@@ -20,6 +23,7 @@ import { q8KFormat } from './q8_k.js';
  * (bytes 0-15 and 16-31) at each of the 4 shifts.
  */
 const BLOCK_BYTES = 84;
+
 const QS = 16;
 const D = 80;
 const DMIN = 82;
@@ -29,20 +33,16 @@ function dequantizeQ2K(src: Uint8Array, srcOffset: number, dst: Float32Array, ds
     const base = srcOffset + block * BLOCK_BYTES;
     const d = readFp16(src, base + D);
     const dmin = readFp16(src, base + DMIN);
-    let out = dstOffset + block * QK_K;
-    let sub = 0;
-    for (let half = 0; half < 2; half++) {
-      const q = base + QS + 32 * half;
-      for (let shift = 0; shift < 8; shift += 2) {
-        for (let part = 0; part < 2; part++) {
-          const sc = src[base + sub++] as number;
-          const dl = f(d * (sc & 0xf));
-          const ml = f(dmin * (sc >> 4));
-          for (let l = 16 * part; l < 16 * part + 16; l++) {
-            dst[out++] = f(f(dl * (((src[q + l] as number) >> shift) & 3)) - ml);
-          }
-        }
-      }
+    for (let sub = 0; sub < 16; sub++) {
+      // Sub-block `sub` = weights 16 sub .. 16 sub + 15: half sub >> 3, shift 2 * ((sub >> 1) & 3),
+      // bytes 16 * (sub & 1) .. + 15 of that half's 32 quant bytes.
+      const sc = src[base + sub] as number;
+      const dl = fround(d * (sc & 0xf));
+      const ml = fround(dmin * (sc >> 4));
+      const q = base + QS + 32 * (sub >> 3) + 16 * (sub & 1);
+      const shift = 2 * ((sub >> 1) & 3);
+      const out = dstOffset + block * QK_K + 16 * sub;
+      for (let l = 0; l < 16; l++) dst[out + l] = fround(fround(dl * (((src[q + l] as number) >> shift) & 3)) - ml);
     }
   }
 }
@@ -66,26 +66,26 @@ function quantizeQ2K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
     let maxMin = 0;
     for (let j = 0; j < 16; j++) {
       for (let l = 0; l < 16; l++) absWeights[l] = Math.abs(src[x + 16 * j + l] as number);
-      const [scale, min] = makeQkx2Quants(16, 3, src, x + 16 * j, absWeights, levels, 16 * j, f(-0.5), f(0.1), 15, true);
+      const [scale, min] = makeQkx2Quants(16, 3, src, x + 16 * j, absWeights, levels, 16 * j, fround(-0.5), fround(0.1), 15, true);
       subScales[j] = scale;
       subMins[j] = min;
       if (scale > maxScale) maxScale = scale;
       if (min > maxMin) maxMin = min;
     }
     if (maxScale > 0) {
-      const iscale = f(Q4_SCALE / maxScale);
-      for (let j = 0; j < 16; j++) dst[base + j] = nearestInt(f(iscale * (subScales[j] as number))) & 0xff;
-      writeFp16(dst, base + D, f(maxScale / Q4_SCALE));
+      const iscale = fround(Q4_SCALE / maxScale);
+      for (let j = 0; j < 16; j++) dst[base + j] = nearestInt(fround(iscale * (subScales[j] as number))) & 0xff;
+      writeFp16(dst, base + D, fround(maxScale / Q4_SCALE));
     } else {
       dst.fill(0, base, base + 16);
       writeFp16(dst, base + D, 0);
     }
     if (maxMin > 0) {
-      const iscale = f(Q4_SCALE / maxMin);
+      const iscale = fround(Q4_SCALE / maxMin);
       for (let j = 0; j < 16; j++) {
-        dst[base + j] = ((dst[base + j] as number) | (nearestInt(f(iscale * (subMins[j] as number))) << 4)) & 0xff;
+        dst[base + j] = ((dst[base + j] as number) | (nearestInt(fround(iscale * (subMins[j] as number))) << 4)) & 0xff;
       }
-      writeFp16(dst, base + DMIN, f(maxMin / Q4_SCALE));
+      writeFp16(dst, base + DMIN, fround(maxMin / Q4_SCALE));
     } else {
       writeFp16(dst, base + DMIN, 0);
     }
@@ -93,24 +93,15 @@ function quantizeQ2K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
     const dmin = readFp16(dst, base + DMIN);
     for (let j = 0; j < 16; j++) {
       const sc = dst[base + j] as number;
-      const dl = f(d * (sc & 0xf));
+      const dl = fround(d * (sc & 0xf));
       if (dl === 0) continue;
-      const ml = f(dmin * (sc >> 4));
+      const ml = fround(dmin * (sc >> 4));
       for (let l = 0; l < 16; l++) {
-        const q = nearestInt(f(f((src[x + 16 * j + l] as number) + ml) / dl));
+        const q = nearestInt(fround(fround((src[x + 16 * j + l] as number) + ml) / dl));
         levels[16 * j + l] = q < 0 ? 0 : q > 3 ? 3 : q;
       }
     }
-    for (let half = 0; half < 2; half++) {
-      for (let l = 0; l < 32; l++) {
-        const j = 128 * half + l;
-        dst[base + QS + 32 * half + l] =
-          (levels[j] as number) |
-          ((levels[j + 32] as number) << 2) |
-          ((levels[j + 64] as number) << 4) |
-          ((levels[j + 96] as number) << 6);
-      }
-    }
+    pack2BitLevels(levels, dst, base + QS);
   }
 }
 
@@ -125,30 +116,22 @@ function vecDotQ2K(count: number, w: Uint8Array, wOffset: number, a: Uint8Array,
   for (let block = 0; block < count / QK_K; block++) {
     const base = wOffset + block * BLOCK_BYTES;
     const act = aOffset + block * Q8_K_BLOCK_BYTES;
-    const q8 = act + Q8_K_QS_OFFSET;
-    let summs = 0;
-    for (let j = 0; j < 16; j++) summs += q8KGroupSum(a, act, j) * ((w[base + j] as number) >> 4);
-    const dy = q8KScale(a, act);
-    const dall = f(dy * readFp16(w, base + D));
-    const dmin = f(dy * readFp16(w, base + DMIN));
     let isum = 0;
-    let sub = 0;
-    let qa = q8;
-    for (let half = 0; half < 2; half++) {
-      const q = base + QS + 32 * half;
-      for (let shift = 0; shift < 8; shift += 2) {
-        for (let part = 0; part < 2; part++) {
-          const scale = (w[base + sub++] as number) & 0xf;
-          let isuml = 0;
-          for (let l = 16 * part; l < 16 * part + 16; l++) {
-            isuml += asInt8(a[qa + l] as number) * (((w[q + l] as number) >> shift) & 3);
-          }
-          isum += scale * isuml;
-        }
-        qa += 32;
-      }
+    let summs = 0;
+    for (let sub = 0; sub < 16; sub++) {
+      const sc = w[base + sub] as number;
+      const q = base + QS + 32 * (sub >> 3) + 16 * (sub & 1);
+      const shift = 2 * ((sub >> 1) & 3);
+      const q8 = act + Q8_K_QS_OFFSET + 16 * sub;
+      let isuml = 0;
+      for (let l = 0; l < 16; l++) isuml += (((a[q8 + l] as number) << 24) >> 24) * (((w[q + l] as number) >> shift) & 3);
+      isum += (sc & 0xf) * isuml;
+      summs += (sc >> 4) * q8KGroupSum(a, act, sub);
     }
-    sum = f(sum + f(f(dall * isum) - f(dmin * summs)));
+    const dy = q8KScale(a, act);
+    const dall = fround(dy * readFp16(w, base + D));
+    const dmin = fround(dy * readFp16(w, base + DMIN));
+    sum = fround(sum + fround(fround(dall * isum) - fround(dmin * summs)));
   }
   return sum;
 }

@@ -2,9 +2,20 @@ import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
 import { readFp16, writeFp16 } from '../half.js';
-import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, QK_K, asInt8, f, makeQ3Quants, nearestInt, q8KScale } from './k-quant-shared.js';
+import {
+  QK_K,
+  dequantizeSignedSubBlocks,
+  makeQ3Quants,
+  nearestInt,
+  pack2BitLevels,
+  vecDotSignedSubBlocks,
+  type SignedSubBlockLayout,
+} from './k-quant-shared.js';
+import { signedAbsMax } from './legacy-block-math.js';
 import { q8KFormat } from './q8_k.js';
 
+// Local, not imported: V8 only inlines Math.fround through a module-local binding.
+const fround = Math.fround;
 
 /**
  * Q3_K: 256 weights in 16 sub-blocks of 16, x = d * (scale_j - 32) * q, q in -4..3 (no min).
@@ -30,30 +41,30 @@ function q3KScale(bytes: Uint8Array, offset: number, j: number): number {
   return (low | (high << 4)) - 32;
 }
 
-/** The signed quant (-4..3) of weight 128*half + 32*shiftIndex + l, from its block at `base`. */
-function q3KQuant(bytes: Uint8Array, base: number, half: number, shiftIndex: number, l: number): number {
-  const low = ((bytes[base + QS + 32 * half + l] as number) >> (2 * shiftIndex)) & 3;
-  const highSet = ((bytes[base + l] as number) >> (4 * half + shiftIndex)) & 1;
-  return highSet !== 0 ? low : low - 4;
+/**
+ * Writes the 16 signed quants (-4..3) of sub-block `sub` (weights 16 sub .. 16 sub + 15) of the
+ * block at `base` into `out`. Low bits: bytes 16 (sub & 1) .. + 15 of half sub >> 3 of qs, at bit
+ * 2 ((sub >> 1) & 3). High bit: weight 32k + m (m < 32) keeps it in bit k of hmask[m], so here
+ * bit sub >> 1 of hmask[16 (sub & 1) + l]. The stored level low | high << 2 is q + 4.
+ */
+function q3KSubBlock(bytes: Uint8Array, base: number, sub: number, out: Int8Array): void {
+  const qs = base + QS + 32 * (sub >> 3) + 16 * (sub & 1);
+  const shift = 2 * ((sub >> 1) & 3);
+  const hmask = base + 16 * (sub & 1);
+  const hbit = sub >> 1;
+  for (let l = 0; l < 16; l++) {
+    out[l] = ((((bytes[qs + l] as number) >> shift) & 3) | ((((bytes[hmask + l] as number) >> hbit) & 1) << 2)) - 4;
+  }
 }
+const LAYOUT: SignedSubBlockLayout = {
+  blockBytes: BLOCK_BYTES,
+  d: D,
+  scale: (bytes, base, sub) => q3KScale(bytes, base + SCALES, sub),
+  quants: q3KSubBlock,
+};
 
 function dequantizeQ3K(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
-  for (let block = 0; block < count / QK_K; block++) {
-    const base = srcOffset + block * BLOCK_BYTES;
-    const dAll = readFp16(src, base + D);
-    let out = dstOffset + block * QK_K;
-    let sub = 0;
-    for (let half = 0; half < 2; half++) {
-      for (let shiftIndex = 0; shiftIndex < 4; shiftIndex++) {
-        for (let part = 0; part < 2; part++) {
-          const dl = f(dAll * q3KScale(src, base + SCALES, sub++));
-          for (let l = 16 * part; l < 16 * part + 16; l++) {
-            dst[out++] = f(dl * q3KQuant(src, base, half, shiftIndex, l));
-          }
-        }
-      }
-    }
-  }
+  dequantizeSignedSubBlocks(LAYOUT, src, srcOffset, dst, dstOffset, count);
 }
 
 const levels = new Int8Array(QK_K);
@@ -68,39 +79,30 @@ function quantizeQ3K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
   for (let block = 0; block < count / QK_K; block++) {
     const x = srcOffset + block * QK_K;
     const base = dstOffset + block * BLOCK_BYTES;
-    let maxScale = 0;
-    let amax = 0;
-    for (let j = 0; j < 16; j++) {
-      const scale = makeQ3Quants(16, 4, src, x + 16 * j, levels, 16 * j);
-      subScales[j] = scale;
-      const abs = Math.abs(scale);
-      if (abs > amax) {
-        amax = abs;
-        maxScale = scale;
-      }
-    }
+    for (let j = 0; j < 16; j++) subScales[j] = makeQ3Quants(16, 4, src, x + 16 * j, levels, 16 * j);
+    const maxScale = signedAbsMax(subScales, 0, 16);
     dst.fill(0, base + SCALES, base + SCALES + 12);
     if (maxScale !== 0) {
-      const iscale = f(-32 / maxScale);
+      const iscale = fround(-32 / maxScale);
       for (let j = 0; j < 16; j++) {
         // int8_t l = nearest_int(...): the value is within ±32 here, so no truncation shows.
-        let l = asInt8(nearestInt(f(iscale * (subScales[j] as number))) & 0xff);
+        let l = (nearestInt(fround(iscale * (subScales[j] as number))) << 24) >> 24;
         l = (l < -32 ? -32 : l > 31 ? 31 : l) + 32;
         if (j < 8) dst[base + SCALES + j] = l & 0xf;
         else dst[base + SCALES + j - 8] = (dst[base + SCALES + j - 8] as number) | ((l & 0xf) << 4);
         const top = base + SCALES + 8 + (j % 4);
         dst[top] = (dst[top] as number) | ((l >> 4) << (2 * (j >> 2)));
       }
-      writeFp16(dst, base + D, f(1 / iscale));
+      writeFp16(dst, base + D, fround(1 / iscale));
     } else {
       writeFp16(dst, base + D, 0);
     }
     const d = readFp16(dst, base + D);
     for (let j = 0; j < 16; j++) {
-      const dl = f(d * q3KScale(dst, base + SCALES, j));
+      const dl = fround(d * q3KScale(dst, base + SCALES, j));
       if (dl === 0) continue;
       for (let l = 0; l < 16; l++) {
-        const q = nearestInt(f((src[x + 16 * j + l] as number) / dl));
+        const q = nearestInt(fround((src[x + 16 * j + l] as number) / dl));
         levels[16 * j + l] = (q < -4 ? -4 : q > 3 ? 3 : q) + 4;
       }
     }
@@ -114,47 +116,13 @@ function quantizeQ3K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
       }
       levels[j] = level;
     }
-    for (let half = 0; half < 2; half++) {
-      for (let l = 0; l < 32; l++) {
-        const j = 128 * half + l;
-        dst[base + QS + 32 * half + l] =
-          (levels[j] as number) |
-          ((levels[j + 32] as number) << 2) |
-          ((levels[j + 64] as number) << 4) |
-          ((levels[j + 96] as number) << 6);
-      }
-    }
+    pack2BitLevels(levels, dst, base + QS);
   }
 }
 
-/**
- * ggml_vec_dot_q3_K_q8_K: integer dot per 16-weight sub-block times its signed 6-bit scale,
- * summed per block as an integer, times d_x*d_y (float32); blocks summed in float32.
- */
+/** ggml_vec_dot_q3_K_q8_K (see `vecDotSignedSubBlocks`). */
 function vecDotQ3K(count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
-  let sum = 0;
-  for (let block = 0; block < count / QK_K; block++) {
-    const base = wOffset + block * BLOCK_BYTES;
-    const act = aOffset + block * Q8_K_BLOCK_BYTES;
-    let qa = act + Q8_K_QS_OFFSET;
-    let isum = 0;
-    let sub = 0;
-    for (let half = 0; half < 2; half++) {
-      for (let shiftIndex = 0; shiftIndex < 4; shiftIndex++) {
-        for (let part = 0; part < 2; part++) {
-          const scale = q3KScale(w, base + SCALES, sub++);
-          let isuml = 0;
-          for (let l = 16 * part; l < 16 * part + 16; l++) {
-            isuml += asInt8(a[qa + l] as number) * q3KQuant(w, base, half, shiftIndex, l);
-          }
-          isum += scale * isuml;
-        }
-        qa += 32;
-      }
-    }
-    sum = f(sum + f(f(readFp16(w, base + D) * q8KScale(a, act)) * isum));
-  }
-  return sum;
+  return vecDotSignedSubBlocks(LAYOUT, count, w, wOffset, a, aOffset);
 }
 
 export const q3KFormat: BlockFormat = {

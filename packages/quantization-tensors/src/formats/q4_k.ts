@@ -2,13 +2,11 @@ import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
 import {
-  QK_K,
-  asInt8,
   dequantizeScaleMinK4,
-  f,
-  fitScaleMinK4,
-  requantizeScaleMinK4,
+  quantizeScaleMinK4,
   vecDotScaleMinK4,
+  type ScaleMinK4Layout,
+  type ScaleMinK4Search,
 } from './k-quant-shared.js';
 import { q8KFormat } from './q8_k.js';
 
@@ -24,18 +22,12 @@ import { q8KFormat } from './q8_k.js';
  */
 const BLOCK_BYTES = 144;
 const QS = 16;
-
-/** Quant (0..15) of weight `index` (0..255) of the block at `base` of `bytes`. */
-function q4KQuant(bytes: Uint8Array, base: number, index: number): number {
-  const byte = bytes[base + QS + 32 * (index >> 6) + (index & 31)] as number;
-  return index & 32 ? byte >> 4 : byte & 0xf;
-}
+const LAYOUT: ScaleMinK4Layout = { blockBytes: BLOCK_BYTES, qs: QS, qh: -1 };
+const SEARCH: ScaleMinK4Search = { nmax: 15, rmin: -1, nstep: 20 };
 
 function dequantizeQ4K(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
-  dequantizeScaleMinK4(src, srcOffset, BLOCK_BYTES, dst, dstOffset, count, (base, i) => q4KQuant(src, base, i));
+  dequantizeScaleMinK4(LAYOUT, src, srcOffset, dst, dstOffset, count);
 }
-
-const levels = new Uint8Array(QK_K);
 
 /**
  * quantize_row_q4_K_ref: make_qkx2_quants per sub-block (nmax 15, weights rms(x) + |x|, 21 trial
@@ -43,27 +35,12 @@ const levels = new Uint8Array(QK_K);
  * recomputed from the rounded scales.
  */
 function quantizeQ4K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstOffset: number, count: number): void {
-  for (let block = 0; block < count / QK_K; block++) {
-    const x = srcOffset + block * QK_K;
-    const base = dstOffset + block * BLOCK_BYTES;
-    fitScaleMinK4(src, x, 15, f(-1), 20, levels, dst, base);
-    requantizeScaleMinK4(src, x, 15, dst, base, levels);
-    for (let group = 0; group < 4; group++) {
-      for (let l = 0; l < 32; l++) {
-        dst[base + QS + 32 * group + l] =
-          (levels[64 * group + l] as number) | ((levels[64 * group + 32 + l] as number) << 4);
-      }
-    }
-  }
+  quantizeScaleMinK4(LAYOUT, SEARCH, src, srcOffset, dst, dstOffset, count);
 }
 
 /** ggml_vec_dot_q4_K_q8_K (see `vecDotScaleMinK4`). */
 function vecDotQ4K(count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
-  return vecDotScaleMinK4(count, w, wOffset, BLOCK_BYTES, a, aOffset, (base, qs, sub) => {
-    let isum = 0;
-    for (let i = 32 * sub; i < 32 * sub + 32; i++) isum += asInt8(a[qs + i] as number) * q4KQuant(w, base, i);
-    return isum;
-  });
+  return vecDotScaleMinK4(LAYOUT, count, w, wOffset, a, aOffset);
 }
 
 export const q4KFormat: BlockFormat = {

@@ -2,13 +2,11 @@ import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
 import {
-  QK_K,
-  asInt8,
   dequantizeScaleMinK4,
-  f,
-  fitScaleMinK4,
-  requantizeScaleMinK4,
+  quantizeScaleMinK4,
   vecDotScaleMinK4,
+  type ScaleMinK4Layout,
+  type ScaleMinK4Search,
 } from './k-quant-shared.js';
 import { q8KFormat } from './q8_k.js';
 
@@ -26,60 +24,24 @@ import { q8KFormat } from './q8_k.js';
 const BLOCK_BYTES = 176;
 const QH = 16;
 const QS = 48;
-
-/** Quant (0..31) of weight `index` (0..255) of the block at `base` of `bytes`. */
-function q5KQuant(bytes: Uint8Array, base: number, index: number): number {
-  const l = index & 31;
-  const byte = bytes[base + QS + 32 * (index >> 6) + l] as number;
-  const low = index & 32 ? byte >> 4 : byte & 0xf;
-  // index >> 5 is the sub-block 2g (+1 for the high nibbles), exactly the qh bit to test.
-  return low | ((((bytes[base + QH + l] as number) >> (index >> 5)) & 1) << 4);
-}
+const LAYOUT: ScaleMinK4Layout = { blockBytes: BLOCK_BYTES, qs: QS, qh: QH };
+const SEARCH: ScaleMinK4Search = { nmax: 31, rmin: -0.5, nstep: 15 };
 
 function dequantizeQ5K(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
-  dequantizeScaleMinK4(src, srcOffset, BLOCK_BYTES, dst, dstOffset, count, (base, i) => q5KQuant(src, base, i));
+  dequantizeScaleMinK4(LAYOUT, src, srcOffset, dst, dstOffset, count);
 }
-
-const levels = new Uint8Array(QK_K);
 
 /**
  * quantize_row_q5_K_ref: as Q4_K with nmax 31 and 16 trial scales starting half a level below
  * nmax/range; levels above 15 set their qh bit.
  */
 function quantizeQ5K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstOffset: number, count: number): void {
-  for (let block = 0; block < count / QK_K; block++) {
-    const x = srcOffset + block * QK_K;
-    const base = dstOffset + block * BLOCK_BYTES;
-    fitScaleMinK4(src, x, 31, f(-0.5), 15, levels, dst, base);
-    requantizeScaleMinK4(src, x, 31, dst, base, levels);
-    dst.fill(0, base + QH, base + QH + 32);
-    for (let group = 0; group < 4; group++) {
-      for (let l = 0; l < 32; l++) {
-        let low = levels[64 * group + l] as number;
-        let high = levels[64 * group + 32 + l] as number;
-        let qh = dst[base + QH + l] as number;
-        if (low > 15) {
-          low -= 16;
-          qh |= 1 << (2 * group);
-        }
-        if (high > 15) {
-          high -= 16;
-          qh |= 2 << (2 * group);
-        }
-        dst[base + QH + l] = qh;
-        dst[base + QS + 32 * group + l] = low | (high << 4);
-      }
-    }
-  }
+  quantizeScaleMinK4(LAYOUT, SEARCH, src, srcOffset, dst, dstOffset, count);
 }
 
 /** ggml_vec_dot_q5_K_q8_K (see `vecDotScaleMinK4`). */
 function vecDotQ5K(count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
-  return vecDotScaleMinK4(count, w, wOffset, BLOCK_BYTES, a, aOffset, (base, qs, sub) => {
-    let isum = 0;
-    for (let i = 32 * sub; i < 32 * sub + 32; i++) isum += asInt8(a[qs + i] as number) * q5KQuant(w, base, i);
-    return isum;
-  });
+  return vecDotScaleMinK4(LAYOUT, count, w, wOffset, a, aOffset);
 }
 
 export const q5KFormat: BlockFormat = {

@@ -3,16 +3,18 @@ import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
 import { readFp16, writeFp16 } from '../half.js';
 import {
-  Q8_K_BLOCK_BYTES,
-  Q8_K_QS_OFFSET,
   QK_K,
-  asInt8,
-  f,
+  dequantizeSignedSubBlocks,
   makeQxQuants,
   nearestInt,
-  q8KScale,
+  vecDotSignedSubBlocks,
+  type SignedSubBlockLayout,
 } from './k-quant-shared.js';
+import { signedAbsMax } from './legacy-block-math.js';
 import { q8KFormat } from './q8_k.js';
+
+// Local, not imported: V8 only inlines Math.fround through a module-local binding.
+const fround = Math.fround;
 
 /**
  * Q6_K: 256 weights in 16 sub-blocks of 16, x = d * scale_j * (q - 32), q in 0..63.
@@ -30,32 +32,38 @@ const QH = 128;
 const SCALES = 192;
 const D = 208;
 
-/** Signed quant (q - 32, in -32..31) of weight `index` (0..255) of the block at `base`. */
-function q6KQuant(bytes: Uint8Array, base: number, index: number): number {
-  const half = index >> 7;
-  const within = index & 127;
-  const lowByte = bytes[base + 64 * half + (within & 63)] as number;
-  const low = within & 64 ? lowByte >> 4 : lowByte & 0xf;
-  const high = ((bytes[base + QH + 32 * half + (within & 31)] as number) >> (2 * (within >> 5))) & 3;
-  return (low | (high << 4)) - 32;
+/**
+ * Writes the 16 signed quants (q - 32, in -32..31) of sub-block `sub` (weights 16 sub ..
+ * 16 sub + 15) of the block at `base` into `out`. A sub-block never straddles a 32-weight run, so
+ * its 16 low nibbles come from one nibble side of consecutive ql bytes and its high bits from one
+ * bit pair of consecutive qh bytes.
+ */
+function q6KSubBlock(bytes: Uint8Array, base: number, sub: number, out: Int8Array): void {
+  const half = sub >> 3;
+  const within = 16 * (sub & 7);
+  const ql = base + 64 * half + (within & 63);
+  const lowShift = within & 64 ? 4 : 0;
+  const qh = base + QH + 32 * half + (within & 31);
+  const highShift = 2 * (within >> 5);
+  for (let l = 0; l < 16; l++) {
+    out[l] = ((((bytes[ql + l] as number) >> lowShift) & 0xf) | ((((bytes[qh + l] as number) >> highShift) & 3) << 4)) - 32;
+  }
 }
+const LAYOUT: SignedSubBlockLayout = {
+  blockBytes: BLOCK_BYTES,
+  d: D,
+  scale: (bytes, base, sub) => ((bytes[base + SCALES + sub] as number) << 24) >> 24,
+  quants: q6KSubBlock,
+};
 
 function dequantizeQ6K(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
-  for (let block = 0; block < count / QK_K; block++) {
-    const base = srcOffset + block * BLOCK_BYTES;
-    const d = readFp16(src, base + D);
-    const out = dstOffset + block * QK_K;
-    for (let sub = 0; sub < 16; sub++) {
-      const dl = f(d * asInt8(src[base + SCALES + sub] as number));
-      for (let i = 16 * sub; i < 16 * sub + 16; i++) dst[out + i] = f(dl * q6KQuant(src, base, i));
-    }
-  }
+  dequantizeSignedSubBlocks(LAYOUT, src, srcOffset, dst, dstOffset, count);
 }
 
 const levels = new Int8Array(QK_K);
 const subScales = new Float32Array(16);
 // ggml's GROUP_MAX_EPS: a block whose best scale is below it is stored as all zeros.
-const GROUP_MAX_EPS = f(1e-15);
+const GROUP_MAX_EPS = fround(1e-15);
 
 /**
  * quantize_row_q6_K_ref: make_qx_quants (nmax 32, x^2 weights, 19 trial scales) per sub-block;
@@ -66,32 +74,23 @@ function quantizeQ6K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
   for (let block = 0; block < count / QK_K; block++) {
     const x = srcOffset + block * QK_K;
     const base = dstOffset + block * BLOCK_BYTES;
-    let maxScale = 0;
-    let maxAbsScale = 0;
-    for (let sub = 0; sub < 16; sub++) {
-      const scale = makeQxQuants(16, 32, src, x + 16 * sub, levels, 16 * sub);
-      subScales[sub] = scale;
-      const abs = Math.abs(scale);
-      if (abs > maxAbsScale) {
-        maxAbsScale = abs;
-        maxScale = scale;
-      }
-    }
-    if (maxAbsScale < GROUP_MAX_EPS) {
+    for (let sub = 0; sub < 16; sub++) subScales[sub] = makeQxQuants(16, 32, src, x + 16 * sub, levels, 16 * sub);
+    const maxScale = signedAbsMax(subScales, 0, 16);
+    if (Math.abs(maxScale) < GROUP_MAX_EPS) {
       dst.fill(0, base, base + BLOCK_BYTES);
       continue;
     }
-    const iscale = f(-128 / maxScale);
-    writeFp16(dst, base + D, f(1 / iscale));
+    const iscale = fround(-128 / maxScale);
+    writeFp16(dst, base + D, fround(1 / iscale));
     for (let sub = 0; sub < 16; sub++) {
-      dst[base + SCALES + sub] = Math.min(127, nearestInt(f(iscale * (subScales[sub] as number)))) & 0xff;
+      dst[base + SCALES + sub] = Math.min(127, nearestInt(fround(iscale * (subScales[sub] as number)))) & 0xff;
     }
     const d = readFp16(dst, base + D);
     for (let sub = 0; sub < 16; sub++) {
-      const dl = f(d * asInt8(dst[base + SCALES + sub] as number));
+      const dl = fround(d * (((dst[base + SCALES + sub] as number) << 24) >> 24));
       if (dl === 0) continue;
       for (let i = 16 * sub; i < 16 * sub + 16; i++) {
-        const q = nearestInt(f((src[x + i] as number) / dl));
+        const q = nearestInt(fround((src[x + i] as number) / dl));
         levels[i] = (q < -32 ? -32 : q > 31 ? 31 : q) + 32;
       }
     }
@@ -110,25 +109,9 @@ function quantizeQ6K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
   }
 }
 
-/**
- * ggml_vec_dot_q6_K_q8_K: integer dot per 16-weight sub-block times its int8 scale, summed per
- * block, times d_x*d_y (float32); blocks summed in float32.
- */
+/** ggml_vec_dot_q6_K_q8_K (see `vecDotSignedSubBlocks`). */
 function vecDotQ6K(count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
-  let sum = 0;
-  for (let block = 0; block < count / QK_K; block++) {
-    const base = wOffset + block * BLOCK_BYTES;
-    const act = aOffset + block * Q8_K_BLOCK_BYTES;
-    const qs = act + Q8_K_QS_OFFSET;
-    let isum = 0;
-    for (let sub = 0; sub < 16; sub++) {
-      let isuml = 0;
-      for (let i = 16 * sub; i < 16 * sub + 16; i++) isuml += asInt8(a[qs + i] as number) * q6KQuant(w, base, i);
-      isum += asInt8(w[base + SCALES + sub] as number) * isuml;
-    }
-    sum = f(sum + f(f(readFp16(w, base + D) * q8KScale(a, act)) * isum));
-  }
-  return sum;
+  return vecDotSignedSubBlocks(LAYOUT, count, w, wOffset, a, aOffset);
 }
 
 export const q6KFormat: BlockFormat = {

@@ -5,12 +5,14 @@ import {
   Q8_K_BSUMS_OFFSET,
   Q8_K_QS_OFFSET,
   QK_K,
-  asInt8,
-  f,
   nearestInt,
   readF32LE,
   writeF32LE,
 } from './k-quant-shared.js';
+import { int8View, signedAbsMax } from './legacy-block-math.js';
+
+// Local, not imported: V8 only inlines Math.fround through a module-local binding.
+const fround = Math.fround;
 
 /**
  * Q8_K: the activation partner of every k-quant and of IQ3_XXS, IQ3_S and IQ4_XS (never stored in
@@ -24,11 +26,12 @@ import {
  * instead of 16), which is why the sums are stored at all.
  */
 function dequantizeQ8K(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
+  const qs = int8View(src);
   for (let block = 0; block < count / QK_K; block++) {
     const base = srcOffset + block * Q8_K_BLOCK_BYTES;
     const d = readF32LE(src, base);
     const out = dstOffset + block * QK_K;
-    for (let j = 0; j < QK_K; j++) dst[out + j] = f(d * asInt8(src[base + Q8_K_QS_OFFSET + j] as number));
+    for (let j = 0; j < QK_K; j++) dst[out + j] = fround(d * (qs[base + Q8_K_QS_OFFSET + j] as number));
   }
 }
 
@@ -40,26 +43,17 @@ function quantizeQ8K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
   for (let block = 0; block < count / QK_K; block++) {
     const x = srcOffset + block * QK_K;
     const base = dstOffset + block * Q8_K_BLOCK_BYTES;
-    let max = 0;
-    let amax = 0;
-    for (let j = 0; j < QK_K; j++) {
-      const v = src[x + j] as number;
-      const ax = Math.abs(v);
-      if (ax > amax) {
-        amax = ax;
-        max = v;
-      }
-    }
-    if (amax === 0) {
+    const max = signedAbsMax(src, x, QK_K);
+    if (max === 0) {
       dst.fill(0, base, base + Q8_K_BLOCK_BYTES);
       continue;
     }
-    const iscale = f(-127 / max);
+    const iscale = fround(-127 / max);
     for (let group = 0; group < QK_K / 16; group++) {
       let sum = 0;
       for (let k = 0; k < 16; k++) {
         const j = 16 * group + k;
-        const q = Math.min(127, nearestInt(f(iscale * (src[x + j] as number))));
+        const q = Math.min(127, nearestInt(fround(iscale * (src[x + j] as number))));
         dst[base + Q8_K_QS_OFFSET + j] = q & 0xff;
         sum += q;
       }
@@ -67,7 +61,7 @@ function quantizeQ8K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
       dst[sumOffset] = sum & 0xff;
       dst[sumOffset + 1] = (sum >> 8) & 0xff;
     }
-    writeF32LE(f(1 / iscale), dst, base);
+    writeF32LE(fround(1 / iscale), dst, base);
   }
 }
 
