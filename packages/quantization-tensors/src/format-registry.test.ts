@@ -68,6 +68,7 @@ describe('blockFormat', () => {
       const error = thrown(() => blockFormat(id));
       expect(error).toBeInstanceOf(UnknownGgmlTypeError);
       expect((error as UnknownGgmlTypeError).typeId).toBe(id);
+      expect((error as UnknownGgmlTypeError).code).toBe('UNKNOWN_TYPE');
       expect(() => dequantize(id, new Uint8Array(0), 0)).toThrow(UnknownGgmlTypeError);
       expect(() => quantize(id, new Float32Array(0))).toThrow(UnknownGgmlTypeError);
     }

@@ -59,6 +59,7 @@ export interface GgmlTypeInfo {
 /** Raised for a type id this library does not know (removed, or newer than us). */
 export class UnknownGgmlTypeError extends Error {
   override readonly name = 'UnknownGgmlTypeError';
+  readonly code = 'UNKNOWN_TYPE';
   constructor(readonly typeId: number) {
     super(`unknown ggml type id ${typeId}`);
   }

@@ -6,6 +6,7 @@
  * formats bit j of the little-endian u32 qh is bit 4 of element j's level.
  */
 import type { BlockFormat } from '../block-format.js';
+import { GgmlType, ggmlTypeInfo, type GgmlTypeId } from '../ggml-type.js';
 import { readFp16, writeFp16 } from '../half.js';
 import {
   HALF_QK,
@@ -135,57 +136,52 @@ export function levelBlockQuantizer(layout: LevelBlockLayout): Quantize {
 export type BlockScaleOrder =
   /** ggml_vec_dot_q4_0_q8_0: sumi * d_w * d_a, left to right. */
   | 'sum-times-weight-then-activation-scale'
-  /** ggml_vec_dot_q5_0_q8_0 (and q8_0_q8_0): (d_w * d_a) * sumi. */
+  /** ggml_vec_dot_q5_0_q8_0, q4_1_q8_1, q5_1_q8_1: (d_w * d_a) * sumi. */
   | 'scale-product-times-sum';
 
 /**
- * Dot product with Q8_0 activations: per block the integer sum of (level - levelCount/2) * q,
- * scaled as `order` says, accumulated in float32.
+ * ggml_vec_dot_q4_0_q8_0 / q5_0_q8_0 (symmetric formats, Q8_0 activations): per block the integer
+ * sum of (level - levelCount/2) * q, scaled as `order` says; and ggml_vec_dot_q4_1_q8_1 /
+ * q5_1_q8_1 (formats with a minimum, Q8_1 activations): per block (d_w * d_a) * sum(level * q) +
+ * m_w * s_a, where s_a = d_a * sum(q) carries the minimum. Accumulated in float32.
  */
-export function symmetricLevelVecDot(layout: LevelBlockLayout, order: BlockScaleOrder): VecDot {
-  const { blockBytes } = layout;
-  const levelOffset = layout.levelCount / 2;
-  const levels = new Uint8Array(QK);
+export function levelBlockVecDot(layout: LevelBlockLayout, order: BlockScaleOrder): VecDot {
+  const { blockBytes, minOffset } = layout;
+  const withMin = minOffset >= 0;
+  const levelOffset = withMin ? 0 : layout.levelCount / 2;
+  const activationBlockBytes = withMin ? Q8_1_BLOCK_BYTES : Q8_0_BLOCK_BYTES;
+  const activationQsOffset = withMin ? Q8_1_QS_OFFSET : Q8_0_QS_OFFSET;
   const scaleFirst = order === 'scale-product-times-sum';
+  const levels = new Uint8Array(QK);
   return (count, w, wOffset, a, aOffset) => {
     const aq = int8View(a);
     let sum = 0;
     for (let block = 0; block < count / QK; block++) {
       const wBase = wOffset + block * blockBytes;
-      const aBase = aOffset + block * Q8_0_BLOCK_BYTES;
+      const aBase = aOffset + block * activationBlockBytes;
       unpackLevels(layout, w, wBase, levels);
       let sumi = 0;
-      for (let j = 0; j < QK; j++) sumi += (levels[j]! - levelOffset) * aq[aBase + Q8_0_QS_OFFSET + j]!;
+      for (let j = 0; j < QK; j++) sumi += (levels[j]! - levelOffset) * aq[aBase + activationQsOffset + j]!;
       const dw = readFp16(w, wBase);
       const da = readFp16(a, aBase);
-      const scaled = scaleFirst ? Math.fround(Math.fround(dw * da) * sumi) : Math.fround(Math.fround(sumi * dw) * da);
-      sum = Math.fround(sum + scaled);
+      let term = scaleFirst ? Math.fround(Math.fround(dw * da) * sumi) : Math.fround(Math.fround(sumi * dw) * da);
+      if (withMin) term = Math.fround(term + Math.fround(readFp16(w, wBase + minOffset) * readFp16(a, aBase + Q8_1_S_OFFSET)));
+      sum = Math.fround(sum + term);
     }
     return sum;
   };
 }
 
 /**
- * Dot product of a min/scale format (Q4_1, Q5_1) with Q8_1 activations, as
- * ggml_vec_dot_q4_1_q8_1 / q5_1_q8_1: per block (d_w * d_a) * sumi + m_w * s_a, where sumi sums
- * level * q and s_a = d_a * sum(q) carries the minimum; accumulated in float32.
+ * The `BlockFormat` of a 4/5-bit format: its layout's dequantizer, reference quantizer and dot
+ * product with its activation type (Q8_0 for the symmetric formats, Q8_1 for those with a minimum).
  */
-export function minScaleLevelVecDot(layout: LevelBlockLayout): VecDot {
-  const { blockBytes, minOffset } = layout;
-  const levels = new Uint8Array(QK);
-  return (count, w, wOffset, a, aOffset) => {
-    const aq = int8View(a);
-    let sum = 0;
-    for (let block = 0; block < count / QK; block++) {
-      const wBase = wOffset + block * blockBytes;
-      const aBase = aOffset + block * Q8_1_BLOCK_BYTES;
-      unpackLevels(layout, w, wBase, levels);
-      let sumi = 0;
-      for (let j = 0; j < QK; j++) sumi += levels[j]! * aq[aBase + Q8_1_QS_OFFSET + j]!;
-      const scaled = Math.fround(Math.fround(readFp16(w, wBase) * readFp16(a, aBase)) * sumi);
-      const minimum = Math.fround(readFp16(w, wBase + minOffset) * readFp16(a, aBase + Q8_1_S_OFFSET));
-      sum = Math.fround(sum + Math.fround(scaled + minimum));
-    }
-    return sum;
+export function levelBlockFormat(type: GgmlTypeId, layout: LevelBlockLayout, order: BlockScaleOrder): BlockFormat {
+  return {
+    info: ggmlTypeInfo(type),
+    vecDotType: layout.minOffset >= 0 ? GgmlType.Q8_1 : GgmlType.Q8_0,
+    dequantize: levelBlockDequantizer(layout),
+    quantize: levelBlockQuantizer(layout),
+    vecDot: levelBlockVecDot(layout, order),
   };
 }

@@ -1,7 +1,7 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
-import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
-import { levelBlockDequantizer, levelBlockQuantizer, symmetricLevelVecDot, type LevelBlockLayout } from './level-blocks.js';
+import { GgmlType } from '../ggml-type.js';
+import { levelBlockFormat, type LevelBlockLayout } from './level-blocks.js';
 import { q8_0Format } from './q8_0.js';
 
 /*
@@ -13,13 +13,7 @@ import { q8_0Format } from './q8_0.js';
  */
 const LAYOUT: LevelBlockLayout = { blockBytes: 18, levelCount: 16, qsOffset: 2, qhOffset: -1, minOffset: -1 };
 
-export const q4_0Format: BlockFormat = {
-  info: ggmlTypeInfo(GgmlType.Q4_0),
-  vecDotType: q8_0Format.info.id,
-  dequantize: levelBlockDequantizer(LAYOUT),
-  quantize: levelBlockQuantizer(LAYOUT),
-  vecDot: symmetricLevelVecDot(LAYOUT, 'sum-times-weight-then-activation-scale'),
-};
+export const q4_0Format: BlockFormat = levelBlockFormat(GgmlType.Q4_0, LAYOUT, 'sum-times-weight-then-activation-scale');
 
 /** A Q4_0 weight matrix; matVec quantizes activations to Q8_0. */
 export class Q4Tensor extends BlockWeightTensor {

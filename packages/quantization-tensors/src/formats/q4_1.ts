@@ -1,7 +1,7 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
-import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
-import { levelBlockDequantizer, levelBlockQuantizer, minScaleLevelVecDot, type LevelBlockLayout } from './level-blocks.js';
+import { GgmlType } from '../ggml-type.js';
+import { levelBlockFormat, type LevelBlockLayout } from './level-blocks.js';
 import { q8_1Format } from './q8_1.js';
 
 /*
@@ -15,13 +15,7 @@ import { q8_1Format } from './q8_1.js';
  */
 const LAYOUT: LevelBlockLayout = { blockBytes: 20, levelCount: 16, qsOffset: 4, qhOffset: -1, minOffset: 2 };
 
-export const q4_1Format: BlockFormat = {
-  info: ggmlTypeInfo(GgmlType.Q4_1),
-  vecDotType: q8_1Format.info.id,
-  dequantize: levelBlockDequantizer(LAYOUT),
-  quantize: levelBlockQuantizer(LAYOUT),
-  vecDot: minScaleLevelVecDot(LAYOUT),
-};
+export const q4_1Format: BlockFormat = levelBlockFormat(GgmlType.Q4_1, LAYOUT, 'scale-product-times-sum');
 
 /** A Q4_1 weight matrix; matVec quantizes activations to Q8_1. */
 export class Q4_1Tensor extends BlockWeightTensor {

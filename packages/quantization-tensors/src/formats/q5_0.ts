@@ -1,7 +1,7 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
-import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
-import { levelBlockDequantizer, levelBlockQuantizer, symmetricLevelVecDot, type LevelBlockLayout } from './level-blocks.js';
+import { GgmlType } from '../ggml-type.js';
+import { levelBlockFormat, type LevelBlockLayout } from './level-blocks.js';
 import { q8_0Format } from './q8_0.js';
 
 /*
@@ -14,13 +14,7 @@ import { q8_0Format } from './q8_0.js';
  */
 const LAYOUT: LevelBlockLayout = { blockBytes: 22, levelCount: 32, qsOffset: 6, qhOffset: 2, minOffset: -1 };
 
-export const q5_0Format: BlockFormat = {
-  info: ggmlTypeInfo(GgmlType.Q5_0),
-  vecDotType: q8_0Format.info.id,
-  dequantize: levelBlockDequantizer(LAYOUT),
-  quantize: levelBlockQuantizer(LAYOUT),
-  vecDot: symmetricLevelVecDot(LAYOUT, 'scale-product-times-sum'),
-};
+export const q5_0Format: BlockFormat = levelBlockFormat(GgmlType.Q5_0, LAYOUT, 'scale-product-times-sum');
 
 /** A Q5_0 weight matrix; matVec quantizes activations to Q8_0. */
 export class Q5_0Tensor extends BlockWeightTensor {

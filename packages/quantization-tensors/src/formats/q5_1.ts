@@ -1,7 +1,7 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
-import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
-import { levelBlockDequantizer, levelBlockQuantizer, minScaleLevelVecDot, type LevelBlockLayout } from './level-blocks.js';
+import { GgmlType } from '../ggml-type.js';
+import { levelBlockFormat, type LevelBlockLayout } from './level-blocks.js';
 import { q8_1Format } from './q8_1.js';
 
 /*
@@ -16,13 +16,7 @@ import { q8_1Format } from './q8_1.js';
  */
 const LAYOUT: LevelBlockLayout = { blockBytes: 24, levelCount: 32, qsOffset: 8, qhOffset: 4, minOffset: 2 };
 
-export const q5_1Format: BlockFormat = {
-  info: ggmlTypeInfo(GgmlType.Q5_1),
-  vecDotType: q8_1Format.info.id,
-  dequantize: levelBlockDequantizer(LAYOUT),
-  quantize: levelBlockQuantizer(LAYOUT),
-  vecDot: minScaleLevelVecDot(LAYOUT),
-};
+export const q5_1Format: BlockFormat = levelBlockFormat(GgmlType.Q5_1, LAYOUT, 'scale-product-times-sum');
 
 /** A Q5_1 weight matrix; matVec quantizes activations to Q8_1. */
 export class Q5_1Tensor extends BlockWeightTensor {
