@@ -14,8 +14,6 @@ export const TokenizerErrorCode = {
   TOKEN_OUT_OF_RANGE: 'TOKEN_OUT_OF_RANGE',
   /** BOS/EOS was requested but the vocabulary defines no such token. */
   MISSING_SPECIAL_TOKEN: 'MISSING_SPECIAL_TOKEN',
-  /** SPM byte fallback needed a byte token (`<0xNN>`) that the vocabulary lacks and there is no unknown token. */
-  NO_BYTE_TOKEN: 'NO_BYTE_TOKEN',
 } as const;
 export type TokenizerErrorCode = (typeof TokenizerErrorCode)[keyof typeof TokenizerErrorCode];
 

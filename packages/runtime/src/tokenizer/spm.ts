@@ -3,16 +3,9 @@
  * repeatedly merge the adjacent pair whose concatenation is the vocabulary token with the highest score
  * (ties: leftmost), then emit each remaining symbol's token, or its UTF-8 bytes as `<0xNN>` tokens.
  */
-import { TokenizerError } from './errors.js';
-import { Heap, SymbolChain, type Candidate } from './symbols.js';
+import { MergeQueue, SymbolChain } from './symbols.js';
 import { byteTokenText, utf8Encode } from './unicode.js';
 import type { Vocabulary } from './vocabulary.js';
-
-interface ScoredCandidate extends Candidate {
-  readonly score: number;
-}
-
-const byScoreThenLeft = (a: ScoredCandidate, b: ScoredCandidate) => a.score > b.score || (a.score === b.score && a.left < b.left);
 
 export class SpmEncoder {
   /** Token id per byte value, resolved once; -1 where the vocabulary has no token for the byte. */
@@ -21,8 +14,9 @@ export class SpmEncoder {
   constructor(private readonly vocab: Vocabulary) {
     this.byteTokens = new Int32Array(256).fill(-1);
     for (let b = 0; b < 256; b++) {
-      // `<0xNN>` first; some vocabularies spell a byte as the character itself.
-      const id = vocab.tokenToId.get(byteTokenText(b)) ?? (b < 0x80 ? vocab.tokenToId.get(String.fromCharCode(b)) : undefined);
+      // (llama.cpp also tries the byte as a one-char token, but a symbol whose text is a token never
+      // reaches the fallback, so only `<0xNN>` can matter.)
+      const id = vocab.tokenToId.get(byteTokenText(b));
       if (id !== undefined) this.byteTokens[b] = id;
     }
   }
@@ -32,16 +26,14 @@ export class SpmEncoder {
     if (text.length === 0) return;
     const { tokenToId, scores } = this.vocab;
     const chain = new SymbolChain(text);
-    const queue = new Heap<ScoredCandidate>(byScoreThenLeft);
+    const queue = new MergeQueue(chain);
     const consider = (left: number, right: number) => {
       if (left < 0 || right < 0) return;
-      const s = chain.start[left] as number;
-      const id = tokenToId.get(text.slice(s, s + (chain.length[left] as number) + (chain.length[right] as number)));
-      if (id !== undefined) queue.push({ ...chain.candidate(left, right), score: scores[id] as number });
+      const id = tokenToId.get(chain.pairText(left, right));
+      if (id !== undefined) queue.push(left, right, -(scores[id] as number)); // highest score first
     };
     for (let i = 1; i < chain.count; i++) consider(i - 1, i);
-    for (let c = queue.pop(); c !== undefined; c = queue.pop()) {
-      if (!chain.isCurrent(c)) continue;
+    for (let c = queue.popCurrent(); c !== undefined; c = queue.popCurrent()) {
       chain.merge(c.left, c.right);
       consider(chain.prev[c.left] as number, c.left);
       consider(c.left, chain.next[c.left] as number);
@@ -58,10 +50,10 @@ export class SpmEncoder {
 
   private pushBytes(piece: string, out: number[]): void {
     for (const b of utf8Encode(piece)) {
+      // llama.cpp throws when the byte has no token; the unknown token (SPM always has one: id 0 by
+      // default) keeps the text's length visible instead.
       const id = this.byteTokens[b] as number;
-      if (id >= 0) out.push(id);
-      else if (this.vocab.special.unk !== undefined) out.push(this.vocab.special.unk);
-      else throw new TokenizerError('NO_BYTE_TOKEN', byteTokenText(b), `no token for byte ${byteTokenText(b)} and no unknown token to stand in for it`);
+      out.push(id >= 0 ? id : (this.vocab.special.unk ?? 0));
     }
   }
 }

@@ -1,60 +1,9 @@
 /**
  * The machinery SPM and BPE share: a word held as a linked list of symbols (initially one per code
- * point) that adjacent merges grow, and a binary heap of candidate merges. Both tokenizers only ever
+ * point) that adjacent merges grow, and a priority queue of candidate merges. Both tokenizers only ever
  * merge a symbol with its right neighbour, so a symbol's start never moves and its length only grows;
  * a queued candidate is stale exactly when either side's length has changed since it was queued.
  */
-
-/** Binary heap ordered by `before(a, b)` (true when a must come out first). */
-export class Heap<T> {
-  private readonly items: T[] = [];
-  constructor(private readonly before: (a: T, b: T) => boolean) {}
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  push(item: T): void {
-    const items = this.items;
-    let i = items.length;
-    items.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(item, items[parent] as T)) break;
-      items[i] = items[parent] as T;
-      i = parent;
-    }
-    items[i] = item;
-  }
-
-  pop(): T | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= items.length) break;
-      const right = left + 1;
-      const child = right < items.length && this.before(items[right] as T, items[left] as T) ? right : left;
-      if (!this.before(items[child] as T, last)) break;
-      items[i] = items[child] as T;
-      i = child;
-    }
-    items[i] = last;
-    return top;
-  }
-}
-
-/** A merge candidate between symbol `left` and its right neighbour `right`. */
-export interface Candidate {
-  readonly left: number;
-  readonly right: number;
-  /** Lengths of both sides when queued, to recognise stale candidates. */
-  readonly leftLength: number;
-  readonly rightLength: number;
-}
 
 /** A word as a chain of symbols over its UTF-16 text. */
 export class SymbolChain {
@@ -91,13 +40,10 @@ export class SymbolChain {
     return this.text.slice(s, s + (this.length[i] as number));
   }
 
-  candidate(left: number, right: number): Candidate {
-    return { left, right, leftLength: this.length[left] as number, rightLength: this.length[right] as number };
-  }
-
-  /** Whether a queued candidate still describes two live, unchanged neighbours. */
-  isCurrent(c: Candidate): boolean {
-    return this.length[c.left] === c.leftLength && this.length[c.right] === c.rightLength && c.leftLength > 0 && c.rightLength > 0;
+  /** Text of symbol `left` followed by its right neighbour `right`. */
+  pairText(left: number, right: number): string {
+    const s = this.start[left] as number;
+    return this.text.slice(s, s + (this.length[left] as number) + (this.length[right] as number));
   }
 
   /** Merges `right` into its left neighbour `left`. */
@@ -110,8 +56,100 @@ export class SymbolChain {
   }
 
   /** Indices of the live symbols, in text order. */
-  *live(): Generator<number> {
-    for (let i = this.count > 0 ? 0 : -1; i >= 0; i = this.next[i] as number) yield i;
+  live(): number[] {
+    const out: number[] = [];
+    for (let i = this.count > 0 ? 0 : -1; i >= 0; i = this.next[i] as number) out.push(i);
+    return out;
+  }
+}
+
+/**
+ * Candidate merges of one chain, lowest `priority` first and, among equals, leftmost first (both
+ * llama.cpp queues order ties by the left symbol). Stored as parallel typed arrays: long words queue
+ * hundreds of thousands of candidates, and objects per candidate made the garbage collector dominate.
+ */
+export class MergeQueue {
+  private left = new Int32Array(64);
+  private right = new Int32Array(64);
+  private leftLength = new Uint32Array(64);
+  private rightLength = new Uint32Array(64);
+  private priority = new Float64Array(64);
+  /** Binary heap of candidate slots. */
+  private heap = new Int32Array(64);
+  private slots = 0;
+  private size = 0;
+
+  constructor(private readonly chain: SymbolChain) {}
+
+  push(left: number, right: number, priority: number): void {
+    if (this.slots === this.left.length) this.grow();
+    const slot = this.slots++;
+    this.left[slot] = left;
+    this.right[slot] = right;
+    this.leftLength[slot] = this.chain.length[left] as number;
+    this.rightLength[slot] = this.chain.length[right] as number;
+    this.priority[slot] = priority;
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = this.heap[parent] as number;
+      if (!this.before(slot, p)) break;
+      this.heap[i] = p;
+      i = parent;
+    }
+    this.heap[i] = slot;
+  }
+
+  /** Removes and returns the best candidate that is still current, or undefined when none is left. */
+  popCurrent(): { left: number; right: number } | undefined {
+    while (this.size > 0) {
+      const slot = this.pop();
+      const left = this.left[slot] as number;
+      const right = this.right[slot] as number;
+      const ll = this.chain.length[left] as number;
+      const rl = this.chain.length[right] as number;
+      if (ll !== 0 && rl !== 0 && ll === this.leftLength[slot] && rl === this.rightLength[slot]) return { left, right };
+    }
+    return undefined;
+  }
+
+  private before(a: number, b: number): boolean {
+    const pa = this.priority[a] as number;
+    const pb = this.priority[b] as number;
+    return pa < pb || (pa === pb && (this.left[a] as number) < (this.left[b] as number));
+  }
+
+  private pop(): number {
+    const heap = this.heap;
+    const top = heap[0] as number;
+    const last = heap[--this.size] as number;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.size) break;
+      const r = l + 1;
+      const child = r < this.size && this.before(heap[r] as number, heap[l] as number) ? r : l;
+      if (!this.before(heap[child] as number, last)) break;
+      heap[i] = heap[child] as number;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+
+  private grow(): void {
+    const cap = this.left.length * 2;
+    const widen = <A extends Int32Array | Uint32Array | Float64Array>(a: A, make: (n: number) => A): A => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.left = widen(this.left, (n) => new Int32Array(n));
+    this.right = widen(this.right, (n) => new Int32Array(n));
+    this.leftLength = widen(this.leftLength, (n) => new Uint32Array(n));
+    this.rightLength = widen(this.rightLength, (n) => new Uint32Array(n));
+    this.priority = widen(this.priority, (n) => new Float64Array(n));
+    this.heap = widen(this.heap, (n) => new Int32Array(n));
   }
 }
 
@@ -119,12 +157,11 @@ function countCodepoints(text: string): number {
   let n = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdbff || i + 1 >= text.length) n++;
-    else {
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
       const d = text.charCodeAt(i + 1);
       if (d >= 0xdc00 && d <= 0xdfff) i++;
-      n++;
     }
+    n++;
   }
   return n;
 }

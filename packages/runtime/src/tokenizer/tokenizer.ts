@@ -54,6 +54,8 @@ export interface Tokenizer {
   decodeBytes(ids: readonly number[], options?: DecodeOptions): Uint8Array;
   /** One token's text as llama.cpp's `token_to_piece` renders it (specials included); a lone byte token gives U+FFFD. */
   tokenToPiece(id: number): string;
+  /** The exact bytes of `tokenToPiece` (a byte token gives its byte). */
+  tokenToPieceBytes(id: number): Uint8Array;
   /** Whether generating this token ends generation (EOS, EOT, `<|im_end|>`, ... : llama.cpp's EOG set). */
   isEndOfGeneration(id: number): boolean;
   createStreamDecoder(options?: DecodeOptions): StreamDecoder;
@@ -71,7 +73,8 @@ type Fragment = { readonly token: number } | { readonly text: string };
 
 const SPACE_ESCAPE = '\u2581';
 const EMPTY = new Uint8Array(0);
-const utf8Decoder = new TextDecoder();
+/** `ignoreBOM`: a U+FEFF at the start of a piece is text (starcoder has `\uFEFF//`), not a byte-order mark. */
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** C's isspace in the "C" locale, which llama.cpp uses when stripping around special tokens. */
 const isAsciiSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
@@ -169,8 +172,12 @@ class VocabTokenizer implements Tokenizer {
   }
 
   tokenToPiece(id: number): string {
+    return utf8Decoder.decode(this.tokenToPieceBytes(id));
+  }
+
+  tokenToPieceBytes(id: number): Uint8Array {
     this.checkId(id, 'id');
-    return utf8Decoder.decode(this.pieceBytes(id, true));
+    return this.pieceBytes(id, true).slice();
   }
 
   isEndOfGeneration(id: number): boolean {
@@ -179,7 +186,7 @@ class VocabTokenizer implements Tokenizer {
 
   createStreamDecoder(options: DecodeOptions = {}): StreamDecoder {
     const renderSpecial = !(options.skipSpecial ?? false);
-    const decoder = new TextDecoder();
+    const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
     return {
       push: (id: number) => {
         this.checkId(id, 'id');
