@@ -28,6 +28,8 @@ export interface BackendOptions {
   readonly spinIterations?: number;
   /** Kernel calls per format at start-up so V8 optimizes them before real work (default 40). */
   readonly warmUpRounds?: number;
+  /** Products with fewer multiply-adds than this run on the calling thread alone (default 32768). */
+  readonly minParallelWork?: number;
 }
 
 const MiB = 1 << 20;
@@ -52,6 +54,7 @@ export async function createBackend(options: BackendOptions = {}): Promise<Kerne
   const arenaBytes = checkInteger('arenaBytes', options.arenaBytes ?? Math.min(32 * MiB, shardBytes / 4), MiB, shardBytes / 2);
   const spinIterations = checkInteger('spinIterations', options.spinIterations ?? 20_000, 0, 1e9);
   const warmUpRounds = checkInteger('warmUpRounds', options.warmUpRounds ?? 40, 0, 1e6);
+  const minParallelWork = checkInteger('minParallelWork', options.minParallelWork ?? 1 << 15, 0, Number.MAX_SAFE_INTEGER);
   const prefer = options.prefer ?? 'wasm';
   if (prefer !== 'wasm' && prefer !== 'reference') throw new KernelError('BAD_OPTIONS', `option prefer = ${String(prefer)} must be 'wasm' or 'reference'`, { field: 'prefer' });
   if (prefer === 'reference') {
@@ -64,7 +67,7 @@ export async function createBackend(options: BackendOptions = {}): Promise<Kerne
     return new ReferenceBackend();
   }
   const pool = threads > 1 ? await ThreadPool.start(kernels.module, threads, spinIterations, kernelNames(KERNEL_FORMATS.map((f) => f.exportName))) : undefined;
-  const backend = new WasmBackend({ kernels, pool, threads, shardBytes, arenaBytes, logger });
+  const backend = new WasmBackend({ kernels, pool, threads, shardBytes, arenaBytes, logger, minParallelWork });
   backend.warmUp(warmUpRounds);
   logger.info?.(`kernels: ${kernels.variant}, ${threads} thread${threads === 1 ? '' : 's'}`);
   return backend;

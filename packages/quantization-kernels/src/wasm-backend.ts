@@ -7,9 +7,6 @@ import { MemoryShard } from './memory-shard.js';
 import type { ThreadPool } from './thread-pool.js';
 import type { CompiledKernels, KernelFunction, WasmVariant } from './wasm-module.js';
 
-/** Below this many multiply-adds a product runs on the calling thread alone (sync costs more). */
-const MIN_PARALLEL_WORK = 1 << 15;
-
 export interface WasmBackendSettings {
   readonly kernels: CompiledKernels;
   readonly pool: ThreadPool | undefined;
@@ -17,6 +14,8 @@ export interface WasmBackendSettings {
   readonly shardBytes: number;
   readonly arenaBytes: number;
   readonly logger: KernelLogger;
+  /** Below this many multiply-adds a product runs on the calling thread alone (sync costs more). */
+  readonly minParallelWork: number;
 }
 
 const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
@@ -123,7 +122,7 @@ export class WasmBackend implements KernelBackend {
       const kernelId = tensor.kernelIndex * 2 + (k === 1 ? 0 : 1);
       const kernel = exports[k === 1 ? `mv_${format.exportName}` : `mm_${format.exportName}`] as KernelFunction;
       const yStride = rows * 4;
-      if (pool !== undefined && rows >= this.threads && rows * cols * k >= MIN_PARALLEL_WORK) {
+      if (pool !== undefined && rows >= this.threads && rows * cols * k >= this.settings.minParallelWork) {
         pool.run(
           { kernel: kernelId, shard: shard.index, w, rowBytes, rows, a: aPtr, aStride: actBytes, n: k, y: yPtr, yStride, cols, scratch: shard.arena, scratchStride: decodeBytes, threads: this.threads },
           (r0, r1) => kernel(w, rowBytes, r0, r1, aPtr, actBytes, k, yPtr, yStride, cols, shard.arena),

@@ -29,7 +29,9 @@ function shardExports(index) {
   return shards[index];
 }
 
-let seen = Atomics.load(ctl, GEN);
+// The generation starts at 0 and the main thread waits for every worker after each job, so a
+// worker that starts late still sees the first job as new.
+let seen = 0;
 for (;;) {
   let gen = Atomics.load(ctl, GEN);
   for (let i = 0; gen === seen && i < spinIterations; i++) gen = Atomics.load(ctl, GEN);

@@ -1,0 +1,161 @@
+import { GgmlType, createWeightTensor } from '@smallmind/quantization-tensors';
+import { describe, expect, it } from 'vitest';
+import { createBackend } from './create-backend.js';
+import { KernelError } from './errors.js';
+import { CONTROL } from './thread-pool.js';
+import { WasmBackend } from './wasm-backend.js';
+import { WORKER_SOURCE } from './worker-source.js';
+import { expectSameProduct, randomFloats, referenceTensor } from './testing/compare.js';
+
+const MiB = 1 << 20;
+
+function product(tensor: { rows: number; cols: number; matVec(x: Float32Array, y: Float32Array): void }, x: Float32Array): Float32Array {
+  const y = new Float32Array(tensor.rows);
+  tensor.matVec(x, y);
+  return y;
+}
+
+describe('memory shards', () => {
+  it('spreads weights over several memories when one is full, and every product stays right', async () => {
+    const messages: string[] = [];
+    const backend = await createBackend({ threads: 2, shardBytes: 2 * MiB, arenaBytes: MiB, minParallelWork: 0, warmUpRounds: 0, logger: { debug: (m) => messages.push(m) } });
+    try {
+      expect(backend).toBeInstanceOf(WasmBackend);
+      // Five ~300 KiB tensors of different formats: at most three fit next to a 1 MiB arena.
+      const types = [GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.Q4_0];
+      const tensors = types.map((type, i) => {
+        const reference = referenceTensor(type, type === GgmlType.F16 ? 150 : 600, 1024, i + 1);
+        return { reference, fast: backend.prepare(reference) };
+      });
+      expect((backend as WasmBackend).shardCount).toBeGreaterThan(1);
+      expect(messages.filter((m) => m.includes('shard')).length).toBe((backend as WasmBackend).shardCount);
+      const x = randomFloats(1024, 42);
+      for (const { reference, fast } of tensors) {
+        expectSameProduct(reference.toFloat32(), 1024, x, 1, product(reference, x), product(fast, x));
+        expect(fast.data).toEqual(reference.data);
+      }
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it('keeps a tensor that cannot fit one memory on the reference path, and says so', async () => {
+    const infos: string[] = [];
+    const backend = await createBackend({ threads: 1, shardBytes: 2 * MiB, arenaBytes: MiB, warmUpRounds: 0, logger: { info: (m) => infos.push(m) } });
+    try {
+      const big = referenceTensor(GgmlType.Q8_0, 1024, 1024, 1); // 1.06 MiB of blocks + 1 MiB arena > 2 MiB
+      expect(backend.prepare(big)).toBe(big);
+      expect(infos.some((m) => m.includes('does not fit one kernel memory shard'))).toBe(true);
+    } finally {
+      await backend.dispose();
+    }
+  });
+});
+
+describe('fallbacks and the reference backend', () => {
+  it('returns tensors of formats without a kernel unchanged, logging once per type', async () => {
+    const infos: string[] = [];
+    const backend = await createBackend({ threads: 1, warmUpRounds: 0, logger: { info: (m) => infos.push(m) } });
+    try {
+      const iq3 = createWeightTensor(GgmlType.IQ3_S, new Uint8Array(110), [256, 1]);
+      expect(backend.prepare(iq3)).toBe(iq3);
+      expect(backend.prepare(iq3)).toBe(iq3);
+      expect(infos.filter((m) => m.includes('no WebAssembly kernel for IQ3_S'))).toHaveLength(1);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it("prefer: 'reference' gives the identity backend", async () => {
+    const backend = await createBackend({ prefer: 'reference' });
+    const tensor = referenceTensor(GgmlType.Q4_0, 2, 32, 1);
+    expect(backend.name).toBe('reference');
+    expect(backend.threads).toBe(1);
+    expect(backend.prepare(tensor)).toBe(tensor);
+    await backend.dispose();
+  });
+
+  it('preparing a prepared tensor returns it as is', async () => {
+    const backend = await createBackend({ threads: 1, warmUpRounds: 0 });
+    const fast = backend.prepare(referenceTensor(GgmlType.Q4_0, 2, 32, 1));
+    expect(backend.prepare(fast)).toBe(fast);
+    await backend.dispose();
+  });
+});
+
+describe('bad input', () => {
+  it('rejects bad options with BAD_OPTIONS naming the option', async () => {
+    for (const [options, field] of [
+      [{ threads: 0 }, 'threads'],
+      [{ threads: 1.5 }, 'threads'],
+      [{ shardBytes: 5 * MiB + 1 }, 'shardBytes'],
+      [{ shardBytes: 8 * 2 ** 30 }, 'shardBytes'],
+      [{ arenaBytes: 100 }, 'arenaBytes'],
+      [{ prefer: 'gpu' as 'wasm' }, 'prefer'],
+    ] as const) {
+      const error = await createBackend(options).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KernelError);
+      expect((error as KernelError).code).toBe('BAD_OPTIONS');
+      expect((error as KernelError).field).toBe(field);
+    }
+  });
+
+  it('rejects short buffers and bad batch sizes with BAD_ARGUMENT, and short tensor data with BAD_TENSOR', async () => {
+    const backend = await createBackend({ threads: 1, warmUpRounds: 0 });
+    try {
+      const fast = backend.prepare(referenceTensor(GgmlType.Q8_0, 4, 64, 1));
+      const expectCode = (run: () => void, code: string, field?: string) => {
+        try {
+          run();
+          expect.fail('did not throw');
+        } catch (error) {
+          expect(error).toBeInstanceOf(KernelError);
+          expect((error as KernelError).code).toBe(code);
+          if (field !== undefined) expect((error as KernelError).field).toBe(field);
+        }
+      };
+      expectCode(() => fast.matVec(new Float32Array(63), new Float32Array(4)), 'BAD_ARGUMENT', 'x');
+      expectCode(() => fast.matVec(new Float32Array(64), new Float32Array(3)), 'BAD_ARGUMENT', 'y');
+      expectCode(() => fast.matMul(new Float32Array(128), 2.5, new Float32Array(8)), 'BAD_ARGUMENT', 'n');
+      expectCode(() => fast.matMul(new Float32Array(128), 3, new Float32Array(12)), 'BAD_ARGUMENT', 'x');
+      expectCode(() => fast.dequantizeRow(4, new Float32Array(64)), 'BAD_ARGUMENT', 'row');
+      const lying = { ...referenceTensor(GgmlType.Q8_0, 4, 64, 1), rows: 8 };
+      expectCode(() => backend.prepare(lying), 'BAD_TENSOR');
+    } finally {
+      await backend.dispose();
+    }
+  });
+});
+
+describe('dispose', () => {
+  it('stops the workers; prepared tensors and the backend then throw BACKEND_DISPOSED', async () => {
+    const backend = await createBackend({ threads: 2, minParallelWork: 0, warmUpRounds: 0 });
+    const reference = referenceTensor(GgmlType.Q4_0, 16, 64, 3);
+    const fast = backend.prepare(reference);
+    const x = randomFloats(64, 1);
+    expectSameProduct(reference.toFloat32(), 64, x, 1, product(reference, x), product(fast, x));
+    await backend.dispose();
+    await backend.dispose(); // idempotent
+    expect(() => fast.matVec(x, new Float32Array(16))).toThrow(expect.objectContaining({ code: 'BACKEND_DISPOSED' }));
+    expect(() => backend.prepare(reference)).toThrow(expect.objectContaining({ code: 'BACKEND_DISPOSED' }));
+  });
+});
+
+describe('worker protocol', () => {
+  it('the worker source uses the same control word offsets as the pool', () => {
+    for (const [name, offset] of Object.entries(CONTROL)) {
+      expect(WORKER_SOURCE, name).toMatch(new RegExp(`\\b${name} = ${offset}\\b`));
+    }
+  });
+
+  it('dequantizeRow and toFloat32 read the copy in kernel memory', async () => {
+    const backend = await createBackend({ threads: 1, warmUpRounds: 0 });
+    const reference = referenceTensor(GgmlType.Q5_K, 3, 512, 8);
+    const fast = backend.prepare(reference);
+    expect(fast.toFloat32()).toEqual(reference.toFloat32());
+    const row = new Float32Array(520);
+    fast.dequantizeRow(2, row, 8);
+    expect(row.subarray(8)).toEqual(reference.toFloat32().subarray(1024));
+    await backend.dispose();
+  });
+});

@@ -1,0 +1,86 @@
+import { GgmlType, ggmlTypeInfo, type IWeightTensor } from '@smallmind/quantization-tensors';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KernelBackend } from './backend.js';
+import { createBackend } from './create-backend.js';
+import { KERNEL_FORMATS } from './kernel-formats.js';
+import { expectSameProduct, randomFloats, referenceTensor } from './testing/compare.js';
+
+const backends = new Map<number, KernelBackend>();
+
+beforeAll(async () => {
+  for (const threads of [1, 2]) backends.set(threads, await createBackend({ threads, minParallelWork: 0, warmUpRounds: 1 }));
+});
+
+afterAll(async () => {
+  for (const backend of backends.values()) await backend.dispose();
+});
+
+function check(reference: IWeightTensor, fast: IWeightTensor, n: number, seed: number): void {
+  const x = randomFloats(reference.cols * n, seed).map((v, i) => v * (1 + (i % 7)));
+  const expected = new Float32Array(reference.rows * n);
+  const actual = new Float32Array(reference.rows * n).fill(Number.NaN);
+  reference.matMul(x, n, expected);
+  if (n === 1) fast.matVec(x, actual);
+  else fast.matMul(x, n, actual);
+  expectSameProduct(reference.toFloat32(), reference.cols, x, n, expected, actual);
+}
+
+describe.each([1, 2])('WASM kernels vs the TS reference, %i thread(s)', (threads) => {
+  describe.each(KERNEL_FORMATS.map((format) => [ggmlTypeInfo(format.type).name, format.type] as const))('%s', (_name, type) => {
+    const block = ggmlTypeInfo(type).blockSize === 1 ? 20 : ggmlTypeInfo(type).blockSize;
+    // Single row, odd row counts, rows not a multiple of the thread count, several blocks per row;
+    // float formats also get a row length that is not a multiple of the SIMD width (20, 60).
+    const shapes: Array<[rows: number, cols: number]> = [[1, block], [7, 3 * block], [33, 2 * block], [64, 8 * block]];
+    it.each(shapes)('matVec, %i rows x %i cols', (rows, cols) => {
+      const reference = referenceTensor(type, rows, cols, rows * 31 + cols);
+      const fast = backends.get(threads)!.prepare(reference);
+      expect(fast).not.toBe(reference);
+      expect(fast.type).toBe(type);
+      check(reference, fast, 1, rows + cols);
+    });
+    it.each(shapes)('matMul n=5, %i rows x %i cols', (rows, cols) => {
+      const reference = referenceTensor(type, rows, cols, rows * 17 + cols);
+      check(reference, backends.get(threads)!.prepare(reference), 5, cols);
+    });
+  });
+});
+
+describe('matMul', () => {
+  it('equals n separate matVec calls (up to summation order) for every format', () => {
+    const backend = backends.get(2)!;
+    for (const format of KERNEL_FORMATS) {
+      const cols = ggmlTypeInfo(format.type).blockSize === 1 ? 100 : 2 * ggmlTypeInfo(format.type).blockSize;
+      const rows = 9;
+      const n = 4;
+      const fast = backend.prepare(referenceTensor(format.type, rows, cols, 5));
+      const x = randomFloats(cols * n, 77);
+      const batched = new Float32Array(rows * n);
+      fast.matMul(x, n, batched);
+      const single = new Float32Array(rows * n);
+      for (let i = 0; i < n; i++) {
+        const y = new Float32Array(rows);
+        fast.matVec(x.subarray(i * cols, (i + 1) * cols), y);
+        single.set(y, i * rows);
+      }
+      expectSameProduct(fast.toFloat32(), cols, x, n, single, batched);
+    }
+  });
+
+  it('processes batches larger than the scratch arena in chunks', async () => {
+    const backend = await createBackend({ threads: 2, arenaBytes: 1 << 20, minParallelWork: 0, warmUpRounds: 0 });
+    try {
+      const reference = referenceTensor(GgmlType.Q4_K, 96, 4096, 3);
+      // A row of activations, its Q8_K form and 96 outputs take ~28 KiB: 60 rows need two chunks.
+      check(reference, backend.prepare(reference), 60, 9);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it('n = 0 is a no-op', () => {
+    const fast = backends.get(1)!.prepare(referenceTensor(GgmlType.Q8_0, 4, 32, 1));
+    const y = new Float32Array(4).fill(7);
+    fast.matMul(new Float32Array(0), 0, y);
+    expect([...y]).toEqual([7, 7, 7, 7]);
+  });
+});
