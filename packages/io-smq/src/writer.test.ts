@@ -84,6 +84,11 @@ describe('SmqWriter.create validation (nothing touches the disk)', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('refuses metadata that is not a ModelMetadata', async () => {
+    const e = await createError({ metadata: { 'general.name': 'x' } as unknown as ModelMetadata });
+    expect(e).toMatchObject({ code: 'INVALID_METADATA', field: 'metadata' });
+  });
+
   it('accepts arrays exactly 8 deep', async () => {
     let eight: MetadataArray = arr(T.UINT8, [1]);
     for (let i = 0; i < 7; i++) eight = arr(T.ARRAY, [eight]);

@@ -145,6 +145,7 @@ export class SmqWriter {
    * temp file. Throws `SmqWriteError` (`TARGET_EXISTS`, `INVALID_*`, `DUPLICATE_TENSOR`, `HEADER_TOO_LARGE`).
    */
   static async create(path: string, options: SmqWriterOptions): Promise<SmqWriter> {
+    if (!(options.metadata?.entries instanceof Map)) throw new SmqWriteError('INVALID_METADATA', 'metadata must be a ModelMetadata', 'metadata');
     const plans = planTensors(options.tensors);
     const provenance = provenanceEntries({ createdAt: new Date().toISOString(), ...options.provenance });
     const header = HeaderImage.build(options.metadata, provenance, plans);
