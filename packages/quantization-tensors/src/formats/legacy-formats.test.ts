@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BlockFormat } from '../block-format.js';
 import { GgmlType } from '../ggml-type.js';
 import { f32ToFp16, fp16ToF32, readFp16 } from '../half.js';
+import { dequantizeWith, quantizeWith } from '../test-support/block-formats.js';
 import { gaussianValues } from '../test-support/random.js';
 import { bf16Format } from './bf16.js';
 import { f16Format } from './f16.js';
@@ -52,24 +53,12 @@ const roundTripBounds: ReadonlyArray<[string, BlockFormat, (values: Float32Array
   ],
 ];
 
-function quantizeAll(format: BlockFormat, values: Float32Array): Uint8Array {
-  const bytes = new Uint8Array((values.length / format.info.blockSize) * format.info.typeSize);
-  format.quantize!(values, 0, bytes, 0, values.length);
-  return bytes;
-}
-
-function dequantizeAll(format: BlockFormat, bytes: Uint8Array, count: number): Float32Array {
-  const out = new Float32Array(count);
-  format.dequantize(bytes, 0, out, 0, count);
-  return out;
-}
-
 describe.each(roundTripBounds)('%s round trip', (_name, format, bound) => {
   it('stays within the format error bound on gaussian data (plus a zero block and a constant block)', () => {
     const values = gaussianValues(4096, 11 + format.info.id);
     values.fill(0, 0, 32);
     values.fill(0.75, 32, 64);
-    const restored = dequantizeAll(format, quantizeAll(format, values), values.length);
+    const restored = dequantizeWith(format, quantizeWith(format, values), values.length);
     let worstRatio = 0;
     for (let i = 0; i < values.length; i++) {
       const error = Math.abs(restored[i]! - values[i]!);
@@ -87,7 +76,7 @@ describe.each(roundTripBounds)('%s round trip', (_name, format, bound) => {
     const { blockSize, typeSize } = format.info;
     const count = 2 * Math.max(blockSize, 32);
     const values = gaussianValues(count + blockSize, 5);
-    const expected = quantizeAll(format, values.subarray(blockSize));
+    const expected = quantizeWith(format, values.subarray(blockSize));
     const dst = new Uint8Array(expected.length + 2 * typeSize).fill(0xa5);
     format.quantize!(values, blockSize, dst, typeSize, count);
     expect(Array.from(dst.subarray(typeSize, typeSize + expected.length))).toEqual(Array.from(expected));
@@ -95,7 +84,7 @@ describe.each(roundTripBounds)('%s round trip', (_name, format, bound) => {
     expect(dst[dst.length - 1]).toBe(0xa5);
     const out = new Float32Array(count + 2).fill(-7);
     format.dequantize(dst, typeSize, out, 1, count);
-    expect(Array.from(out.subarray(1, count + 1))).toEqual(Array.from(dequantizeAll(format, expected, count)));
+    expect(Array.from(out.subarray(1, count + 1))).toEqual(Array.from(dequantizeWith(format, expected, count)));
     expect(out[0]).toBe(-7);
     expect(out[count + 1]).toBe(-7);
   });
@@ -107,12 +96,12 @@ describe('block layouts decode hand-made bytes', () => {
     const view = new DataView(bytes.buffer);
     view.setFloat32(1, -1.5, true);
     view.setFloat32(5, 3.25, true);
-    expect(Array.from(dequantizeAll(f32Format, bytes.subarray(1), 2))).toEqual([-1.5, 3.25]);
+    expect(Array.from(dequantizeWith(f32Format, bytes.subarray(1), 2))).toEqual([-1.5, 3.25]);
   });
 
   it('F16 and BF16', () => {
-    expect(Array.from(dequantizeAll(f16Format, new Uint8Array([0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b, 0x01, 0x00]), 4))).toEqual([1, -2, 65504, 2 ** -24]);
-    expect(Array.from(dequantizeAll(bf16Format, new Uint8Array([0x80, 0x3f, 0x40, 0xc0]), 2))).toEqual([1, -3]);
+    expect(Array.from(dequantizeWith(f16Format, new Uint8Array([0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b, 0x01, 0x00]), 4))).toEqual([1, -2, 65504, 2 ** -24]);
+    expect(Array.from(dequantizeWith(bf16Format, new Uint8Array([0x80, 0x3f, 0x40, 0xc0]), 2))).toEqual([1, -3]);
   });
 
   // d = 0.5 (fp16 0x3800), m = -1 (fp16 0xBC00); byte j holds element j (low nibble) and j+16 (high).
@@ -121,12 +110,12 @@ describe('block layouts decode hand-made bytes', () => {
 
   it('Q4_0: x = (level - 8) * d', () => {
     const block = new Uint8Array([0x00, 0x38, ...nibbles]);
-    expect(Array.from(dequantizeAll(q4_0Format, block, 32))).toEqual(levels4.map((l) => (l - 8) * 0.5));
+    expect(Array.from(dequantizeWith(q4_0Format, block, 32))).toEqual(levels4.map((l) => (l - 8) * 0.5));
   });
 
   it('Q4_1: x = level * d + m', () => {
     const block = new Uint8Array([0x00, 0x38, 0x00, 0xbc, ...nibbles]);
-    expect(Array.from(dequantizeAll(q4_1Format, block, 32))).toEqual(levels4.map((l) => l * 0.5 - 1));
+    expect(Array.from(dequantizeWith(q4_1Format, block, 32))).toEqual(levels4.map((l) => l * 0.5 - 1));
   });
 
   // qh = 0x80000003: elements 0, 1 and 31 get bit 4.
@@ -135,20 +124,20 @@ describe('block layouts decode hand-made bytes', () => {
 
   it('Q5_0: x = ((qh bit << 4 | nibble) - 16) * d', () => {
     const block = new Uint8Array([0x00, 0x38, ...qh, ...nibbles]);
-    expect(Array.from(dequantizeAll(q5_0Format, block, 32))).toEqual(levels5.map((l) => (l - 16) * 0.5));
+    expect(Array.from(dequantizeWith(q5_0Format, block, 32))).toEqual(levels5.map((l) => (l - 16) * 0.5));
   });
 
   it('Q5_1: x = (qh bit << 4 | nibble) * d + m', () => {
     const block = new Uint8Array([0x00, 0x38, 0x00, 0xbc, ...qh, ...nibbles]);
-    expect(Array.from(dequantizeAll(q5_1Format, block, 32))).toEqual(levels5.map((l) => l * 0.5 - 1));
+    expect(Array.from(dequantizeWith(q5_1Format, block, 32))).toEqual(levels5.map((l) => l * 0.5 - 1));
   });
 
   it('Q8_0 and Q8_1: x = int8 * d', () => {
     const quants = Array.from({ length: 32 }, (_, j) => (j === 31 ? -128 : j - 16));
     const asBytes = quants.map((q) => q & 0xff);
     const expected = quants.map((q) => q * 0.25);
-    expect(Array.from(dequantizeAll(q8_0Format, new Uint8Array([0x00, 0x34, ...asBytes]), 32))).toEqual(expected);
-    expect(Array.from(dequantizeAll(q8_1Format, new Uint8Array([0x00, 0x34, 0x12, 0x34, ...asBytes]), 32))).toEqual(expected);
+    expect(Array.from(dequantizeWith(q8_0Format, new Uint8Array([0x00, 0x34, ...asBytes]), 32))).toEqual(expected);
+    expect(Array.from(dequantizeWith(q8_1Format, new Uint8Array([0x00, 0x34, 0x12, 0x34, ...asBytes]), 32))).toEqual(expected);
   });
 });
 
@@ -157,7 +146,7 @@ describe('reference quantizers follow ggml to the bit', () => {
     // amax 127 -> d = 1, id = 1: x * id is exact, so the quants are roundf(x).
     const values = new Float32Array(32);
     values.set([127, 2.5, -2.5, 0.5, -0.5, 1.5, -1.49]);
-    const bytes = quantizeAll(q8_0Format, values);
+    const bytes = quantizeWith(q8_0Format, values);
     expect(readFp16(bytes, 0)).toBe(1);
     expect(Array.from(new Int8Array(bytes.buffer, 2, 7))).toEqual([127, 3, -3, 1, -1, 2, -1]);
   });
@@ -167,7 +156,7 @@ describe('reference quantizers follow ggml to the bit', () => {
     values[0] = -4; // d = -4 / -8 = 0.5
     values[1] = 4; // 4 / 0.5 + 8.5 = 16.5 -> 16 -> clamped to 15
     values[16] = 1.2; // 2.4 + 8.5 = 10.9 -> 10
-    const bytes = quantizeAll(q4_0Format, values);
+    const bytes = quantizeWith(q4_0Format, values);
     expect(readFp16(bytes, 0)).toBe(0.5);
     expect(bytes[2]! & 0x0f).toBe(0);
     expect(bytes[3]! & 0x0f).toBe(15);
@@ -176,7 +165,7 @@ describe('reference quantizers follow ggml to the bit', () => {
 
   it('Q8_1 stores s = d * sum(q)', () => {
     const values = gaussianValues(32, 3);
-    const bytes = quantizeAll(q8_1Format, values);
+    const bytes = quantizeWith(q8_1Format, values);
     const quants = new Int8Array(bytes.buffer, 4, 32);
     const sum = quants.reduce((a, q) => a + q, 0);
     expect(sum).not.toBe(0);
@@ -203,10 +192,10 @@ describe.each(dotPairs)('%s vecDot', (_name, format, activationFormat) => {
 
   it('equals the float64 dot of both dequantized operands within float32 accumulation error', () => {
     const count = 1024;
-    const w = quantizeAll(format, gaussianValues(count, 21));
-    const a = quantizeAll(activationFormat, gaussianValues(count, 22, 3));
-    const wValues = dequantizeAll(format, w, count);
-    const aValues = dequantizeAll(activationFormat, a, count);
+    const w = quantizeWith(format, gaussianValues(count, 21));
+    const a = quantizeWith(activationFormat, gaussianValues(count, 22, 3));
+    const wValues = dequantizeWith(format, w, count);
+    const aValues = dequantizeWith(activationFormat, a, count);
     let exact = 0;
     let magnitude = 0;
     for (let i = 0; i < count; i++) {
