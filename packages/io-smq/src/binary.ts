@@ -16,6 +16,10 @@ export class ByteWriter {
     return this.pos;
   }
 
+  /**
+   * Claims `n` bytes and returns their position. It may replace `buf` and `view`, so callers must call it
+   * before reading either (`this.view.setX(this.reserve(4), ...)` would write into the old buffer).
+   */
   private reserve(n: number): number {
     const at = this.pos;
     if (at + n > this.buf.length) {
@@ -31,40 +35,52 @@ export class ByteWriter {
   }
 
   u8(v: number): void {
-    this.view.setUint8(this.reserve(1), v);
+    const at = this.reserve(1);
+    this.view.setUint8(at, v);
   }
   i8(v: number): void {
-    this.view.setInt8(this.reserve(1), v);
+    const at = this.reserve(1);
+    this.view.setInt8(at, v);
   }
   u16(v: number): void {
-    this.view.setUint16(this.reserve(2), v, true);
+    const at = this.reserve(2);
+    this.view.setUint16(at, v, true);
   }
   i16(v: number): void {
-    this.view.setInt16(this.reserve(2), v, true);
+    const at = this.reserve(2);
+    this.view.setInt16(at, v, true);
   }
   u32(v: number): void {
-    this.view.setUint32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v, true);
   }
   i32(v: number): void {
-    this.view.setInt32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setInt32(at, v, true);
   }
   f32(v: number): void {
-    this.view.setFloat32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setFloat32(at, v, true);
   }
   f64(v: number): void {
-    this.view.setFloat64(this.reserve(8), v, true);
+    const at = this.reserve(8);
+    this.view.setFloat64(at, v, true);
   }
   u64(v: bigint): void {
-    this.view.setBigUint64(this.reserve(8), v, true);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, v, true);
   }
   i64(v: bigint): void {
-    this.view.setBigInt64(this.reserve(8), v, true);
+    const at = this.reserve(8);
+    this.view.setBigInt64(at, v, true);
   }
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.reserve(b.length));
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
   }
   zeros(n: number): void {
-    this.buf.fill(0, this.reserve(n), this.pos);
+    const at = this.reserve(n);
+    this.buf.fill(0, at, this.pos);
   }
 
   /** The bytes written so far (a copy sized exactly). */

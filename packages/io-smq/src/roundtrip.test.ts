@@ -62,6 +62,25 @@ describe('metadata round trip', () => {
     expect(await readFile(second)).toEqual(await readFile(first));
   });
 
+  it('round-trips a vocabulary-sized header (megabytes of tokens, scores and types)', async () => {
+    const path = join(dir, 'vocab.smq');
+    const n = 50_000;
+    const tokens = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? `▁tok${i}` : i % 3 === 1 ? `<0x${(i & 0xff).toString(16)}>` : `слово${i}🍎`));
+    const metadata = new ModelMetadata([
+      ['tokenizer.ggml.model', { type: T.STRING, value: 'llama' }],
+      ['tokenizer.ggml.tokens', { type: T.ARRAY, value: { elementType: T.STRING, values: tokens } }],
+      ['tokenizer.ggml.scores', { type: T.ARRAY, value: { elementType: T.FLOAT32, values: tokens.map((_, i) => Math.fround(-i / 7)) } }],
+      ['tokenizer.ggml.token_type', { type: T.ARRAY, value: { elementType: T.INT32, values: tokens.map((_, i) => (i % 6) + 1) } }],
+      ['tokenizer.ggml.merges', { type: T.ARRAY, value: { elementType: T.STRING, values: tokens.slice(0, 20_000).map((t) => `${t} ${t}`) } }],
+    ]);
+    await writeSmq(path, { metadata, tensors: [{ name: 'w', type: 0, shape: [8], data: bytes(32, 1) }] });
+    expect((await readFile(path)).length).toBeGreaterThan(1_000_000);
+    const reader = await SmqReader.open(path);
+    expect(metadataSnapshot(reader.metadata)).toEqual(metadataSnapshot(metadata));
+    expect(reader.metadata.getStringArray('tokenizer.ggml.tokens')[n - 1]).toBe(tokens[n - 1]);
+    await reader.close();
+  });
+
   it('round-trips provenance', async () => {
     const path = join(dir, 'p.smq');
     const provenance = {
