@@ -3,6 +3,17 @@
  * (and tests) can branch on what went wrong without parsing messages.
  */
 
+/** Base class of every error this package throws on purpose: `code` says what went wrong. */
+export abstract class GgufError<Code extends string = string> extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** What can be wrong with the bytes of a GGUF file. */
 export const GgufFormatErrorCode = {
   BAD_MAGIC: 'BAD_MAGIC',
@@ -37,16 +48,16 @@ export type GgufFormatErrorCode = (typeof GgufFormatErrorCode)[keyof typeof Gguf
  * `metadata["general.alignment"]`, `tensors["blk.0.attn_q.weight"].shape[1]`), `offset` is the absolute
  * byte offset in the file where the offending item starts.
  */
-export class GgufFormatError extends Error {
+export class GgufFormatError extends GgufError<GgufFormatErrorCode> {
   override readonly name = 'GgufFormatError';
   constructor(
-    readonly code: GgufFormatErrorCode,
+    code: GgufFormatErrorCode,
     readonly field: string,
     readonly offset: number,
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`${detail} (${code} at ${field}, byte offset ${offset})`, options);
+    super(code, `${detail} (${code} at ${field}, byte offset ${offset})`, options);
   }
 }
 
@@ -58,14 +69,14 @@ export const GgufReadErrorCode = {
 } as const;
 export type GgufReadErrorCode = (typeof GgufReadErrorCode)[keyof typeof GgufReadErrorCode];
 
-export class GgufReadError extends Error {
+export class GgufReadError extends GgufError<GgufReadErrorCode> {
   override readonly name = 'GgufReadError';
   constructor(
-    readonly code: GgufReadErrorCode,
+    code: GgufReadErrorCode,
     readonly tensorName: string | undefined,
     detail: string,
   ) {
-    super(`${detail} (${code})`);
+    super(code, `${detail} (${code})`);
   }
 }
 
@@ -82,15 +93,15 @@ export const GgufWriteErrorCode = {
 } as const;
 export type GgufWriteErrorCode = (typeof GgufWriteErrorCode)[keyof typeof GgufWriteErrorCode];
 
-export class GgufWriteError extends Error {
+export class GgufWriteError extends GgufError<GgufWriteErrorCode> {
   override readonly name = 'GgufWriteError';
   constructor(
-    readonly code: GgufWriteErrorCode,
-    /** The metadata key or tensor name concerned, when there is one. */
+    code: GgufWriteErrorCode,
+    /** The metadata key, tensor name or path concerned, when there is one. */
     readonly subject: string | undefined,
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`${detail} (${code}${subject === undefined ? '' : ` for "${subject}"`})`, options);
+    super(code, `${detail} (${code}${subject === undefined ? '' : ` for "${subject}"`})`, options);
   }
 }

@@ -12,6 +12,7 @@ import type { MetadataArray, MetadataScalar, MetadataValue, MetadataValueTypeId 
 import { UnknownGgmlTypeError, ggmlTypeInfo } from '@smallmind/quantization-tensors';
 import type { GgmlTypeId } from '@smallmind/quantization-tensors';
 import { GgufFormatError, GgufFormatErrorCode as Code } from './errors.js';
+import { strictUtf8Decoder } from './utf8.js';
 import {
   GGUF_ALIGNMENT_KEY,
   GGUF_DEFAULT_ALIGNMENT,
@@ -69,21 +70,23 @@ export class NeedMoreBytes extends Error {
   }
 }
 
+/** Local copy of the value type ids: hot loops should not go through a module namespace binding. */
+const VT = { ...MetadataValueType };
+
 const VALUE_TYPE_BYTES: ReadonlyMap<number, number> = new Map([
-  [MetadataValueType.UINT8, 1],
-  [MetadataValueType.INT8, 1],
-  [MetadataValueType.UINT16, 2],
-  [MetadataValueType.INT16, 2],
-  [MetadataValueType.UINT32, 4],
-  [MetadataValueType.INT32, 4],
-  [MetadataValueType.FLOAT32, 4],
-  [MetadataValueType.BOOL, 1],
-  [MetadataValueType.UINT64, 8],
-  [MetadataValueType.INT64, 8],
-  [MetadataValueType.FLOAT64, 8],
+  [VT.UINT8, 1],
+  [VT.INT8, 1],
+  [VT.UINT16, 2],
+  [VT.INT16, 2],
+  [VT.UINT32, 4],
+  [VT.INT32, 4],
+  [VT.FLOAT32, 4],
+  [VT.BOOL, 1],
+  [VT.UINT64, 8],
+  [VT.INT64, 8],
+  [VT.FLOAT64, 8],
 ]);
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const I64_SIGN = 1n << 63n;
 
@@ -92,6 +95,7 @@ const quote = (s: string): string => JSON.stringify(s);
 class Cursor {
   pos = 0;
   private readonly view: DataView;
+  private readonly decodeUtf8: (start: number, end: number) => string | undefined;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -101,6 +105,7 @@ class Cursor {
     private sizeBytes: 4 | 8,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.decodeUtf8 = strictUtf8Decoder(bytes);
   }
 
   setVersion(version: GgufVersion): void {
@@ -175,74 +180,51 @@ class Cursor {
     this.need(length, field);
     const start = this.pos;
     this.pos += length;
-    return this.decode(start, length, field);
-  }
-
-  private decode(start: number, length: number, field: string): string {
-    const bytes = this.bytes;
-    // Short ASCII strings (most keys and tokens) are faster to build by hand than through TextDecoder.
-    if (length <= 32) {
-      let text = '';
-      for (let i = start; i < start + length; i++) {
-        const b = bytes[i]!;
-        if (b >= 0x80) return this.decodeUtf8(start, length, field);
-        text += String.fromCharCode(b);
-      }
-      return text;
-    }
-    return this.decodeUtf8(start, length, field);
-  }
-
-  private decodeUtf8(start: number, length: number, field: string): string {
-    try {
-      return utf8.decode(this.bytes.subarray(start, start + length));
-    } catch (error) {
-      return this.fail(Code.INVALID_UTF8, field, start, `${field} is not valid UTF-8`, error);
-    }
+    return this.decodeUtf8(start, start + length) ?? this.fail(Code.INVALID_UTF8, field, start, `${field} is not valid UTF-8`);
   }
 
   scalar(type: number, field: string): MetadataScalar {
     const view = this.view;
     const at = this.pos;
     switch (type) {
-      case MetadataValueType.UINT8:
+      case VT.UINT8:
         return this.u8(field);
-      case MetadataValueType.INT8:
+      case VT.INT8:
         this.need(1, field);
         this.pos += 1;
         return view.getInt8(at);
-      case MetadataValueType.UINT16:
+      case VT.UINT16:
         this.need(2, field);
         this.pos += 2;
         return view.getUint16(at, true);
-      case MetadataValueType.INT16:
+      case VT.INT16:
         this.need(2, field);
         this.pos += 2;
         return view.getInt16(at, true);
-      case MetadataValueType.UINT32:
+      case VT.UINT32:
         return this.u32(field);
-      case MetadataValueType.INT32:
+      case VT.INT32:
         this.need(4, field);
         this.pos += 4;
         return view.getInt32(at, true);
-      case MetadataValueType.FLOAT32:
+      case VT.FLOAT32:
         this.need(4, field);
         this.pos += 4;
         return view.getFloat32(at, true);
-      case MetadataValueType.BOOL: {
+      case VT.BOOL: {
         const b = this.u8(field);
         if (b > 1) this.fail(Code.INVALID_BOOL, field, at, `${field} is a BOOL with byte value ${b} (must be 0 or 1)`);
         return b === 1;
       }
-      case MetadataValueType.STRING:
+      case VT.STRING:
         return this.string(field, Number.MAX_SAFE_INTEGER);
-      case MetadataValueType.UINT64:
+      case VT.UINT64:
         return this.u64(field);
-      case MetadataValueType.INT64:
+      case VT.INT64:
         this.need(8, field);
         this.pos += 8;
         return view.getBigInt64(at, true);
-      case MetadataValueType.FLOAT64:
+      case VT.FLOAT64:
         this.need(8, field);
         this.pos += 8;
         return view.getFloat64(at, true);
@@ -254,14 +236,14 @@ class Cursor {
   valueType(field: string): MetadataValueTypeId {
     const at = this.pos;
     const type = this.u32(field);
-    if (type > MetadataValueType.FLOAT64) this.fail(Code.UNKNOWN_VALUE_TYPE, field, at, `${field} is ${type}, not a GGUF value type (0..12)`);
+    if (type > VT.FLOAT64) this.fail(Code.UNKNOWN_VALUE_TYPE, field, at, `${field} is ${type}, not a GGUF value type (0..12)`);
     return type as MetadataValueTypeId;
   }
 
   /** Smallest encoding of one element of `type`: bounds the element count an array can claim. */
   minValueBytes(type: MetadataValueTypeId): number {
-    if (type === MetadataValueType.STRING) return this.sizeBytes;
-    if (type === MetadataValueType.ARRAY) return 4 + this.sizeBytes;
+    if (type === VT.STRING) return this.sizeBytes;
+    if (type === VT.ARRAY) return 4 + this.sizeBytes;
     return VALUE_TYPE_BYTES.get(type)!;
   }
 
@@ -269,23 +251,70 @@ class Cursor {
     const elementType = this.valueType(`${field}.element_type`);
     const countAt = this.pos;
     const count = this.size(`${field}.count`, this.minValueBytes(elementType), Code.COUNT_TOO_LARGE);
-    if (elementType === MetadataValueType.ARRAY && depth + 1 > GGUF_MAX_ARRAY_NESTING) {
+    if (elementType === VT.ARRAY && depth + 1 > GGUF_MAX_ARRAY_NESTING) {
       this.fail(Code.NESTING_TOO_DEEP, field, countAt, `${field} nests arrays deeper than ${GGUF_MAX_ARRAY_NESTING} levels`);
     }
     const values: Array<MetadataScalar | MetadataArray> = new Array(count);
-    if (elementType === MetadataValueType.ARRAY) {
+    if (elementType === VT.ARRAY) {
       for (let i = 0; i < count; i++) values[i] = this.array(`${field}[${i}]`, depth + 1);
-    } else if (elementType === MetadataValueType.STRING) {
+    } else if (elementType === VT.STRING) {
       for (let i = 0; i < count; i++) values[i] = this.string(field, Number.MAX_SAFE_INTEGER);
     } else {
-      this.need(count * VALUE_TYPE_BYTES.get(elementType)!, field);
-      for (let i = 0; i < count; i++) values[i] = this.scalar(elementType, field);
+      const width = VALUE_TYPE_BYTES.get(elementType)!;
+      this.need(count * width, field);
+      this.readNumbers(elementType, count, values, field);
     }
     return { elementType, values };
   }
 
+  /** Reads `count` fixed-width elements (already known to be in the prefix) into `out`: one tight loop per type. */
+  private readNumbers(type: MetadataValueTypeId, count: number, out: Array<MetadataScalar | MetadataArray>, field: string): void {
+    const view = this.view;
+    const p = this.pos;
+    switch (type) {
+      case VT.UINT8:
+        for (let i = 0; i < count; i++) out[i] = this.bytes[p + i]!;
+        break;
+      case VT.INT8:
+        for (let i = 0; i < count; i++) out[i] = view.getInt8(p + i);
+        break;
+      case VT.UINT16:
+        for (let i = 0; i < count; i++) out[i] = view.getUint16(p + 2 * i, true);
+        break;
+      case VT.INT16:
+        for (let i = 0; i < count; i++) out[i] = view.getInt16(p + 2 * i, true);
+        break;
+      case VT.UINT32:
+        for (let i = 0; i < count; i++) out[i] = view.getUint32(p + 4 * i, true);
+        break;
+      case VT.INT32:
+        for (let i = 0; i < count; i++) out[i] = view.getInt32(p + 4 * i, true);
+        break;
+      case VT.FLOAT32:
+        for (let i = 0; i < count; i++) out[i] = view.getFloat32(p + 4 * i, true);
+        break;
+      case VT.UINT64:
+        for (let i = 0; i < count; i++) out[i] = view.getBigUint64(p + 8 * i, true);
+        break;
+      case VT.INT64:
+        for (let i = 0; i < count; i++) out[i] = view.getBigInt64(p + 8 * i, true);
+        break;
+      case VT.FLOAT64:
+        for (let i = 0; i < count; i++) out[i] = view.getFloat64(p + 8 * i, true);
+        break;
+      default:
+        // BOOL: each byte must be 0 or 1.
+        for (let i = 0; i < count; i++) {
+          const b = this.bytes[p + i]!;
+          if (b > 1) this.fail(Code.INVALID_BOOL, field, p + i, `${field}[${i}] is a BOOL with byte value ${b} (must be 0 or 1)`);
+          out[i] = b === 1;
+        }
+    }
+    this.pos = p + count * VALUE_TYPE_BYTES.get(type)!;
+  }
+
   value(type: MetadataValueTypeId, field: string): MetadataValue {
-    if (type === MetadataValueType.ARRAY) return { type, value: this.array(field, 1) };
+    if (type === VT.ARRAY) return { type, value: this.array(field, 1) };
     return { type, value: this.scalar(type, field) } as MetadataValue;
   }
 }
@@ -308,7 +337,7 @@ function parseAlignment(cursor: Cursor, metadata: ReadonlyMap<string, MetadataVa
   if (entry === undefined) return GGUF_DEFAULT_ALIGNMENT;
   const field = `metadata[${quote(GGUF_ALIGNMENT_KEY)}]`;
   const at = keyOffsets.get(GGUF_ALIGNMENT_KEY)!;
-  if (entry.type !== MetadataValueType.UINT32) cursor.fail(Code.INVALID_ALIGNMENT, field, at, `${GGUF_ALIGNMENT_KEY} must be a UINT32, found value type ${entry.type}`);
+  if (entry.type !== VT.UINT32) cursor.fail(Code.INVALID_ALIGNMENT, field, at, `${GGUF_ALIGNMENT_KEY} must be a UINT32, found value type ${entry.type}`);
   if (!isPowerOfTwo(entry.value)) cursor.fail(Code.INVALID_ALIGNMENT, field, at, `${GGUF_ALIGNMENT_KEY} is ${entry.value}, not a power of two`);
   return entry.value;
 }

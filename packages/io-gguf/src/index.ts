@@ -1,6 +1,7 @@
 export { FileByteSource, MemoryByteSource } from './byte-source.js';
 export type { ByteSource } from './byte-source.js';
 export {
+  GgufError,
   GgufFormatError,
   GgufFormatErrorCode,
   GgufReadError,

@@ -14,11 +14,16 @@ import type { GgufHeader, GgufTensorInfo, GgufVersion } from './header-parser.js
 export interface ReadGgufOptions {
   /** Refuse headers longer than this (GgufFormatError HEADER_TOO_LARGE). Default 256 MiB. */
   readonly maxHeaderBytes?: number;
-  /** Size of the first read of the header; it grows as needed. Default 1 MiB. */
+  /** Size of the first read of the header; it grows as needed. Default 4 MiB. */
   readonly initialReadBytes?: number;
 }
 
-const DEFAULT_INITIAL_READ_BYTES = 1024 * 1024;
+/**
+ * Most headers (tokenizers included) fit the first read; larger ones grow 4x per retry, so a header is
+ * parsed at most ~1.33x its size in total beyond the final pass, and memory stays bounded by the header.
+ */
+const DEFAULT_INITIAL_READ_BYTES = 4 * 1024 * 1024;
+const GROWTH_FACTOR = 4;
 
 /** An open GGUF file: its parsed header, plus on-demand access to tensor data. */
 export class GgufFile implements GgufHeader {
@@ -103,9 +108,8 @@ export async function readGgufHeader(source: ByteSource, options: ReadGgufOption
       return parseGgufHeader(buffer, { fileSize: source.size, maxHeaderBytes });
     } catch (error) {
       if (!(error instanceof NeedMoreBytes)) throw error;
-      // The parser has checked bytesNeeded against the file size and the header limit. Doubling keeps the
-      // number of re-parses logarithmic in the header size.
-      const length = Math.max(error.bytesNeeded, Math.min(buffer.length * 2, source.size, maxHeaderBytes));
+      // The parser has checked bytesNeeded against the file size and the header limit.
+      const length = Math.max(error.bytesNeeded, Math.min(buffer.length * GROWTH_FACTOR, source.size, maxHeaderBytes));
       const grown = new Uint8Array(length);
       grown.set(buffer);
       await source.readInto(grown.subarray(buffer.length), buffer.length);
