@@ -28,6 +28,11 @@ test('an allowed import passes', () => {
   try { assert.deepEqual(checkDag(root), []); } finally { rmSync(root, { recursive: true }); }
 });
 
+test('a package importing itself by name passes', () => {
+  const root = workspace({ 'packages/io-smq/src/readme.test.ts': "import { x } from '@smallmind/io-smq';\n" });
+  try { assert.deepEqual(checkDag(root), []); } finally { rmSync(root, { recursive: true }); }
+});
+
 test('an upward import fails, naming file and target', () => {
   const root = workspace({ 'packages/quantization-tensors/src/a.ts': "import { x } from '@smallmind/runtime';\n" });
   try {

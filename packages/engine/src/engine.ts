@@ -111,7 +111,7 @@ export class SmallMindEngine {
       smqPath,
       imported,
       architecture: config.architecture,
-      contextLength: config.contextLength,
+      contextLength: this.loaded.model.contextLength,
       vocabSize: tokenizer.vocabSize,
       kernels: `${this.backend.name} x${this.backend.threads}`,
     };
@@ -121,7 +121,7 @@ export class SmallMindEngine {
   async generate(prompt: string, options: GenerateOptions = {}): Promise<GenerateResult> {
     const loaded = this.loaded;
     if (loaded === undefined) throw new EngineError('NO_MODEL_LOADED', 'model', 'call loadModel() before generate()');
-    const { model, tokenizer, config } = loaded;
+    const { model, tokenizer } = loaded;
     const maxTokens = options.maxTokens ?? 128;
     if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
       throw new EngineError('INVALID_OPTION', 'maxTokens', `maxTokens = ${maxTokens} must be a non-negative integer`);
@@ -129,10 +129,11 @@ export class SmallMindEngine {
     const sampler = new Sampler({ temperature: 0, ...options });
     const promptTokens = tokenizer.encode(prompt, options.addBos === undefined ? {} : { addBos: options.addBos });
     if (promptTokens.length === 0) throw new EngineError('INVALID_OPTION', 'prompt', 'the prompt encodes to zero tokens (empty prompt and no BOS)');
-    if (promptTokens.length > config.contextLength) {
-      throw new EngineError('PROMPT_TOO_LONG', 'prompt', `the prompt is ${promptTokens.length} tokens; the context window holds ${config.contextLength}`);
+    if (promptTokens.length > model.contextLength) {
+      throw new EngineError('PROMPT_TOO_LONG', 'prompt', `the prompt is ${promptTokens.length} tokens; the context window holds ${model.contextLength}`);
     }
-    const budget = Math.min(maxTokens, config.contextLength - promptTokens.length);
+    // The last sampled token is never fed back, so a full window still yields one more token.
+    const budget = Math.min(maxTokens, model.contextLength - promptTokens.length + 1);
     const decoder = tokenizer.createStreamDecoder();
     const tokens: number[] = [];
     let text = '';
