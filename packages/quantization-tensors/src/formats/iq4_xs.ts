@@ -2,7 +2,7 @@ import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
 import { readFp16 } from '../half.js';
-import { dequantizeIq4Group, iq4GroupDot } from './iq4_nl.js';
+import { dequantizeIq4Group, iq4GroupDot, quantizeIq4Block } from './iq4_nl.js';
 import { int8View } from './legacy-block-math.js';
 import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, QK_K, q8KScale } from './k-quant-shared.js';
 import { q8KFormat } from './q8_k.js';
@@ -63,10 +63,19 @@ function vecDotIq4Xs(count: number, w: Uint8Array, wOffset: number, a: Uint8Arra
   return sum;
 }
 
+/** quantize_iq4_xs without an imatrix (see `quantizeIq4Block`), block by block. */
+function quantizeIq4Xs(src: Float32Array, srcOffset: number, dst: Uint8Array, dstOffset: number, count: number): void {
+  for (let block = 0; block < count / QK_K; block++) {
+    const base = dstOffset + block * BLOCK_BYTES;
+    quantizeIq4Block(256, src, srcOffset + block * QK_K, dst, base, base + SCALES_H, base + QS);
+  }
+}
+
 export const iq4XsFormat: BlockFormat = {
   info: ggmlTypeInfo(GgmlType.IQ4_XS),
   vecDotType: GgmlType.Q8_K,
   dequantize: dequantizeIq4Xs,
+  quantize: quantizeIq4Xs,
   vecDot: vecDotIq4Xs,
 };
 

@@ -1,15 +1,19 @@
 /**
- * k-quant reference quantizers against llama-quantize (conformance suite: needs ../shared/fixtures).
+ * k-quant and IQ4 quantizers against llama-quantize.
  *
- * synthetic-F32.gguf holds the original weights; each synthetic-<mix>.gguf holds llama-quantize's
- * bytes (no importance matrix) of the same tensors. We quantize every F32 tensor to the type it
- * has in the quantized file and require the sha256 of llama.cpp's bytes.
+ * `<model>-F32.gguf` holds the original weights; every other fixture of the same model holds
+ * llama-quantize's bytes (no importance matrix) of the same tensors. We quantize each F32 tensor to
+ * the type it has there and require the sha256 of llama.cpp's bytes.
+ *
+ * Default suite: the vendored stories260K-Q2_K-fallback (31 IQ4_NL tensors). Conformance suite
+ * (../shared/fixtures): every synthetic and stories260K file, i.e. all five k-quants, IQ4_NL, IQ4_XS.
  *
  * Dequantization of every k-quant/IQ tensor against ggml's statistics is covered, for all fixtures,
  * by the registry-wide walk in ../reference-fixtures.test.ts (it runs through these formats).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { BlockFormat } from '../block-format.js';
 import { GgmlType } from '../ggml-type.js';
 import {
   f32Values,
@@ -19,43 +23,75 @@ import {
   sharedFixturesDir,
   tensorBytes,
   typeIdOfRefName,
+  vendoredFixturesDir,
+  type RefFixture,
   type RefTensor,
 } from '../test-support/reference-fixtures.js';
+import { iq4NlFormat } from './iq4_nl.js';
+import { iq4XsFormat } from './iq4_xs.js';
 import { q2KFormat } from './q2_k.js';
 import { q3KFormat } from './q3_k.js';
 import { q4KFormat } from './q4_k.js';
 import { q5KFormat } from './q5_k.js';
 import { q6KFormat } from './q6_k.js';
 
-const quantizers = new Map([q2KFormat, q3KFormat, q4KFormat, q5KFormat, q6KFormat].map((format) => [format.info.id, format]));
-const fixtures = listRefFixtures(sharedFixturesDir);
-const source = fixtures.find((fixture) => fixture.id === 'synthetic/synthetic-F32');
+const quantizers = new Map<number, BlockFormat>(
+  [q2KFormat, q3KFormat, q4KFormat, q5KFormat, q6KFormat, iq4NlFormat, iq4XsFormat].map((format) => [format.info.id, format]),
+);
 
-describe.skipIf(source === undefined)('conformance: k-quant quantizers are byte-identical to llama-quantize', () => {
-  const cases: Array<[string, RefTensor, RefTensor]> = [];
-  if (source !== undefined) {
+type Case = [name: string, source: RefFixture, original: RefTensor, llamaTensor: RefTensor];
+
+/** Every tensor of our quantizer types in the fixtures of `root`, paired with its F32 original. */
+function quantizerCases(root: string): Case[] {
+  const fixtures = listRefFixtures(root);
+  const cases: Case[] = [];
+  for (const source of fixtures) {
+    if (!source.id.endsWith('-F32') || source.ggufPath === undefined) continue;
+    const model = source.id.slice(0, -'F32'.length);
     const originals = new Map(readRefTensors(source.refPath).map((tensor) => [tensor.name, tensor]));
     for (const target of fixtures) {
-      if (!target.id.startsWith('synthetic/synthetic-')) continue;
+      if (target === source || !target.id.startsWith(model)) continue;
       for (const tensor of readRefTensors(target.refPath)) {
-        if (!quantizers.has(typeIdOfRefName(tensor.type))) continue;
-        cases.push([`${target.id} ${tensor.name} (${tensor.type})`, originals.get(tensor.name)!, tensor]);
+        if (quantizers.has(typeIdOfRefName(tensor.type))) cases.push([`${target.id} ${tensor.name} (${tensor.type})`, source, originals.get(tensor.name)!, tensor]);
       }
     }
   }
-  let gguf: Uint8Array | undefined;
-  const sourceBytes = (): Uint8Array => (gguf ??= new Uint8Array(readFileSync(source!.ggufPath!)));
+  return cases;
+}
 
-  it('covers all five k-quant quantizers', () => {
-    const covered = new Set(cases.map(([, , tensor]) => typeIdOfRefName(tensor.type)));
-    expect([...covered].sort((a, b) => a - b)).toEqual([GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]);
+const sourceBytes = new Map<string, Uint8Array>();
+
+function expectByteIdentical(source: RefFixture, original: RefTensor, llamaTensor: RefTensor): void {
+  let gguf = sourceBytes.get(source.id);
+  if (gguf === undefined) sourceBytes.set(source.id, (gguf = new Uint8Array(readFileSync(source.ggufPath!))));
+  const format = quantizers.get(typeIdOfRefName(llamaTensor.type))!;
+  const values = f32Values(tensorBytes(gguf, original));
+  const ours = new Uint8Array(llamaTensor.nbytes);
+  format.quantize!(values, 0, ours, 0, values.length);
+  expect(sha256(ours)).toBe(llamaTensor.sha256);
+}
+
+function coveredTypes(cases: Case[]): number[] {
+  return [...new Set(cases.map(([, , , tensor]) => typeIdOfRefName(tensor.type)))].sort((a, b) => a - b);
+}
+
+describe('vendored: IQ4_NL quantizer is byte-identical to llama-quantize (stories260K fallbacks)', () => {
+  const cases = quantizerCases(vendoredFixturesDir);
+
+  it('finds the 31 IQ4_NL tensors of stories260K-Q2_K-fallback', () => {
+    expect(coveredTypes(cases)).toEqual([GgmlType.IQ4_NL]);
+    expect(cases.length).toBe(31);
   });
 
-  it.each(cases)('%s', (_name, original, llamaTensor) => {
-    const format = quantizers.get(typeIdOfRefName(llamaTensor.type))!;
-    const values = f32Values(tensorBytes(sourceBytes(), original));
-    const ours = new Uint8Array(llamaTensor.nbytes);
-    format.quantize!(values, 0, ours, 0, values.length);
-    expect(sha256(ours)).toBe(llamaTensor.sha256);
+  it.each(cases)('%s', (_name, source, original, llamaTensor) => expectByteIdentical(source, original, llamaTensor));
+});
+
+const sharedCases = quantizerCases(sharedFixturesDir);
+
+describe.skipIf(sharedCases.length === 0)('conformance: k-quant and IQ4 quantizers are byte-identical to llama-quantize', () => {
+  it('covers all seven quantizers', () => {
+    expect(coveredTypes(sharedCases)).toEqual([...quantizers.keys()].sort((a, b) => a - b));
   });
+
+  it.each(sharedCases)('%s', (_name, source, original, llamaTensor) => expectByteIdentical(source, original, llamaTensor));
 });

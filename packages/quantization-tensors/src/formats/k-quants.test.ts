@@ -84,6 +84,8 @@ describe("llama.cpp's quantization function criteria", () => {
     [q5KFormat, 0.002],
     [q6KFormat, 0.002],
     [q8KFormat, 0.002],
+    [iq4NlFormat, 0.002],
+    [iq4XsFormat, 0.002],
   ]);
 
   it.each([...maxQuantizationError].map(([format, bound]) => [format.info.name, format, bound] as const))(
@@ -94,10 +96,10 @@ describe("llama.cpp's quantization function criteria", () => {
     },
   );
 
-  it.each(kQuants.map((format) => [format.info.name, format] as const))('%s dot product error', (_name, format) => {
+  it.each([...kQuants, iq4NlFormat, iq4XsFormat].map((format) => [format.info.name, format] as const))('%s dot product error', (_name, format) => {
     let exact = 0;
     for (let i = 0; i < testSize; i++) exact += data[i]! * data2[i]!;
-    const result = format.vecDot!(testSize, quantizeWith(format, data), 0, quantizeWith(q8KFormat, data2), 0);
+    const result = format.vecDot!(testSize, quantizeWith(format, data), 0, quantizeWith(partnerOf(format), data2), 0);
     expect(Math.abs(result - exact) / testSize).toBeLessThan(format === q2KFormat ? 0.04 : 0.02);
   });
 });
@@ -117,6 +119,8 @@ describe('round-trip error is within uniform-rounding bounds', () => {
     ['Q4_K', q4KFormat, uniformBound(16, 5)],
     ['Q5_K', q5KFormat, uniformBound(32, 5)],
     ['Q6_K', q6KFormat, uniformBound(64, 5)],
+    ['IQ4_NL', iq4NlFormat, uniformBound(16, 5)],
+    ['IQ4_XS', iq4XsFormat, uniformBound(16, 5)],
   ];
 
   it.each(cases)('%s on N(0, 0.02^2) data', (_name, format, bound) => {
@@ -127,7 +131,7 @@ describe('round-trip error is within uniform-rounding bounds', () => {
 
   it('error shrinks with every added bit', () => {
     const values = gaussianValues(256 * 64, 7, 1);
-    const errors = [...cases.map(([, format]) => format), q8KFormat].map((format) =>
+    const errors = [q2KFormat, q3KFormat, q4KFormat, q5KFormat, q6KFormat, q8KFormat].map((format) =>
       rmse(values, dequantizeWith(format, quantizeWith(format, values), values.length)),
     );
     for (let i = 1; i < errors.length; i++) expect(errors[i]).toBeLessThan(errors[i - 1]!);
@@ -291,7 +295,7 @@ describe('tensor classes', () => {
       const cols = 512;
       const partner = partnerOf(format);
       const data = new Uint8Array((rows * cols / format.info.blockSize) * format.info.typeSize);
-      // Real weights where we can quantize; IQ blocks from the Q4_K-derived random pattern are fine too.
+      // Real weights where we have a quantizer; otherwise (IQ3) random bytes with a small fp16 d.
       if (format.quantize !== undefined) data.set(quantizeWith(format, gaussianValues(rows * cols, 11, 0.05)));
       else data.set(randomBytes(data.length, 12).map((b, i) => (i % format.info.typeSize < 2 ? [0x00, 0x1c][i % 2]! : b)));
       const tensor = createWeightTensor(type, data, [cols, rows]);
