@@ -1,3 +1,4 @@
+/// <reference path="./webassembly.d.ts" />
 import { KernelError } from './errors.js';
 import { instantiateKernels, type KernelExports } from './wasm-module.js';
 

@@ -1,3 +1,4 @@
+/// <reference path="./webassembly.d.ts" />
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { KernelError } from './errors.js';
 import { WORKER_SOURCE } from './worker-source.js';

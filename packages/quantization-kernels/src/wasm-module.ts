@@ -1,3 +1,4 @@
+/// <reference path="./webassembly.d.ts" />
 import { RELAXED_SIMD_WASM_BASE64, SIMD128_WASM_BASE64 } from './generated/kernels-wasm.js';
 
 /** Which compiled kernel module is running. */

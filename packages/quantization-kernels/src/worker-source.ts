@@ -1,3 +1,4 @@
+/// <reference path="./webassembly.d.ts" />
 /**
  * Source of a kernel worker, run with `new Worker(source, { eval: true })` so it works the same
  * from the sources, the bundle and any bundler (no separate file to locate).
