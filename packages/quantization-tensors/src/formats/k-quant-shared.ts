@@ -1,11 +1,12 @@
 /**
  * Arithmetic shared by the k-quant formats (Q2_K ... Q6_K, Q8_K): ggml's `nearest_int`, the
  * scale-search routines of ggml-quants.c (`make_qx_quants`, `make_q3_quants`, `make_qkx2_quants`),
- * the 6-bit scale/min packing of Q4_K/Q5_K, and readers for the Q8_K activation block.
+ * 2-bit and 6-bit scale/min packing, readers for the Q8_K activation block, and the block loops
+ * shared by Q3_K/Q6_K (signed sub-block scales) and Q4_K/Q5_K (6-bit scales and mins).
  *
  * Byte identity with llama.cpp needs C's float32 semantics: every `float` operation rounds to
- * float32. `f` (Math.fround) is applied after each single operation on float32 operands; by the
- * double-rounding theorem (53 >= 2*24 + 2) that gives exactly the float32 result of +, -, *, /.
+ * float32. `fround` is applied after each single operation on float32 operands; by the
+ * double-rounding theorem (53 >= 2*24 + 2) that gives exactly the float32 result of +, -, *, /, sqrt.
  * ggml builds these reference quantizers without FMA contraction (ggml-base has no -march flags),
  * so products and sums are rounded separately, as here.
  */
