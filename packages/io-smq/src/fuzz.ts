@@ -64,6 +64,10 @@ function corpus(): Uint8Array[] {
       ]),
       tensors: [{ name: 't.a', type: 0, shape: [2], data: ramp(8, 3) }, { name: 't.c', type: 0, shape: [2], data: ramp(8, 5) }],
     }),
+    // A header beyond the encoder's initial 4 KiB buffer, so re-encoding exercises its growth.
+    encodeSmqBytes({
+      metadata: new ModelMetadata([['vocab', { type: T.ARRAY, value: { elementType: T.STRING, values: Array.from({ length: 400 }, (_, i) => `tok${i}`) } }]]),
+    }),
     encodeSmqBytes({
       metadata: new ModelMetadata([['tokens', { type: T.ARRAY, value: { elementType: T.STRING, values: ['<s>', '</s>', '▁a', ''] } }]]),
       tensors: [{ name: 'x', type: 30, shape: [2, 2], data: ramp(8, 9) }, { name: 'y', type: 26, shape: [1], data: ramp(4, 1) }],
