@@ -76,7 +76,8 @@ describe('metadata round trip', () => {
     await writeSmq(path, { metadata, tensors: [{ name: 'w', type: 0, shape: [8], data: bytes(32, 1) }] });
     expect((await readFile(path)).length).toBeGreaterThan(1_000_000);
     const reader = await SmqReader.open(path);
-    expect(metadataSnapshot(reader.metadata)).toEqual(metadataSnapshot(metadata));
+    // Compared as JSON text: a deep toEqual over 170,000 elements costs seconds.
+    expect(JSON.stringify(metadataSnapshot(reader.metadata)) === JSON.stringify(metadataSnapshot(metadata))).toBe(true);
     expect(reader.metadata.getStringArray('tokenizer.ggml.tokens')[n - 1]).toBe(tokens[n - 1]);
     await reader.close();
   });
