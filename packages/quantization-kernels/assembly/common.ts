@@ -12,6 +12,24 @@
   return reinterpret<f32>(bits | ((h & 0x8000) << 16));
 }
 
+/**
+ * fp16 -> f32 lookup table (64 Ki entries, 256 KiB) right above the module's static data, filled
+ * once per memory by fill_f16_table. Converting a block scale by table is one load; the bit
+ * arithmetic of `f16` costs about as much as the rest of a Q4_0 block.
+ */
+export const F16_TABLE: usize = (__heap_base + 63) & ~(<usize>63);
+export const F16_TABLE_END: usize = F16_TABLE + (<usize>65536 << 2);
+
+/** A block scale (fp16 bits) as f32, by table. */
+@inline export function f16s(h: u32): f32 {
+  return load<f32>(F16_TABLE + (<usize>h << 2));
+}
+
+/** Fills the fp16 table of the memory this instance runs on (the host calls it once per memory). */
+export function fill_f16_table(): void {
+  for (let h: u32 = 0; h < 65536; h++) store<f32>(F16_TABLE + (<usize>h << 2), f16(h));
+}
+
 /** f32 -> fp16 bits, round to nearest even, as ggml's GGML_FP32_TO_FP16 (F16C / portable versions agree). */
 export function f32ToF16(f: f32): u32 {
   const w = reinterpret<u32>(f);

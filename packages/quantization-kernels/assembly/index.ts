@@ -6,11 +6,14 @@
 // The module imports a shared memory; the host owns all allocation above heap_base().
 import { BF16, F16, F32, IQ4_NL, IQ4_XS, Q2_K, Q3_K, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, mm256, mm32, mmF, mv256, mv32, mvF } from './drivers';
 
-export { quantize_activations } from './activations';
+import { F16_TABLE_END } from './common';
 
-/** First byte the host may use (above the module's static data). */
+export { quantize_activations } from './activations';
+export { fill_f16_table } from './common';
+
+/** First byte the host may use (above the module's static data and the fp16 table). */
 export function heap_base(): usize {
-  return __heap_base;
+  return F16_TABLE_END;
 }
 
 /** 1 on the relaxed-SIMD build. */

@@ -1,6 +1,6 @@
 // IQ4_NL, 18 bytes per 32 weights: d:fp16 | qs[16]; nibbles as Q4_0, each indexing the fixed
 // non-linear table kvalues_iq4nl; x = d * table[q]. Activations: Q8_0.
-import { f16, highNibbles, iq4Table, lowNibbles } from './common';
+import { f16s, highNibbles, iq4Table, lowNibbles } from './common';
 
 export const IQ4_NL_BLOCK_BYTES: usize = 18;
 
@@ -10,5 +10,5 @@ export const IQ4_NL_BLOCK_BYTES: usize = 18;
 }
 
 @inline export function iq4_nlScale(b: usize): f32 {
-  return f16(load<u16>(b));
+  return f16s(load<u16>(b));
 }

@@ -2,7 +2,7 @@
 // sub-blocks of 32, nibbles as IQ4_NL (qs + 16*ib) through kvalues_iq4nl; 6-bit scale
 // ls = (scales_l nibble ib) | (2 bits ib of scales_h) << 4; x = d * (ls - 32) * table[q].
 // Activations: Q8_K.
-import { f16, highNibbles, iq4Table, lowNibbles } from './common';
+import { f16s, highNibbles, iq4Table, lowNibbles } from './common';
 
 export const IQ4_XS_BLOCK_BYTES: usize = 136;
 
@@ -19,5 +19,5 @@ export const IQ4_XS_BLOCK_BYTES: usize = 136;
 }
 
 @inline export function iq4_xsD(b: usize): f32 {
-  return f16(load<u16>(b));
+  return f16s(load<u16>(b));
 }

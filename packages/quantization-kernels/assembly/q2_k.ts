@@ -1,7 +1,7 @@
 // Q2_K, 84 bytes per 256 weights: scales[16] | qs[64] | d:fp16 | dmin:fp16. Sixteen groups of 16:
 // group g lives in the 128-weight half g>>3 (32 qs bytes each), at bit shift 2*((g>>1)&3), bytes
 // 16*(g&1); scales[g] low nibble = scale, high nibble = min; x = d*sc*q - dmin*m. Activations: Q8_K.
-import { f16 } from './common';
+import { f16s } from './common';
 
 export const Q2_K_BLOCK_BYTES: usize = 84;
 
@@ -19,9 +19,9 @@ export const Q2_K_BLOCK_BYTES: usize = 84;
 }
 
 @inline export function q2_kD(b: usize): f32 {
-  return f16(load<u16>(b + 80));
+  return f16s(load<u16>(b + 80));
 }
 
 @inline export function q2_kDmin(b: usize): f32 {
-  return f16(load<u16>(b + 82));
+  return f16s(load<u16>(b + 82));
 }

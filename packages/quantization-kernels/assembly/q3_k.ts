@@ -3,7 +3,7 @@
 // 4*(g>>3) + ((g>>1)&3) of hmask bytes 16*(g&1); q = low - (high ? 0 : 4). 6-bit scales packed
 // in 12 bytes (low nibbles in bytes 0-7, 2-bit highs in bytes 8-11), minus 32; x = d * sc * q.
 // Activations: Q8_K.
-import { byteBitToBytes, f16 } from './common';
+import { byteBitToBytes, f16s } from './common';
 
 export const Q3_K_BLOCK_BYTES: usize = 110;
 
@@ -23,5 +23,5 @@ export const Q3_K_BLOCK_BYTES: usize = 110;
 }
 
 @inline export function q3_kD(b: usize): f32 {
-  return f16(load<u16>(b + 108));
+  return f16s(load<u16>(b + 108));
 }

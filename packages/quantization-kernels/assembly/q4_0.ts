@@ -1,6 +1,6 @@
 // Q4_0, 18 bytes per 32 weights: d:fp16 | qs[16]; element j is the low nibble of qs[j], element
 // j+16 the high nibble; x = d * (q - 8). Activations: Q8_0.
-import { f16, highNibbles, lowNibbles } from './common';
+import { f16s, highNibbles, lowNibbles } from './common';
 
 export const Q4_0_BLOCK_BYTES: usize = 18;
 
@@ -10,5 +10,5 @@ export const Q4_0_BLOCK_BYTES: usize = 18;
 }
 
 @inline export function q4_0Scale(b: usize): f32 {
-  return f16(load<u16>(b));
+  return f16s(load<u16>(b));
 }

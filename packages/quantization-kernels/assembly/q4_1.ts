@@ -1,6 +1,6 @@
 // Q4_1, 20 bytes per 32 weights: d:fp16 | m:fp16 | qs[16]; nibbles as Q4_0; x = d * q + m.
 // Activations: Q8_1 (its s = d * sum q carries the m term).
-import { f16, highNibbles, lowNibbles } from './common';
+import { f16s, highNibbles, lowNibbles } from './common';
 
 export const Q4_1_BLOCK_BYTES: usize = 20;
 
@@ -10,9 +10,9 @@ export const Q4_1_BLOCK_BYTES: usize = 20;
 }
 
 @inline export function q4_1Scale(b: usize): f32 {
-  return f16(load<u16>(b));
+  return f16s(load<u16>(b));
 }
 
 @inline export function q4_1Min(b: usize): f32 {
-  return f16(load<u16>(b + 2));
+  return f16s(load<u16>(b + 2));
 }

@@ -1,7 +1,7 @@
 // Q4_K, 144 bytes per 256 weights: d:fp16 | dmin:fp16 | scales[12] | qs[128]. Eight sub-blocks of
 // 32 with 6-bit scale and min (get_scale_min_k4 packing); sub-block s uses the low (s even) or
 // high (s odd) nibbles of qs[32*(s>>1) ..+32]; x = d*sc*q - dmin*m. Activations: Q8_K.
-import { f16, highNibbles, lowNibbles } from './common';
+import { f16s, highNibbles, lowNibbles } from './common';
 
 export const Q4_K_BLOCK_BYTES: usize = 144;
 
@@ -28,9 +28,9 @@ export const Q4_K_BLOCK_BYTES: usize = 144;
 }
 
 @inline export function q4_kD(b: usize): f32 {
-  return f16(load<u16>(b));
+  return f16s(load<u16>(b));
 }
 
 @inline export function q4_kDmin(b: usize): f32 {
-  return f16(load<u16>(b + 2));
+  return f16s(load<u16>(b + 2));
 }

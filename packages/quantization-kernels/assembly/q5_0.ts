@@ -1,6 +1,6 @@
 // Q5_0, 22 bytes per 32 weights: d:fp16 | qh:u32 | qs[16]; the 5th bit of element j is bit j of qh
 // (little-endian); x = d * ((nibble | hbit << 4) - 16). Activations: Q8_0.
-import { bitsToBytes, f16, highNibbles, lowNibbles } from './common';
+import { bitsToBytes, f16s, highNibbles, lowNibbles } from './common';
 
 export const Q5_0_BLOCK_BYTES: usize = 22;
 
@@ -11,5 +11,5 @@ export const Q5_0_BLOCK_BYTES: usize = 22;
 }
 
 @inline export function q5_0Scale(b: usize): f32 {
-  return f16(load<u16>(b));
+  return f16s(load<u16>(b));
 }

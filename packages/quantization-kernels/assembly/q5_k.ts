@@ -1,6 +1,6 @@
 // Q5_K, 176 bytes per 256 weights: d:fp16 | dmin:fp16 | scales[12] | qh[32] | qs[128]. As Q4_K,
 // plus a 5th bit: bit s of qh[l] for element l of sub-block s; x = d*sc*q - dmin*m. Activations: Q8_K.
-import { byteBitToBytes, f16, highNibbles, lowNibbles } from './common';
+import { byteBitToBytes, f16s, highNibbles, lowNibbles } from './common';
 import { kScaleMin } from './q4_k';
 
 export const Q5_K_BLOCK_BYTES: usize = 176;
@@ -22,9 +22,9 @@ export const Q5_K_BLOCK_BYTES: usize = 176;
 }
 
 @inline export function q5_kD(b: usize): f32 {
-  return f16(load<u16>(b));
+  return f16s(load<u16>(b));
 }
 
 @inline export function q5_kDmin(b: usize): f32 {
-  return f16(load<u16>(b + 2));
+  return f16s(load<u16>(b + 2));
 }

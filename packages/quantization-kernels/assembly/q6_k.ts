@@ -2,7 +2,7 @@
 // (ql + 64n, qh + 32n) and quarter k: low 4 bits from ql[32*(k&1) + l] (low nibble for k < 2, high
 // otherwise), high 2 bits from qh[l] >> 2k; q = that - 32; group g uses scales[g]; x = d * sc * q.
 // Activations: Q8_K.
-import { f16, highNibbles, lowNibbles } from './common';
+import { f16s, highNibbles, lowNibbles } from './common';
 
 export const Q6_K_BLOCK_BYTES: usize = 210;
 
@@ -21,5 +21,5 @@ export const Q6_K_BLOCK_BYTES: usize = 210;
 }
 
 @inline export function q6_kD(b: usize): f32 {
-  return f16(load<u16>(b + 208));
+  return f16s(load<u16>(b + 208));
 }

@@ -1,5 +1,5 @@
 // Q8_0, 34 bytes per 32 weights: d:fp16 | qs:i8[32]; x = d * q. Activations: Q8_0.
-import { f16 } from './common';
+import { f16s } from './common';
 
 export const Q8_0_BLOCK_BYTES: usize = 34;
 
@@ -9,5 +9,5 @@ export const Q8_0_BLOCK_BYTES: usize = 34;
 }
 
 @inline export function q8_0Scale(b: usize): f32 {
-  return f16(load<u16>(b));
+  return f16s(load<u16>(b));
 }

@@ -38,6 +38,7 @@ export class MemoryShard {
       throw new KernelError('OUT_OF_MEMORY', `a memory shard of ${capacity} bytes cannot hold its ${arenaBytes}-byte scratch arena`, { field: 'shardBytes' });
     }
     this.ensure(this.top);
+    this.exports.fill_f16_table();
   }
 
   /** Bytes still free for weights. */

@@ -13,6 +13,7 @@ export type KernelFunction = (
 /** The exports of one kernel instance. */
 export interface KernelExports {
   heap_base(): number;
+  fill_f16_table(): void;
   relaxed_simd(): number;
   quantize_activations(kind: number, x: number, xStride: number, out: number, outStride: number, cols: number, n: number): void;
   readonly [kernel: string]: unknown;
