@@ -5,7 +5,7 @@
  * their bytes. Words repeat a lot in real text, so their token ids are cached.
  */
 import { GEMMA4_SPEC, splitWords, type PreTokenizerSpec } from './pre-tokenizer.js';
-import { MergeQueue, SymbolChain } from './symbols.js';
+import { SymbolChain, mergeByPriority } from './symbols.js';
 import { byteLevelEncode, byteTokenText, codepointsOf, utf8Encode } from './unicode.js';
 import type { Vocabulary } from './vocabulary.js';
 
@@ -57,18 +57,7 @@ export class BpeEncoder {
     // Llama 3 emits a word that is a token as is; Gemma 4 does so for runs of newlines.
     const whole = wholeId !== undefined && (this.spec.ignoreMerges || (this.spec === GEMMA4_SPEC && /^\n+$/.test(word)));
     const chain = new SymbolChain(word, whole);
-    const queue = new MergeQueue(chain);
-    const consider = (left: number, right: number) => {
-      if (left < 0 || right < 0) return;
-      const rank = mergeRanks.get(`${chain.symbolText(left)} ${chain.symbolText(right)}`);
-      if (rank !== undefined) queue.push(left, right, rank);
-    };
-    for (let i = 1; i < chain.count; i++) consider(i - 1, i);
-    for (let c = queue.popCurrent(); c !== undefined; c = queue.popCurrent()) {
-      chain.merge(c.left, c.right);
-      consider(chain.prev[c.left] as number, c.left);
-      consider(c.left, chain.next[c.left] as number);
-    }
+    mergeByPriority(chain, (left, right) => mergeRanks.get(`${chain.symbolText(left)} ${chain.symbolText(right)}`));
     const ids: number[] = [];
     for (const i of chain.live()) {
       const piece = chain.symbolText(i);

@@ -3,7 +3,7 @@
  * repeatedly merge the adjacent pair whose concatenation is the vocabulary token with the highest score
  * (ties: leftmost), then emit each remaining symbol's token, or its UTF-8 bytes as `<0xNN>` tokens.
  */
-import { MergeQueue, SymbolChain } from './symbols.js';
+import { SymbolChain, mergeByPriority } from './symbols.js';
 import { byteTokenText, utf8Encode } from './unicode.js';
 import type { Vocabulary } from './vocabulary.js';
 
@@ -26,18 +26,10 @@ export class SpmEncoder {
     if (text.length === 0) return;
     const { tokenToId, scores } = this.vocab;
     const chain = new SymbolChain(text);
-    const queue = new MergeQueue(chain);
-    const consider = (left: number, right: number) => {
-      if (left < 0 || right < 0) return;
+    mergeByPriority(chain, (left, right) => {
       const id = tokenToId.get(chain.pairText(left, right));
-      if (id !== undefined) queue.push(left, right, -(scores[id] as number)); // highest score first
-    };
-    for (let i = 1; i < chain.count; i++) consider(i - 1, i);
-    for (let c = queue.popCurrent(); c !== undefined; c = queue.popCurrent()) {
-      chain.merge(c.left, c.right);
-      consider(chain.prev[c.left] as number, c.left);
-      consider(c.left, chain.next[c.left] as number);
-    }
+      return id === undefined ? undefined : -(scores[id] as number); // highest score first
+    });
     // Every merged symbol is a token (merges only form tokens), so only single code points can miss;
     // llama.cpp's reverse-merge lookup can never apply to those and is not needed here.
     for (const i of chain.live()) {

@@ -153,6 +153,26 @@ export class MergeQueue {
   }
 }
 
+/**
+ * Merges the chain to a fixpoint: always the best current candidate (lowest priority, then leftmost),
+ * re-examining the new symbol's two neighbours after each merge. `priority` is undefined for pairs that
+ * cannot merge.
+ */
+export function mergeByPriority(chain: SymbolChain, priority: (left: number, right: number) => number | undefined): void {
+  const queue = new MergeQueue(chain);
+  const consider = (left: number, right: number) => {
+    if (left < 0 || right < 0) return;
+    const p = priority(left, right);
+    if (p !== undefined) queue.push(left, right, p);
+  };
+  for (let i = 1; i < chain.count; i++) consider(i - 1, i);
+  for (let c = queue.popCurrent(); c !== undefined; c = queue.popCurrent()) {
+    chain.merge(c.left, c.right);
+    consider(chain.prev[c.left] as number, c.left);
+    consider(c.left, chain.next[c.left] as number);
+  }
+}
+
 function countCodepoints(text: string): number {
   let n = 0;
   for (let i = 0; i < text.length; i++) {
