@@ -202,6 +202,9 @@ export async function runFuzzCampaign(options: CampaignOptions): Promise<FuzzRep
   };
   const start = options.startIndex ?? 0;
   for (let index = start; index < start + options.cases; index++) {
+    // Cases only await settled promises (microtasks); give the event loop a turn now and then so the
+    // child's progress messages actually leave the process.
+    if ((index - start) % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
     options.beforeCase?.(index);
     const began = performance.now();
     const failure = await runFuzzCase(seeds, options.seed, index, tally);
