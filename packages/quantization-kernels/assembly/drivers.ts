@@ -221,6 +221,44 @@ function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: 
   return q5_kDmin(b);
 }
 
+/** isum + scale(g) * (group g . activations): one group of 16, g constant after unrolling. */
+@inline function kGroupDot(fmt: i32, b: usize, ap: usize, g: i32, isum: v128): v128 {
+  const s = dot16(group256(fmt, b, g), ap + (<usize>g << 5));
+  return i32x4.add(isum, i32x4.mul(s, i32x4.splat(scale256(fmt, b, g))));
+}
+
+/** The 16 groups of one super-block, unrolled so every shift, mask and scale index is a constant. */
+@inline function kBlockDot(fmt: i32, b: usize, ap: usize): v128 {
+  let isum = i32x4.splat(0);
+  isum = kGroupDot(fmt, b, ap, 0, isum);
+  isum = kGroupDot(fmt, b, ap, 1, isum);
+  isum = kGroupDot(fmt, b, ap, 2, isum);
+  isum = kGroupDot(fmt, b, ap, 3, isum);
+  isum = kGroupDot(fmt, b, ap, 4, isum);
+  isum = kGroupDot(fmt, b, ap, 5, isum);
+  isum = kGroupDot(fmt, b, ap, 6, isum);
+  isum = kGroupDot(fmt, b, ap, 7, isum);
+  isum = kGroupDot(fmt, b, ap, 8, isum);
+  isum = kGroupDot(fmt, b, ap, 9, isum);
+  isum = kGroupDot(fmt, b, ap, 10, isum);
+  isum = kGroupDot(fmt, b, ap, 11, isum);
+  isum = kGroupDot(fmt, b, ap, 12, isum);
+  isum = kGroupDot(fmt, b, ap, 13, isum);
+  isum = kGroupDot(fmt, b, ap, 14, isum);
+  return kGroupDot(fmt, b, ap, 15, isum);
+}
+
+/** sum over groups of min(g) * bsum(g) (Q2_K: 16 groups; Q4_K/Q5_K: pairs share a min). */
+@inline function kBlockMins(fmt: i32, b: usize, bs: usize): i32 {
+  let imin: i32 = 0;
+  for (let g = 0; g < 16; g += 2) {
+    const pair = load<i32>(bs + (<usize>g << 2)) + load<i32>(bs + (<usize>g << 2), 4);
+    if (fmt == Q2_K) imin += min256(fmt, b, g) * load<i32>(bs + (<usize>g << 2)) + min256(fmt, b, g + 1) * load<i32>(bs + (<usize>g << 2), 4);
+    else imin += min256(fmt, b, g) * pair;
+  }
+  return imin;
+}
+
 /** Activation row: i16 q[cols] | f32 d[nb] | i32 bsum[cols/16]. */
 @inline export function mv256(fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, y: usize, cols: i32): void {
   const nb = cols >> 8;
@@ -232,17 +270,10 @@ function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: 
     let acc = f32x4.splat(0);
     let accMin: f32 = 0;
     for (let i = 0; i < nb; i++) {
-      const ap = a + (<usize>i << 9);
-      let isum = i32x4.splat(0);
-      let imin: i32 = 0;
-      for (let g = 0; g < 16; g++) {
-        const s = dot16(group256(fmt, b, g), ap + (<usize>g << 5));
-        isum = i32x4.add(isum, i32x4.mul(s, i32x4.splat(scale256(fmt, b, g))));
-        if (hasMin256(fmt)) imin += min256(fmt, b, g) * load<i32>(asum + (<usize>((i << 4) + g) << 2));
-      }
+      const isum = kBlockDot(fmt, b, a + (<usize>i << 9));
       const dy = load<f32>(ad + (<usize>i << 2));
       acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d256(fmt, b) * dy), acc);
-      if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>imin;
+      if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>kBlockMins(fmt, b, asum + (<usize>(i << 4) << 2));
       b += bytes;
     }
     store<f32>(y + (<usize>r << 2), hsum(acc) - accMin);
