@@ -45,15 +45,24 @@ export function f32ToF16(f: f32): u32 {
   return (sign >> 16) | (shl1 > 0xff000000 ? 0x7e00 : nonsign);
 }
 
-/** Eight fp16 values (the low or high four, by `high`) -> f32x4, same arithmetic as `f16`. */
+/**
+ * Eight fp16 values (the low or high four, by `high`) -> f32x4, exact like `f16`, but with no
+ * arithmetic on subnormal floats (x86 takes a slow assist for each one): normal halves are
+ * re-biased with an integer add, subnormal ones converted from their integer mantissa.
+ */
 @inline export function f16x4(h8: v128, high: bool): v128 {
-  const h = high ? i32x4.extend_high_i16x8_u(h8) : i32x4.extend_low_i16x8_u(h8);
-  const em = v128.and(h, i32x4.splat(0x7fff));
-  const scaled = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(5.192296858534828e33));
-  const infnan = i32x4.ge_s(em, i32x4.splat(0x7c00));
-  const fixed = v128.or(i32x4.shl(em, 13), i32x4.splat(0x7f800000));
-  const mag = v128.bitselect(fixed, scaled, infnan);
-  return v128.or(mag, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+  // Interleaving with zero puts each half in the top 16 bits of its lane: the sign is already at
+  // bit 31, and exponent+mantissa shifted right by 3 land at f32 bits 13..27.
+  const zero = i32x4.splat(0);
+  const bits = high ? i16x8.shuffle(zero, h8, 0, 12, 1, 13, 2, 14, 3, 15) : i16x8.shuffle(zero, h8, 0, 8, 1, 9, 2, 10, 3, 11);
+  const em = i32x4.shr_u(v128.and(bits, i32x4.splat(0x7fff0000)), 3);
+  // Normal: add (127 - 15) << 23 to the exponent; exponent 31 (inf/NaN) also gets all ones.
+  let mag = i32x4.add(em, i32x4.splat(0x38000000));
+  mag = v128.or(mag, v128.and(i32x4.gt_s(em, i32x4.splat(0x0f7fffff)), i32x4.splat(0x7f800000)));
+  // Subnormal (and zero): mantissa * 2^-24, computed from the integer.
+  const sub = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(em, 13)), f32x4.splat(5.960464477539063e-8));
+  mag = v128.bitselect(sub, mag, i32x4.lt_s(em, i32x4.splat(0x00800000)));
+  return v128.or(mag, v128.and(bits, i32x4.splat(0x80000000)));
 }
 
 /** bf16 -> f32 for four lanes of eight (low or high half). */

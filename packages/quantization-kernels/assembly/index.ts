@@ -6,7 +6,7 @@
 // The module imports a shared memory; the host owns all allocation above heap_base().
 import { BF16, F16, F32, IQ4_NL, IQ4_XS, Q2_K, Q3_K, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, mm256, mm32, mmF, mv256, mv32, mvF } from './drivers';
 
-import { F16_TABLE_END } from './common';
+import { F16_TABLE_END, f16x4 } from './common';
 
 export { quantize_activations } from './activations';
 export { fill_f16_table } from './common';
@@ -139,4 +139,13 @@ export function mv_iq4_xs(w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize,
 
 export function mm_iq4_xs(w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, scratch: usize): void {
   mm256(IQ4_XS, w, rowBytes, r0, r1, a, aStride, n, y, yStride, cols, scratch);
+}
+
+/** fp16 -> f32 for `n` values (a multiple of 8) with the kernels' vector conversion (tested exhaustively). */
+export function convert_f16(src: usize, dst: usize, n: i32): void {
+  for (let i = 0; i < n; i += 8) {
+    const h = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), f16x4(h, false));
+    v128.store(dst + (<usize>i << 2), f16x4(h, true), 16);
+  }
 }

@@ -90,6 +90,25 @@ describe.skipIf(compiled === undefined)(`activation quantizers (${compiled?.vari
     expect(bytes.getInt16(260 * 2, true)).toBe(2);
   });
 
+  it('the vector fp16 -> f32 conversion (F16 weights) is exact for all 65536 bit patterns', () => {
+    const shard = new MemoryShard(shards.length, compiled!.module, 4 << 20, 1 << 20);
+    shards.push(shard);
+    const src = shard.arena;
+    const dst = src + 65536 * 2;
+    const halves = new Uint16Array(shard.buffer, src, 65536);
+    for (let h = 0; h < 65536; h++) halves[h] = h;
+    shard.exports.convert_f16(src, dst, 65536);
+    const got = new Float32Array(shard.buffer, dst, 65536);
+    const bytes = new Uint8Array(2);
+    for (let h = 0; h < 65536; h++) {
+      bytes[0] = h & 0xff;
+      bytes[1] = h >> 8;
+      const expected = readFp16(bytes, 0);
+      if (Number.isNaN(expected)) expect(got[h], `0x${h.toString(16)}`).toBeNaN();
+      else expect(Object.is(got[h], expected), `0x${h.toString(16)}: ${got[h]} vs ${expected}`).toBe(true);
+    }
+  });
+
   it.each([
     ['F16', GgmlType.F16, (v: number) => f32ToFp16(v)],
     ['BF16', GgmlType.BF16, (v: number) => f32ToBf16(v)],

@@ -14,6 +14,7 @@ export type KernelFunction = (
 export interface KernelExports {
   heap_base(): number;
   fill_f16_table(): void;
+  convert_f16(src: number, dst: number, n: number): void;
   relaxed_simd(): number;
   quantize_activations(kind: number, x: number, xStride: number, out: number, outStride: number, cols: number, n: number): void;
   readonly [kernel: string]: unknown;
