@@ -126,9 +126,10 @@ export interface GenerateTokensOptions {
 }
 
 /**
- * Evaluates `prompt` (one batched pass) and then samples and feeds back up to `maxNewTokens`
- * tokens, one decode step each. Returns the new tokens. The model keeps its KV cache, so calls
- * continue where the previous one stopped; `model.reset()` first to start over.
+ * Evaluates `prompt` (one batched pass), then samples up to `maxNewTokens` tokens, feeding each
+ * one back (one decode step) before sampling the next. Returns the new tokens. The last one is
+ * sampled but not evaluated, so to continue pass it as the next call's `prompt`; the model keeps
+ * its KV cache across calls (`model.reset()` starts over).
  */
 export function generateTokens(model: TransformerModel, prompt: readonly number[], options: GenerateTokensOptions): number[] {
   const sampler = options.sampler ?? new Sampler({ temperature: 0 });
