@@ -14,15 +14,16 @@ import type { GgufHeader, GgufTensorInfo, GgufVersion } from './header-parser.js
 export interface ReadGgufOptions {
   /** Refuse headers longer than this (GgufFormatError HEADER_TOO_LARGE). Default 256 MiB. */
   readonly maxHeaderBytes?: number;
-  /** Size of the first read of the header; it grows as needed. Default 4 MiB. */
+  /** Size of the first read of the header; it grows 4x per retry as needed. Default 256 KiB. */
   readonly initialReadBytes?: number;
 }
 
 /**
- * Most headers (tokenizers included) fit the first read; larger ones grow 4x per retry, so a header is
- * parsed at most ~1.33x its size in total beyond the final pass, and memory stays bounded by the header.
+ * Small enough that opening a model reads little beyond its header, big enough for headers without a
+ * large tokenizer. Larger headers grow 4x per retry: the failed passes add at most ~1/3 of the final
+ * pass, and memory stays bounded by the header size (never the tensor data).
  */
-const DEFAULT_INITIAL_READ_BYTES = 4 * 1024 * 1024;
+const DEFAULT_INITIAL_READ_BYTES = 256 * 1024;
 const GROWTH_FACTOR = 4;
 
 /** An open GGUF file: its parsed header, plus on-demand access to tensor data. */
