@@ -4,13 +4,14 @@
  *  1. Header parse time of the largest fixture file and of the fixture with the largest header
  *     (../shared/fixtures when present, else the vendored fixtures).
  *  2. GGUF -> SMQ import throughput on a generated GGUF of `--size-gib` GiB (default 1) written with
- *     GgufWriter into os.tmpdir() and cached there between runs (`--delete-cache` removes it). Free disk
+ *     GgufWriter into os.tmpdir() and cached there between runs (`--delete-cache` removes it, and the
+ *     gunzipped vocab fixtures cached by part 1). Free disk
  *     space is checked first; the page cache is warmed before timing.
  *
  * Options: --runs N (import runs, default 2), --size-gib N, --skip-import, --delete-cache.
  */
 import { existsSync, statSync } from 'node:fs';
-import { open, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -187,8 +188,9 @@ async function importBench(): Promise<void> {
 
 console.log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, ${(totalmem() / GiB).toFixed(1)} GiB RAM, ${new Date().toISOString()}`);
 if (flag('delete-cache')) {
-  for (const gib of [option('size-gib', 1)]) await rm(join(tmpdir(), `smallmind-io-gguf-bench-${gib}GiB.gguf`), { force: true });
-  console.log('benchmark cache deleted');
+  const cached = (await readdir(tmpdir())).filter((f) => f.startsWith('smallmind-io-gguf-bench-') || f.startsWith('smallmind-bench-vocab'));
+  for (const f of cached) await rm(join(tmpdir(), f), { force: true });
+  console.log(`benchmark cache deleted (${cached.length} files)`);
 } else {
   await headerBench();
   if (!flag('skip-import')) await importBench();
