@@ -6,7 +6,7 @@
 // kernels need no activation widening) and per-block scales as f32, in separate arrays:
 //   Q8_0 row: i16 q[cols] | f32 d[cols/32]
 //   Q8_1 row: i16 q[cols] | f32 d[cols/32] | f32 s[cols/32]   (s = fp16(d * sum q), as ggml)
-//   Q8_K row: i16 q[cols] | f32 d[cols/256] | i32 bsum[cols/16]
+//   Q8_K row: i16 q[cols] | f32 d[cols/256] | i16 bsum[cols/16]   (|bsum| <= 16 * 127)
 //   F16/BF16/F32 row: f32 x[cols] (already rounded to the weight's float type)
 import { f16, f32ToF16 } from './common';
 
@@ -57,7 +57,7 @@ function quantizeQ8KRow(x: usize, out: usize, cols: i32): void {
     if (amax == 0) {
       store<f32>(dOut + (<usize>b << 2), 0);
       memory.fill(qb, 0, 512);
-      memory.fill(sumOut + (<usize>b << 6), 0, 64);
+      memory.fill(sumOut + (<usize>b << 5), 0, 32);
       continue;
     }
     const iscale: f32 = <f32>-127 / max;
@@ -70,7 +70,7 @@ function quantizeQ8KRow(x: usize, out: usize, cols: i32): void {
         store<i16>(qb + (<usize>k << 1), <i16>q);
         sum += q;
       }
-      store<i32>(sumOut + (<usize>((b << 4) + g) << 2), sum);
+      store<i16>(sumOut + (<usize>((b << 4) + g) << 1), <i16>sum);
     }
     store<f32>(dOut + (<usize>b << 2), <f32>1 / iscale);
   }

@@ -6,7 +6,7 @@
 // activation row. matMul ("mm"): each weight row is decoded once into a per-thread scratch row
 // (quants widened to i16 plus per-block/per-group scales) and then dotted with all n activation
 // rows, two at a time, so decoding is amortised over the whole batch.
-import { dot16, hsum, madd, store16 } from './common';
+import { dot16, hsum, hsumI, madd, store16 } from './common';
 import { f32Lanes, f32Scalar } from './f32';
 import { f16Lanes, f16Scalar } from './f16';
 import { bf16Lanes, bf16Scalar } from './bf16';
@@ -117,42 +117,71 @@ export const BF16: i32 = 30;
   }
 }
 
-/** Decoded weight row times n activation rows (two at a time); Y[i] at y + i * yStride. */
+/** Activation rows i .. i+3 (rows past n repeat row i: computed, never stored). */
+@inline function rowAt(a: usize, aStride: usize, i: i32, k: i32, n: i32): usize {
+  return a + <usize>(i + k < n ? i + k : i) * aStride;
+}
+
+/**
+ * Decoded weight row times n activation rows, four at a time so each weight vector load serves
+ * four dot products; Y[i] at y + i * yStride.
+ */
 function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool): void {
   const nb = cols >> 5;
   const dd = dw + (<usize>cols << 1);
   const dm = dd + (<usize>nb << 2);
   const actD = <usize>cols << 1;
   const actS = actD + (<usize>nb << 2);
-  for (let i = 0; i < n; i += 2) {
-    const a0 = a + <usize>i * aStride;
-    const a1 = i + 1 < n ? a0 + aStride : a0;
+  for (let i = 0; i < n; i += 4) {
+    const a0 = rowAt(a, aStride, i, 0, n);
+    const a1 = rowAt(a, aStride, i, 1, n);
+    const a2 = rowAt(a, aStride, i, 2, n);
+    const a3 = rowAt(a, aStride, i, 3, n);
     let acc0 = f32x4.splat(0);
     let acc1 = f32x4.splat(0);
+    let acc2 = f32x4.splat(0);
+    let acc3 = f32x4.splat(0);
     let min0: f32 = 0;
     let min1: f32 = 0;
+    let min2: f32 = 0;
+    let min3: f32 = 0;
     for (let b = 0; b < nb; b++) {
       const o = <usize>b << 6;
-      let s0 = i32x4.dot_i16x8_s(v128.load(dw + o), v128.load(a0 + o));
-      let s1 = i32x4.dot_i16x8_s(v128.load(dw + o), v128.load(a1 + o));
-      for (let k: usize = 16; k < 64; k += 16) {
+      let s0 = i32x4.splat(0);
+      let s1 = i32x4.splat(0);
+      let s2 = i32x4.splat(0);
+      let s3 = i32x4.splat(0);
+      for (let k: usize = 0; k < 64; k += 16) {
         const wv = v128.load(dw + o + k);
         s0 = i32x4.add(s0, i32x4.dot_i16x8_s(wv, v128.load(a0 + o + k)));
         s1 = i32x4.add(s1, i32x4.dot_i16x8_s(wv, v128.load(a1 + o + k)));
+        s2 = i32x4.add(s2, i32x4.dot_i16x8_s(wv, v128.load(a2 + o + k)));
+        s3 = i32x4.add(s3, i32x4.dot_i16x8_s(wv, v128.load(a3 + o + k)));
       }
       const bo = <usize>b << 2;
       const d = load<f32>(dd + bo);
       acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * load<f32>(a0 + actD + bo)), acc0);
       acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * load<f32>(a1 + actD + bo)), acc1);
+      acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * load<f32>(a2 + actD + bo)), acc2);
+      acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * load<f32>(a3 + actD + bo)), acc3);
       if (withMin) {
         const m = load<f32>(dm + bo);
         min0 += m * load<f32>(a0 + actS + bo);
         min1 += m * load<f32>(a1 + actS + bo);
+        min2 += m * load<f32>(a2 + actS + bo);
+        min3 += m * load<f32>(a3 + actS + bo);
       }
     }
-    store<f32>(y + <usize>i * yStride, hsum(acc0) + min0);
-    if (i + 1 < n) store<f32>(y + <usize>(i + 1) * yStride, hsum(acc1) + min1);
+    storeRows(y, yStride, i, n, hsum(acc0) + min0, hsum(acc1) + min1, hsum(acc2) + min2, hsum(acc3) + min3);
   }
+}
+
+/** Stores the results of activation rows i .. i+3 that exist. */
+@inline function storeRows(y: usize, yStride: usize, i: i32, n: i32, v0: f32, v1: f32, v2: f32, v3: f32): void {
+  store<f32>(y + <usize>i * yStride, v0);
+  if (i + 1 < n) store<f32>(y + <usize>(i + 1) * yStride, v1);
+  if (i + 2 < n) store<f32>(y + <usize>(i + 2) * yStride, v2);
+  if (i + 3 < n) store<f32>(y + <usize>(i + 3) * yStride, v3);
 }
 
 @inline export function mm32(
@@ -252,14 +281,15 @@ function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: 
 @inline function kBlockMins(fmt: i32, b: usize, bs: usize): i32 {
   let imin: i32 = 0;
   for (let g = 0; g < 16; g += 2) {
-    const pair = load<i32>(bs + (<usize>g << 2)) + load<i32>(bs + (<usize>g << 2), 4);
-    if (fmt == Q2_K) imin += min256(fmt, b, g) * load<i32>(bs + (<usize>g << 2)) + min256(fmt, b, g + 1) * load<i32>(bs + (<usize>g << 2), 4);
-    else imin += min256(fmt, b, g) * pair;
+    const s0 = <i32>load<i16>(bs + (<usize>g << 1));
+    const s1 = <i32>load<i16>(bs + (<usize>g << 1), 2);
+    if (fmt == Q2_K) imin += min256(fmt, b, g) * s0 + min256(fmt, b, g + 1) * s1;
+    else imin += min256(fmt, b, g) * (s0 + s1);
   }
   return imin;
 }
 
-/** Activation row: i16 q[cols] | f32 d[nb] | i32 bsum[cols/16]. */
+/** Activation row: i16 q[cols] | f32 d[nb] | i16 bsum[cols/16]. */
 @inline export function mv256(fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, y: usize, cols: i32): void {
   const nb = cols >> 8;
   const ad = a + (<usize>cols << 1);
@@ -273,28 +303,34 @@ function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: 
       const isum = kBlockDot(fmt, b, a + (<usize>i << 9));
       const dy = load<f32>(ad + (<usize>i << 2));
       acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d256(fmt, b) * dy), acc);
-      if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>kBlockMins(fmt, b, asum + (<usize>(i << 4) << 2));
+      if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>kBlockMins(fmt, b, asum + (<usize>i << 5));
       b += bytes;
     }
     store<f32>(y + (<usize>r << 2), hsum(acc) - accMin);
   }
 }
 
-/** Decoded row: i16 q[cols] | i32 scale[cols/16] | i32 min[cols/16] | f32 d[nb] | f32 dmin[nb]. */
+/**
+ * Decoded row: i16 (q * scale)[cols] | i16 min[cols/16] | f32 d[nb] | f32 dmin[nb]. Folding the
+ * integer group scale into the weights is exact (|q * scale| <= 4096 fits i16, and a 256-weight
+ * dot with Q8_K activations stays far inside i32), and leaves a plain dot product per row pair.
+ */
 @inline function decode256(fmt: i32, b: usize, cols: i32, out: usize): void {
   const nb = cols >> 8;
   const ng = cols >> 4;
-  const scOut = out + (<usize>cols << 1);
-  const mnOut = scOut + (<usize>ng << 2);
-  const dOut = mnOut + (<usize>ng << 2);
+  const mnOut = out + (<usize>cols << 1);
+  const dOut = mnOut + (<usize>ng << 1);
   const dmOut = dOut + (<usize>nb << 2);
   const bytes = blockBytes256(fmt);
   for (let i = 0; i < nb; i++) {
     for (let g = 0; g < 16; g++) {
       const gi = (i << 4) + g;
-      store16(out + (<usize>gi << 5), group256(fmt, b, g));
-      store<i32>(scOut + (<usize>gi << 2), scale256(fmt, b, g));
-      store<i32>(mnOut + (<usize>gi << 2), hasMin256(fmt) ? min256(fmt, b, g) : 0);
+      const w = group256(fmt, b, g);
+      const sc = i16x8.splat(<i16>scale256(fmt, b, g));
+      const p = out + (<usize>gi << 5);
+      v128.store(p, i16x8.mul(i16x8.extend_low_i8x16_s(w), sc));
+      v128.store(p, i16x8.mul(i16x8.extend_high_i8x16_s(w), sc), 16);
+      store<i16>(mnOut + (<usize>gi << 1), <i16>(hasMin256(fmt) ? min256(fmt, b, g) : 0));
     }
     store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
     store<f32>(dmOut + (<usize>i << 2), hasMin256(fmt) ? dmin256(fmt, b) : 0);
@@ -302,54 +338,63 @@ function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: 
   }
 }
 
-function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32): void {
+function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool): void {
   const nb = cols >> 8;
   const ng = cols >> 4;
-  const dsc = dw + (<usize>cols << 1);
-  const dmn = dsc + (<usize>ng << 2);
-  const dd = dmn + (<usize>ng << 2);
+  const dmn = dw + (<usize>cols << 1);
+  const dd = dmn + (<usize>ng << 1);
   const ddm = dd + (<usize>nb << 2);
   const actD = <usize>cols << 1;
   const actSum = actD + (<usize>nb << 2);
-  for (let i = 0; i < n; i += 2) {
-    const a0 = a + <usize>i * aStride;
-    const a1 = i + 1 < n ? a0 + aStride : a0;
+  for (let i = 0; i < n; i += 4) {
+    const a0 = rowAt(a, aStride, i, 0, n);
+    const a1 = rowAt(a, aStride, i, 1, n);
+    const a2 = rowAt(a, aStride, i, 2, n);
+    const a3 = rowAt(a, aStride, i, 3, n);
     let acc0 = f32x4.splat(0);
     let acc1 = f32x4.splat(0);
+    let acc2 = f32x4.splat(0);
+    let acc3 = f32x4.splat(0);
     let min0: f32 = 0;
     let min1: f32 = 0;
+    let min2: f32 = 0;
+    let min3: f32 = 0;
     for (let b = 0; b < nb; b++) {
-      let is0 = i32x4.splat(0);
-      let is1 = i32x4.splat(0);
-      let im0: i32 = 0;
-      let im1: i32 = 0;
-      for (let g = 0; g < 16; g++) {
-        const gi = (b << 4) + g;
-        const o = <usize>gi << 5;
-        const w0 = v128.load(dw + o);
-        const w1 = v128.load(dw + o, 16);
-        const t0 = i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(a0 + o)), i32x4.dot_i16x8_s(w1, v128.load(a0 + o, 16)));
-        const t1 = i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(a1 + o)), i32x4.dot_i16x8_s(w1, v128.load(a1 + o, 16)));
-        const go = <usize>gi << 2;
-        const sc = i32x4.splat(load<i32>(dsc + go));
-        is0 = i32x4.add(is0, i32x4.mul(t0, sc));
-        is1 = i32x4.add(is1, i32x4.mul(t1, sc));
-        const mn = load<i32>(dmn + go);
-        im0 += mn * load<i32>(a0 + actSum + go);
-        im1 += mn * load<i32>(a1 + actSum + go);
+      const o = <usize>b << 9;
+      let s0 = i32x4.splat(0);
+      let s1 = i32x4.splat(0);
+      let s2 = i32x4.splat(0);
+      let s3 = i32x4.splat(0);
+      for (let k: usize = 0; k < 512; k += 16) {
+        const wv = v128.load(dw + o + k);
+        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(wv, v128.load(a0 + o + k)));
+        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(wv, v128.load(a1 + o + k)));
+        s2 = i32x4.add(s2, i32x4.dot_i16x8_s(wv, v128.load(a2 + o + k)));
+        s3 = i32x4.add(s3, i32x4.dot_i16x8_s(wv, v128.load(a3 + o + k)));
       }
       const bo = <usize>b << 2;
       const d = load<f32>(dd + bo);
-      const dmin = load<f32>(ddm + bo);
       const dy0 = load<f32>(a0 + actD + bo);
       const dy1 = load<f32>(a1 + actD + bo);
-      acc0 = madd(f32x4.convert_i32x4_s(is0), f32x4.splat(d * dy0), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(is1), f32x4.splat(d * dy1), acc1);
-      min0 += dmin * dy0 * <f32>im0;
-      min1 += dmin * dy1 * <f32>im1;
+      const dy2 = load<f32>(a2 + actD + bo);
+      const dy3 = load<f32>(a3 + actD + bo);
+      acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * dy0), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * dy1), acc1);
+      acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * dy2), acc2);
+      acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * dy3), acc3);
+      if (withMin) {
+        // The 16 group mins and the 16 activation group sums are i16: two dot_i16x8 per row.
+        const mo = <usize>b << 5;
+        const m0 = v128.load(dmn + mo);
+        const m1 = v128.load(dmn + mo, 16);
+        const dmin = load<f32>(ddm + bo);
+        min0 += dmin * dy0 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a0 + actSum + mo)), i32x4.dot_i16x8_s(m1, v128.load(a0 + actSum + mo, 16))));
+        min1 += dmin * dy1 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a1 + actSum + mo)), i32x4.dot_i16x8_s(m1, v128.load(a1 + actSum + mo, 16))));
+        min2 += dmin * dy2 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a2 + actSum + mo)), i32x4.dot_i16x8_s(m1, v128.load(a2 + actSum + mo, 16))));
+        min3 += dmin * dy3 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a3 + actSum + mo)), i32x4.dot_i16x8_s(m1, v128.load(a3 + actSum + mo, 16))));
+      }
     }
-    store<f32>(y + <usize>i * yStride, hsum(acc0) - min0);
-    if (i + 1 < n) store<f32>(y + <usize>(i + 1) * yStride, hsum(acc1) - min1);
+    storeRows(y, yStride, i, n, hsum(acc0) - min0, hsum(acc1) - min1, hsum(acc2) - min2, hsum(acc3) - min3);
   }
 }
 
@@ -359,7 +404,7 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
 ): void {
   for (let r = r0; r < r1; r++) {
     decode256(fmt, w + <usize>r * rowBytes, cols, scratch);
-    rows256(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols);
+    rows256(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin256(fmt));
   }
 }
 

@@ -82,7 +82,7 @@ describe.skipIf(compiled === undefined)(`activation quantizers (${compiled?.vari
         expect(bytes.getInt16((b * 256 + j) * 2, true), `block ${b} element ${j}`).toBe(view.getInt8(b * 292 + 4 + j));
       }
       for (let g = 0; g < 16; g++) {
-        expect(bytes.getInt32(COLS * 2 + blocks * 4 + (b * 16 + g) * 4, true), `bsum ${g} of block ${b}`).toBe(view.getInt16(b * 292 + 260 + g * 2, true));
+        expect(bytes.getInt16(COLS * 2 + blocks * 4 + (b * 16 + g) * 2, true), `bsum ${g} of block ${b}`).toBe(view.getInt16(b * 292 + 260 + g * 2, true));
       }
     }
     // Ties in super-block 1 rounded half to even (nearest_int): 0.5 -> 0, 2.5 -> 2 (roundf: 1, 3).

@@ -52,7 +52,7 @@ export function activationRowBytes(activation: GgmlTypeId, cols: number): number
     case GgmlType.Q8_1:
       return align16(cols * 2 + (cols / 32) * 8);
     case GgmlType.Q8_K:
-      return align16(cols * 2 + (cols / 256) * 4 + (cols / 16) * 4);
+      return align16(cols * 2 + (cols / 256) * 4 + (cols / 16) * 2);
     default:
       return align16(cols * 4);
   }
@@ -62,5 +62,5 @@ export function activationRowBytes(activation: GgmlTypeId, cols: number): number
 export function decodedRowBytes(format: KernelFormat, cols: number): number {
   if (format.blockSize === 1) return align16(cols * 4);
   if (format.blockSize === 32) return align16(cols * 2 + (cols / 32) * 8);
-  return align16(cols * 2 + (cols / 16) * 8 + (cols / 256) * 8);
+  return align16(cols * 2 + (cols / 16) * 2 + (cols / 256) * 8);
 }
