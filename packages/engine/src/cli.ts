@@ -155,6 +155,7 @@ program
 program.parseAsync(process.argv).catch((error: unknown) => {
   const err = error instanceof Error ? error : new Error(String(error));
   const code = (err as { code?: unknown }).code;
-  process.stderr.write(`\nsmallmind: ${err.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${err.message}\n`);
+  const tag = typeof code === 'string' && !err.message.startsWith(code) ? ` [${code}]` : '';
+  process.stderr.write(`\nsmallmind: ${err.name}${tag}: ${err.message}\n`);
   process.exitCode = 1;
 });
