@@ -122,16 +122,31 @@ export const BF16: i32 = 30;
   return a + <usize>(i + k < n ? i + k : i) * aStride;
 }
 
+/** Stores the results of activation rows i .. i+3 that exist. */
+@inline function storeRows(y: usize, yStride: usize, i: i32, n: i32, v0: f32, v1: f32, v2: f32, v3: f32): void {
+  store<f32>(y + <usize>i * yStride, v0);
+  if (i + 1 < n) store<f32>(y + <usize>(i + 1) * yStride, v1);
+  if (i + 2 < n) store<f32>(y + <usize>(i + 2) * yStride, v2);
+  if (i + 3 < n) store<f32>(y + <usize>(i + 3) * yStride, v3);
+}
+
 /**
- * Decoded weight row times n activation rows, four at a time so each weight vector load serves
- * four dot products; Y[i] at y + i * yStride.
+ * A decoded weight row (i16 weights, then per-block data) times n activation rows, four at a time
+ * so each weight vector load serves four dot products; Y[i] at y + i * yStride.
+ *
+ * `block` is 32 (Q8_0/Q8_1 families: decoded row i16 w[cols] | f32 d[nb] | f32 m[nb]; activation
+ * rows i16 q | f32 d | f32 s; min term m * s) or 256 (Q8_K family: decoded row i16 (q * scale)[cols]
+ * | i16 min[cols/16] | f32 d[nb] | f32 dmin[nb]; activation rows i16 q | f32 d | i16 bsum[cols/16];
+ * min term -dmin * dy * sum(min * bsum)).
  */
-function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool): void {
-  const nb = cols >> 5;
-  const dd = dw + (<usize>cols << 1);
+@inline function decodedRows(block: i32, dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool): void {
+  const nb = cols / block;
+  const blockBytes = <usize>block << 1;
+  const mins = dw + (<usize>cols << 1);
+  const dd = block == 32 ? mins : mins + (<usize>(cols >> 4) << 1);
   const dm = dd + (<usize>nb << 2);
   const actD = <usize>cols << 1;
-  const actS = actD + (<usize>nb << 2);
+  const actExtra = actD + (<usize>nb << 2);
   for (let i = 0; i < n; i += 4) {
     const a0 = rowAt(a, aStride, i, 0, n);
     const a1 = rowAt(a, aStride, i, 1, n);
@@ -146,12 +161,12 @@ function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: 
     let min2: f32 = 0;
     let min3: f32 = 0;
     for (let b = 0; b < nb; b++) {
-      const o = <usize>b << 6;
+      const o = <usize>b * blockBytes;
       let s0 = i32x4.splat(0);
       let s1 = i32x4.splat(0);
       let s2 = i32x4.splat(0);
       let s3 = i32x4.splat(0);
-      for (let k: usize = 0; k < 64; k += 16) {
+      for (let k: usize = 0; k < blockBytes; k += 16) {
         const wv = v128.load(dw + o + k);
         s0 = i32x4.add(s0, i32x4.dot_i16x8_s(wv, v128.load(a0 + o + k)));
         s1 = i32x4.add(s1, i32x4.dot_i16x8_s(wv, v128.load(a1 + o + k)));
@@ -160,29 +175,44 @@ function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: 
       }
       const bo = <usize>b << 2;
       const d = load<f32>(dd + bo);
-      acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * load<f32>(a0 + actD + bo)), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * load<f32>(a1 + actD + bo)), acc1);
-      acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * load<f32>(a2 + actD + bo)), acc2);
-      acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * load<f32>(a3 + actD + bo)), acc3);
-      if (withMin) {
+      const dy0 = load<f32>(a0 + actD + bo);
+      const dy1 = load<f32>(a1 + actD + bo);
+      const dy2 = load<f32>(a2 + actD + bo);
+      const dy3 = load<f32>(a3 + actD + bo);
+      acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * dy0), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * dy1), acc1);
+      acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * dy2), acc2);
+      acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * dy3), acc3);
+      if (withMin && block == 32) {
         const m = load<f32>(dm + bo);
-        min0 += m * load<f32>(a0 + actS + bo);
-        min1 += m * load<f32>(a1 + actS + bo);
-        min2 += m * load<f32>(a2 + actS + bo);
-        min3 += m * load<f32>(a3 + actS + bo);
+        min0 += m * load<f32>(a0 + actExtra + bo);
+        min1 += m * load<f32>(a1 + actExtra + bo);
+        min2 += m * load<f32>(a2 + actExtra + bo);
+        min3 += m * load<f32>(a3 + actExtra + bo);
+      } else if (withMin) {
+        // The 16 group mins and the 16 activation group sums are i16: two dot_i16x8 per row.
+        const mo = <usize>b << 5;
+        const m0 = v128.load(mins + mo);
+        const m1 = v128.load(mins + mo, 16);
+        const dmin = -load<f32>(dm + bo);
+        min0 += dmin * dy0 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a0 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a0 + actExtra + mo, 16))));
+        min1 += dmin * dy1 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a1 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a1 + actExtra + mo, 16))));
+        min2 += dmin * dy2 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a2 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a2 + actExtra + mo, 16))));
+        min3 += dmin * dy3 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a3 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a3 + actExtra + mo, 16))));
       }
     }
     storeRows(y, yStride, i, n, hsum(acc0) + min0, hsum(acc1) + min1, hsum(acc2) + min2, hsum(acc3) + min3);
   }
 }
 
-/** Stores the results of activation rows i .. i+3 that exist. */
-@inline function storeRows(y: usize, yStride: usize, i: i32, n: i32, v0: f32, v1: f32, v2: f32, v3: f32): void {
-  store<f32>(y + <usize>i * yStride, v0);
-  if (i + 1 < n) store<f32>(y + <usize>(i + 1) * yStride, v1);
-  if (i + 2 < n) store<f32>(y + <usize>(i + 2) * yStride, v2);
-  if (i + 3 < n) store<f32>(y + <usize>(i + 3) * yStride, v3);
+function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool): void {
+  decodedRows(32, dw, a, aStride, n, y, yStride, cols, withMin);
 }
+
+function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool): void {
+  decodedRows(256, dw, a, aStride, n, y, yStride, cols, withMin);
+}
+
 
 @inline export function mm32(
   fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
@@ -335,66 +365,6 @@ function rows32(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: 
     store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
     store<f32>(dmOut + (<usize>i << 2), hasMin256(fmt) ? dmin256(fmt, b) : 0);
     b += bytes;
-  }
-}
-
-function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool): void {
-  const nb = cols >> 8;
-  const ng = cols >> 4;
-  const dmn = dw + (<usize>cols << 1);
-  const dd = dmn + (<usize>ng << 1);
-  const ddm = dd + (<usize>nb << 2);
-  const actD = <usize>cols << 1;
-  const actSum = actD + (<usize>nb << 2);
-  for (let i = 0; i < n; i += 4) {
-    const a0 = rowAt(a, aStride, i, 0, n);
-    const a1 = rowAt(a, aStride, i, 1, n);
-    const a2 = rowAt(a, aStride, i, 2, n);
-    const a3 = rowAt(a, aStride, i, 3, n);
-    let acc0 = f32x4.splat(0);
-    let acc1 = f32x4.splat(0);
-    let acc2 = f32x4.splat(0);
-    let acc3 = f32x4.splat(0);
-    let min0: f32 = 0;
-    let min1: f32 = 0;
-    let min2: f32 = 0;
-    let min3: f32 = 0;
-    for (let b = 0; b < nb; b++) {
-      const o = <usize>b << 9;
-      let s0 = i32x4.splat(0);
-      let s1 = i32x4.splat(0);
-      let s2 = i32x4.splat(0);
-      let s3 = i32x4.splat(0);
-      for (let k: usize = 0; k < 512; k += 16) {
-        const wv = v128.load(dw + o + k);
-        s0 = i32x4.add(s0, i32x4.dot_i16x8_s(wv, v128.load(a0 + o + k)));
-        s1 = i32x4.add(s1, i32x4.dot_i16x8_s(wv, v128.load(a1 + o + k)));
-        s2 = i32x4.add(s2, i32x4.dot_i16x8_s(wv, v128.load(a2 + o + k)));
-        s3 = i32x4.add(s3, i32x4.dot_i16x8_s(wv, v128.load(a3 + o + k)));
-      }
-      const bo = <usize>b << 2;
-      const d = load<f32>(dd + bo);
-      const dy0 = load<f32>(a0 + actD + bo);
-      const dy1 = load<f32>(a1 + actD + bo);
-      const dy2 = load<f32>(a2 + actD + bo);
-      const dy3 = load<f32>(a3 + actD + bo);
-      acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * dy0), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * dy1), acc1);
-      acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * dy2), acc2);
-      acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * dy3), acc3);
-      if (withMin) {
-        // The 16 group mins and the 16 activation group sums are i16: two dot_i16x8 per row.
-        const mo = <usize>b << 5;
-        const m0 = v128.load(dmn + mo);
-        const m1 = v128.load(dmn + mo, 16);
-        const dmin = load<f32>(ddm + bo);
-        min0 += dmin * dy0 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a0 + actSum + mo)), i32x4.dot_i16x8_s(m1, v128.load(a0 + actSum + mo, 16))));
-        min1 += dmin * dy1 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a1 + actSum + mo)), i32x4.dot_i16x8_s(m1, v128.load(a1 + actSum + mo, 16))));
-        min2 += dmin * dy2 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a2 + actSum + mo)), i32x4.dot_i16x8_s(m1, v128.load(a2 + actSum + mo, 16))));
-        min3 += dmin * dy3 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a3 + actSum + mo)), i32x4.dot_i16x8_s(m1, v128.load(a3 + actSum + mo, 16))));
-      }
-    }
-    storeRows(y, yStride, i, n, hsum(acc0) - min0, hsum(acc1) - min1, hsum(acc2) - min2, hsum(acc3) - min3);
   }
 }
 

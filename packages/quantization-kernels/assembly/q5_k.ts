@@ -1,7 +1,6 @@
 // Q5_K, 176 bytes per 256 weights: d:fp16 | dmin:fp16 | scales[12] | qh[32] | qs[128]. As Q4_K,
 // plus a 5th bit: bit s of qh[l] for element l of sub-block s; x = d*sc*q - dmin*m. Activations: Q8_K.
-import { byteBitToBytes, f16s, highNibbles, lowNibbles } from './common';
-import { kScaleMin } from './q4_k';
+import { byteBitToBytes, highNibbles, lowNibbles } from './common';
 
 export const Q5_K_BLOCK_BYTES: usize = 176;
 
@@ -13,18 +12,5 @@ export const Q5_K_BLOCK_BYTES: usize = 176;
   return v128.or((s & 1) == 0 ? lowNibbles(q) : highNibbles(q), high);
 }
 
-@inline export function q5_kScale(b: usize, g: i32): i32 {
-  return kScaleMin(b + 4, g >> 1, false);
-}
-
-@inline export function q5_kMin(b: usize, g: i32): i32 {
-  return kScaleMin(b + 4, g >> 1, true);
-}
-
-@inline export function q5_kD(b: usize): f32 {
-  return f16s(load<u16>(b));
-}
-
-@inline export function q5_kDmin(b: usize): f32 {
-  return f16s(load<u16>(b + 2));
-}
+// Same header as Q4_K (d, dmin, 12 scale bytes at offset 4).
+export { q4_kD as q5_kD, q4_kDmin as q5_kDmin, q4_kMin as q5_kMin, q4_kScale as q5_kScale } from './q4_k';

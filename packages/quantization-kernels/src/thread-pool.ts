@@ -25,6 +25,23 @@ export const CONTROL = {
   THREADS: 17,
 } as const;
 const CONTROL_WORDS = 18;
+
+/** Where each job field goes in the control block. */
+const JOB_WORDS: ReadonlyArray<readonly [number, keyof KernelJob]> = [
+  [CONTROL.KERNEL, 'kernel'],
+  [CONTROL.SHARD, 'shard'],
+  [CONTROL.W, 'w'],
+  [CONTROL.ROW_BYTES, 'rowBytes'],
+  [CONTROL.ROWS, 'rows'],
+  [CONTROL.A, 'a'],
+  [CONTROL.A_STRIDE, 'aStride'],
+  [CONTROL.N, 'n'],
+  [CONTROL.Y, 'y'],
+  [CONTROL.Y_STRIDE, 'yStride'],
+  [CONTROL.COLS, 'cols'],
+  [CONTROL.SCRATCH, 'scratch'],
+  [CONTROL.SCRATCH_STRIDE, 'scratchStride'],
+];
 const CMD_RUN = 1;
 const CMD_EXIT = 2;
 
@@ -118,19 +135,7 @@ export class ThreadPool {
     if (this.disposed) throw new KernelError('BACKEND_DISPOSED', 'the thread pool was disposed');
     const c = this.control;
     const helpers = Math.min(job.threads, this.threads) - 1;
-    c[CONTROL.KERNEL] = job.kernel;
-    c[CONTROL.SHARD] = job.shard;
-    c[CONTROL.W] = job.w | 0;
-    c[CONTROL.ROW_BYTES] = job.rowBytes | 0;
-    c[CONTROL.ROWS] = job.rows;
-    c[CONTROL.A] = job.a | 0;
-    c[CONTROL.A_STRIDE] = job.aStride | 0;
-    c[CONTROL.N] = job.n;
-    c[CONTROL.Y] = job.y | 0;
-    c[CONTROL.Y_STRIDE] = job.yStride | 0;
-    c[CONTROL.COLS] = job.cols;
-    c[CONTROL.SCRATCH] = job.scratch | 0;
-    c[CONTROL.SCRATCH_STRIDE] = job.scratchStride | 0;
+    for (const [word, field] of JOB_WORDS) c[word] = job[field] | 0; // addresses >= 2^31 keep their bits: wasm i32 parameters take them as is
     c[CONTROL.THREADS] = helpers + 1;
     c[CONTROL.CMD] = CMD_RUN;
     c[CONTROL.ERROR] = 0;
