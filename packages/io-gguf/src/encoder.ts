@@ -1,92 +1,18 @@
 /**
- * Encoding of GGUF headers: a growable little-endian byte writer, metadata value encoding (with range
+ * Encoding of GGUF headers: a byte writer for GGUF strings, metadata value encoding (with range
  * checks, so a value never silently wraps), and the header layout (magic .. tensor infos .. padding).
  */
-import { MetadataValueType, metadataTypeName } from '@smallmind/io-smq';
+import { ByteWriter as SmqByteWriter, MetadataValueType, metadataTypeName } from '@smallmind/io-smq';
 import type { MetadataArray, MetadataScalar, MetadataValue, ModelMetadata } from '@smallmind/io-smq';
 import { GgufWriteError, GgufWriteErrorCode } from './errors.js';
 import { GGUF_MAGIC, GGUF_MAX_ARRAY_NESTING, GGUF_VERSION, alignUp } from './format.js';
 
 const utf8 = new TextEncoder();
 
-/** Little-endian byte writer that grows as needed. Also used by tests to craft (invalid) files. */
-export class ByteWriter {
-  private buffer: Uint8Array;
-  private view: DataView;
-  length = 0;
-
-  constructor(initialCapacity = 4096) {
-    this.buffer = new Uint8Array(initialCapacity);
-    this.view = new DataView(this.buffer.buffer);
-  }
-
-  private reserve(n: number): number {
-    const at = this.length;
-    if (at + n > this.buffer.length) {
-      const grown = new Uint8Array(Math.max(at + n, this.buffer.length * 2));
-      grown.set(this.buffer.subarray(0, at));
-      this.buffer = grown;
-      this.view = new DataView(grown.buffer);
-    }
-    this.length += n;
-    return at;
-  }
-
-  u8(v: number): this {
-    const at = this.reserve(1); // before reading this.buffer: reserve() may replace it
-    this.buffer[at] = v;
-    return this;
-  }
-  i8(v: number): this {
-    const at = this.reserve(1); // before reading this.view: reserve() may replace it
-    this.view.setInt8(at, v);
-    return this;
-  }
-  u16(v: number): this {
-    const at = this.reserve(2); // before reading this.view: reserve() may replace it
-    this.view.setUint16(at, v, true);
-    return this;
-  }
-  i16(v: number): this {
-    const at = this.reserve(2); // before reading this.view: reserve() may replace it
-    this.view.setInt16(at, v, true);
-    return this;
-  }
-  u32(v: number): this {
-    const at = this.reserve(4); // before reading this.view: reserve() may replace it
-    this.view.setUint32(at, v, true);
-    return this;
-  }
-  i32(v: number): this {
-    const at = this.reserve(4); // before reading this.view: reserve() may replace it
-    this.view.setInt32(at, v, true);
-    return this;
-  }
-  f32(v: number): this {
-    const at = this.reserve(4); // before reading this.view: reserve() may replace it
-    this.view.setFloat32(at, v, true);
-    return this;
-  }
-  f64(v: number): this {
-    const at = this.reserve(8); // before reading this.view: reserve() may replace it
-    this.view.setFloat64(at, v, true);
-    return this;
-  }
-  u64(v: number | bigint): this {
-    const at = this.reserve(8); // before reading this.view: reserve() may replace it
-    this.view.setBigUint64(at, BigInt(v), true);
-    return this;
-  }
-  i64(v: number | bigint): this {
-    const at = this.reserve(8); // before reading this.view: reserve() may replace it
-    this.view.setBigInt64(at, BigInt(v), true);
-    return this;
-  }
-  bytes(b: Uint8Array): this {
-    const at = this.reserve(b.length);
-    this.buffer.set(b, at);
-    return this;
-  }
+/**
+ * io-smq's little-endian byte writer plus GGUF strings. Also used by tests to craft (invalid) files.
+ */
+export class ByteWriter extends SmqByteWriter {
   /**
    * GGUF string: u64 byte length + UTF-8 bytes. A string with a lone surrogate has no UTF-8 form: it is
    * refused (INVALID_METADATA naming `subject`) rather than written as U+FFFD.
@@ -94,18 +20,12 @@ export class ByteWriter {
   string(s: string, subject: string = s): this {
     const n = utf8ByteLength(s);
     if (n < 0) throw new GgufWriteError(GgufWriteErrorCode.INVALID_METADATA, subject, 'string contains a lone UTF-16 surrogate');
-    this.u64(n);
-    const at = this.reserve(n);
-    utf8.encodeInto(s, this.buffer.subarray(at, at + n));
+    utf8.encodeInto(s, this.u64(n).claim(n));
     return this;
   }
-  zeros(n: number): this {
-    const at = this.reserve(n);
-    this.buffer.fill(0, at, this.length);
-    return this;
-  }
+  /** The bytes written so far (a copy sized exactly); the same as `toBytes()`. */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return this.toBytes();
   }
 }
 

@@ -4,11 +4,12 @@
  * the running offset padded to the alignment, zero padding after every tensor (the last one included).
  * The file is written to a temporary path and appears under its name only when `finish()` succeeds.
  */
-import { MetadataValueType } from '@smallmind/io-smq';
-import type { ModelMetadata } from '@smallmind/io-smq';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { AtomicFile, MetadataValueType } from '@smallmind/io-smq';
+import type { AtomicFileErrors, ModelMetadata } from '@smallmind/io-smq';
 import { UnknownGgmlTypeError, ggmlTypeInfo } from '@smallmind/quantization-tensors';
 import type { GgmlTypeId } from '@smallmind/quantization-tensors';
-import { AtomicFile } from './atomic-file.js';
 import { encodeGgufHeader } from './encoder.js';
 import { GgufWriteError, GgufWriteErrorCode } from './errors.js';
 import { GGUF_ALIGNMENT_KEY, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_DIMS, GGUF_MAX_TENSOR_NAME_BYTES, alignUp, isPowerOfTwo } from './format.js';
@@ -88,6 +89,20 @@ export function planGgufLayout(metadata: ModelMetadata, specs: readonly GgufTens
   return { alignment, header, dataOffset, tensors, fileSize: placed.length === 0 ? header.length : dataOffset + relativeOffset };
 }
 
+/** How the GGUF writer reports a refused destination or a second commit. */
+const GGUF_ATOMIC_FILE_ERRORS: AtomicFileErrors = {
+  destinationExists: (path, appeared, cause) =>
+    appeared
+      ? new GgufWriteError(GgufWriteErrorCode.DESTINATION_EXISTS, path, `${path} appeared while it was being written`, { cause })
+      : new GgufWriteError(GgufWriteErrorCode.DESTINATION_EXISTS, path, `${path} already exists (pass overwrite: true to replace it)`),
+  notOpen: (path, state) => new GgufWriteError(GgufWriteErrorCode.NOT_WRITABLE, path, `cannot commit: the file was already ${state}`),
+};
+
+/** A hidden temporary name next to the destination (same filesystem, so the final rename is atomic). */
+function temporaryPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 export interface GgufWriterOptions {
   readonly metadata: ModelMetadata;
   readonly tensors: readonly GgufTensorSpec[];
@@ -112,7 +127,7 @@ export class GgufWriter {
 
   static async create(path: string, options: GgufWriterOptions): Promise<GgufWriter> {
     const layout = planGgufLayout(options.metadata, options.tensors);
-    const file = await AtomicFile.create(path, options.overwrite ?? false);
+    const file = await AtomicFile.create(path, { overwrite: options.overwrite ?? false, tempPath: temporaryPathFor(path), errors: GGUF_ATOMIC_FILE_ERRORS });
     try {
       await file.handle.write(layout.header, 0, layout.header.length, 0);
       return new GgufWriter(file, layout);

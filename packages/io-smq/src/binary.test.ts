@@ -28,6 +28,13 @@ describe('ByteWriter', () => {
     }
     expect(c.remaining).toBe(0);
   });
+
+  it('chains, grows from any initial capacity, and hands out claimed bytes in place', () => {
+    const w = new ByteWriter(0).u32(0x0a0b0c0d).u64(3);
+    w.claim(3).set([7, 8, 9]);
+    expect(w.length).toBe(15);
+    expect([...w.toBytes()]).toEqual([0x0d, 0x0c, 0x0b, 0x0a, 3, 0, 0, 0, 0, 0, 0, 0, 7, 8, 9]);
+  });
 });
 
 describe('ByteCursor', () => {

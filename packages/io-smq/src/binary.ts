@@ -6,12 +6,21 @@ import { SmqFormatError, SmqFormatErrorCode } from './errors.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Append-only little-endian buffer that doubles as it grows. */
+/**
+ * Append-only little-endian buffer that doubles as it grows. Every method returns the writer, so fields
+ * chain (`w.u32(magic).u32(version)`). Shared with the GGUF encoder through the package index.
+ */
 export class ByteWriter {
-  private buf = new Uint8Array(4096);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private view: DataView;
   private pos = 0;
 
+  constructor(initialCapacity = 4096) {
+    this.buf = new Uint8Array(Math.max(1, initialCapacity));
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Bytes written so far. */
   get length(): number {
     return this.pos;
   }
@@ -34,53 +43,71 @@ export class ByteWriter {
     return at;
   }
 
-  u8(v: number): void {
+  u8(v: number): this {
     const at = this.reserve(1);
     this.view.setUint8(at, v);
+    return this;
   }
-  i8(v: number): void {
+  i8(v: number): this {
     const at = this.reserve(1);
     this.view.setInt8(at, v);
+    return this;
   }
-  u16(v: number): void {
+  u16(v: number): this {
     const at = this.reserve(2);
     this.view.setUint16(at, v, true);
+    return this;
   }
-  i16(v: number): void {
+  i16(v: number): this {
     const at = this.reserve(2);
     this.view.setInt16(at, v, true);
+    return this;
   }
-  u32(v: number): void {
+  u32(v: number): this {
     const at = this.reserve(4);
     this.view.setUint32(at, v, true);
+    return this;
   }
-  i32(v: number): void {
+  i32(v: number): this {
     const at = this.reserve(4);
     this.view.setInt32(at, v, true);
+    return this;
   }
-  f32(v: number): void {
+  f32(v: number): this {
     const at = this.reserve(4);
     this.view.setFloat32(at, v, true);
+    return this;
   }
-  f64(v: number): void {
+  f64(v: number): this {
     const at = this.reserve(8);
     this.view.setFloat64(at, v, true);
+    return this;
   }
-  u64(v: bigint): void {
+  /** A u64; a number must be a safe integer (BigInt() throws a RangeError for a fraction). */
+  u64(v: number | bigint): this {
     const at = this.reserve(8);
-    this.view.setBigUint64(at, v, true);
+    this.view.setBigUint64(at, BigInt(v), true);
+    return this;
   }
-  i64(v: bigint): void {
+  i64(v: number | bigint): this {
     const at = this.reserve(8);
-    this.view.setBigInt64(at, v, true);
+    this.view.setBigInt64(at, BigInt(v), true);
+    return this;
   }
-  bytes(b: Uint8Array): void {
+  bytes(b: Uint8Array): this {
     const at = this.reserve(b.length);
     this.buf.set(b, at);
+    return this;
   }
-  zeros(n: number): void {
+  zeros(n: number): this {
     const at = this.reserve(n);
     this.buf.fill(0, at, this.pos);
+    return this;
+  }
+  /** Claims `n` bytes (zeros) and returns them for the caller to fill in place, e.g. with `TextEncoder.encodeInto`. */
+  claim(n: number): Uint8Array {
+    const at = this.reserve(n);
+    return this.buf.subarray(at, at + n);
   }
 
   /** The bytes written so far (a copy sized exactly). */

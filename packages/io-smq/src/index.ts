@@ -17,6 +17,10 @@ export type { SmqFormatErrorDetails } from './errors.js';
 export type { SmqProvenance } from './provenance.js';
 export type { SmqTensorInfo } from './header.js';
 export type { SmqByteSource } from './byte-source.js';
+// Building blocks shared with @smallmind/io-gguf (little-endian encoding, atomic file publication).
+export { ByteWriter } from './binary.js';
+export { AtomicFile } from './atomic-file.js';
+export type { AtomicFileErrors, AtomicFileOptions } from './atomic-file.js';
 export { SmqReader } from './reader.js';
 export type { SmqReaderOptions } from './reader.js';
 export { SmqWriter, writeSmq } from './writer.js';

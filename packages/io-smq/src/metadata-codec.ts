@@ -89,28 +89,28 @@ class EntryEncoder {
     }
     switch (type) {
       case MetadataValueType.UINT8:
-        return this.w.u8(v as number);
+        return void this.w.u8(v as number);
       case MetadataValueType.INT8:
-        return this.w.i8(v as number);
+        return void this.w.i8(v as number);
       case MetadataValueType.UINT16:
-        return this.w.u16(v as number);
+        return void this.w.u16(v as number);
       case MetadataValueType.INT16:
-        return this.w.i16(v as number);
+        return void this.w.i16(v as number);
       case MetadataValueType.UINT32:
-        return this.w.u32(v as number);
+        return void this.w.u32(v as number);
       case MetadataValueType.INT32:
-        return this.w.i32(v as number);
+        return void this.w.i32(v as number);
       case MetadataValueType.UINT64:
-        return this.w.u64(v as bigint);
+        return void this.w.u64(v as bigint);
       case MetadataValueType.INT64:
-        return this.w.i64(v as bigint);
+        return void this.w.i64(v as bigint);
       case MetadataValueType.FLOAT32:
       case MetadataValueType.FLOAT64:
         if (typeof v !== 'number') this.fail(path, `expected a number for ${metadataTypeName(type)}, got ${typeof v}`);
-        return type === MetadataValueType.FLOAT32 ? this.w.f32(v) : this.w.f64(v);
+        return void (type === MetadataValueType.FLOAT32 ? this.w.f32(v) : this.w.f64(v));
       case MetadataValueType.BOOL:
         if (typeof v !== 'boolean') this.fail(path, `expected a boolean, got ${typeof v}`);
-        return this.w.u8(v ? 1 : 0);
+        return void this.w.u8(v ? 1 : 0);
       case MetadataValueType.STRING:
         return this.string(v, path);
       case MetadataValueType.ARRAY:

@@ -4,8 +4,7 @@
  * moves the file into place, so a file at `path` is always complete (SPEC.md §7).
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { AtomicFile, type AtomicFileErrors } from './atomic-file.js';
 import { encodeUtf8Strict } from './binary.js';
 import { crc32 } from './checksum.js';
 import { SMQ_LAYOUT_GGML, SMQ_MAX_TENSOR_NAME_BYTES, align64 } from './constants.js';
@@ -63,54 +62,15 @@ function planTensors(tensors: readonly SmqTensorDeclaration[]): TensorPlan[] {
   });
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
-  }
-}
-
 function targetExists(path: string): SmqWriteError {
   return new SmqWriteError('TARGET_EXISTS', `${path} exists; pass overwrite: true to replace it`, path);
 }
 
-/** Makes a completed rename durable: the directory entry itself must reach the disk. */
-async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some platforms (Windows) and filesystems cannot open or sync a directory; the rename is still atomic.
-  } finally {
-    await handle?.close();
-  }
-}
-
-/**
- * Moves the finished temp file to `path`. Without overwrite, a hard link claims `path` atomically and
- * fails if anything appeared there meanwhile; filesystems without hard links fall back to check-then-rename.
- */
-async function publish(tempPath: string, path: string, overwrite: boolean): Promise<void> {
-  if (overwrite) {
-    await rename(tempPath, path);
-    return;
-  }
-  try {
-    await link(tempPath, path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw targetExists(path);
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw e;
-    if (await exists(path)) throw targetExists(path);
-    await rename(tempPath, path);
-    return;
-  }
-  await unlink(tempPath);
-}
+/** How the SMQ writer reports a refused target or a second commit. */
+const SMQ_ATOMIC_FILE_ERRORS: AtomicFileErrors = {
+  destinationExists: (path) => targetExists(path),
+  notOpen: (_path, state) => new SmqWriteError('WRITER_CLOSED', `the file was already ${state}`),
+};
 
 type WriterState = 'open' | 'finished' | 'aborted' | 'failed';
 
@@ -127,12 +87,8 @@ export class SmqWriter {
   private staged = 0;
 
   private constructor(
-    private readonly handle: FileHandle,
-    /** The temp file the data goes to until `finish()`. */
-    readonly tempPath: string,
-    /** The target path. */
-    readonly path: string,
-    private readonly overwrite: boolean,
+    /** The temp file the data goes to until `finish()` publishes it at the target path. */
+    private readonly file: AtomicFile,
     private readonly plans: readonly TensorPlan[],
     private readonly header: HeaderImage,
   ) {
@@ -149,11 +105,22 @@ export class SmqWriter {
     const plans = planTensors(options.tensors);
     const provenance = provenanceEntries({ createdAt: new Date().toISOString(), ...options.provenance });
     const header = HeaderImage.build(options.metadata, provenance, plans);
-    const overwrite = options.overwrite ?? false;
-    if (!overwrite && (await exists(path))) throw targetExists(path);
-    const tempPath = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    const handle = await open(tempPath, 'wx');
-    return new SmqWriter(handle, tempPath, path, overwrite, plans, header);
+    const file = await AtomicFile.create(path, {
+      overwrite: options.overwrite ?? false,
+      tempPath: `${path}.${randomBytes(6).toString('hex')}.tmp`,
+      errors: SMQ_ATOMIC_FILE_ERRORS,
+    });
+    return new SmqWriter(file, plans, header);
+  }
+
+  /** The target path. */
+  get path(): string {
+    return this.file.path;
+  }
+
+  /** The temp file the data goes to until `finish()`. */
+  get tempPath(): string {
+    return this.file.tempPath;
   }
 
   /** Total size the finished file will have. */
@@ -181,7 +148,7 @@ export class SmqWriter {
 
   private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
     for (let done = 0; done < bytes.length; ) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, position + done);
+      const { bytesWritten } = await this.file.handle.write(bytes, done, bytes.length - done, position + done);
       done += bytesWritten;
     }
   }
@@ -265,15 +232,12 @@ export class SmqWriter {
         if (plan !== undefined) await this.closeCurrentTensor();
         await this.flush();
         await this.writeAt(this.header.seal(), 0);
-        await this.handle.sync();
-        await this.handle.close();
+        await this.file.commit();
         this.state = 'finished';
-        await publish(this.tempPath, this.path, this.overwrite);
-        await fsyncDirectory(dirname(this.path));
       });
     } catch (e) {
       this.state = 'failed';
-      await this.discard();
+      await this.file.abort();
       throw e;
     }
   }
@@ -283,15 +247,8 @@ export class SmqWriter {
     if (this.state === 'finished') return;
     if (this.state !== 'aborted') {
       this.state = 'aborted';
-      await this.discard();
+      await this.file.abort();
     }
-  }
-
-  private async discard(): Promise<void> {
-    await this.handle.close().catch(() => undefined);
-    await unlink(this.tempPath).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
-    });
   }
 }
 
