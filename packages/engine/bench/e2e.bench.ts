@@ -104,24 +104,37 @@ async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const nodeArgs = ['--expose-gc', ...process.execArgv];
   const results: Array<RunResult & { fileBytes: number }> = [];
+  const failures: string[] = [];
+  /** Runs one measurement; a failed child is reported and skipped, not fatal to the others. */
+  const measure = (label: string, fileBytes: number, run: () => RunResult): void => {
+    console.error(label);
+    try {
+      const result = { ...run(), fileBytes };
+      console.error(`  ${JSON.stringify(result)}`);
+      results.push(result);
+    } catch (error) {
+      failures.push(`${label}: ${(error as Error).message.split('\n').slice(0, 6).join(' ')}`);
+      console.error(`  FAILED: ${(error as Error).message}`);
+    }
+  };
   for (const mix of mixes) {
     const gguf = await ensureModel(join(cacheDir, `tinyllama-shape-${mix}.gguf`), mix, (m) => console.error(m));
     const smq = gguf.replace(/\.gguf$/, '.smq');
     if (!existsSync(smq)) await importGgufToSmq(gguf, smq);
     const fileBytes = statSync(gguf).size;
     for (const threads of threadCounts) {
-      console.error(`${mix}, ${threads} thread(s): SmallMind`);
-      results.push({ ...child(['--child', smq, mix, String(threads), 'quantized'], process.cwd(), self, nodeArgs), fileBytes });
+      measure(`${mix}, ${threads} thread(s): SmallMind`, fileBytes, () => child(['--child', smq, mix, String(threads), 'quantized'], process.cwd(), self, nodeArgs));
       if (withLlama) {
-        console.error(`${mix}, ${threads} thread(s): node-llama-cpp`);
-        results.push({ ...child([gguf, mix, String(threads), String(PROMPT_TOKENS), String(DECODE_TOKENS)], llamaDir, join(llamaDir, 'run.mjs'), ['--expose-gc']), fileBytes });
+        measure(`${mix}, ${threads} thread(s): node-llama-cpp`, fileBytes, () =>
+          child([gguf, mix, String(threads), String(PROMPT_TOKENS), String(DECODE_TOKENS)], llamaDir, join(llamaDir, 'run.mjs'), ['--expose-gc']),
+        );
       }
       if (mix === mixes[0] && process.env.BENCH_SKIP_F32 !== '1') {
-        console.error(`${mix} dequantized to F32, ${threads} thread(s): SmallMind`);
-        results.push({ ...child(['--child', smq, mix, String(threads), 'f32'], process.cwd(), self, nodeArgs), fileBytes });
+        measure(`${mix} dequantized to F32, ${threads} thread(s): SmallMind`, fileBytes, () => child(['--child', smq, mix, String(threads), 'f32'], process.cwd(), self, nodeArgs));
       }
     }
   }
+  for (const failure of failures) console.log(`FAILED ${failure}`);
   console.log(`# End to end: ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, ${mib(totalmem())} MiB, Node ${process.version}, ${new Date().toISOString()}`);
   console.log('');
   console.log(`| model | engine | threads | file MiB | RSS after load MiB | RSS / file | (RSS - RSS before load) / file | prefill ${PROMPT_TOKENS} tok/s | decode ${DECODE_TOKENS} tok/s | load s |`);
