@@ -4,9 +4,11 @@
 //
 // Our in-memory activation rows are not ggml blocks: quants are stored widened to i16 (so the
 // kernels need no activation widening) and per-block scales as f32, in separate arrays:
-//   Q8_0 row: i16 q[cols] | f32 d[cols/32]
-//   Q8_1 row: i16 q[cols] | f32 d[cols/32] | f32 s[cols/32]   (s = fp16(d * sum q), as ggml)
-//   Q8_K row: i16 q[cols] | f32 d[cols/256] | i16 bsum[cols/16]   (|bsum| <= 16 * 127)
+//   Q8_0 row: i16 q[cols] | f32 d[cols/32] | i8 q[cols] | i32 sum[cols/32]
+//   Q8_1 row: i16 q[cols] | f32 d[cols/32] | f32 s[cols/32] | i8 q[cols]   (s = fp16(d * sum q), as ggml)
+//   Q8_K row: i16 q[cols] | f32 d[cols/256] | i16 bsum[cols/16] | i8 q[cols]   (|bsum| <= 16 * 127)
+// The i8 copy and the Q8_0 sums serve the relaxed-SIMD kernels (i8 x unsigned 7-bit dot products,
+// with weight offsets such as Q4_0's 8 subtracted through the sums).
 //   F16/BF16/F32 row: f32 x[cols] (already rounded to the weight's float type)
 import { f16, f32ToF16 } from './common';
 
@@ -20,6 +22,8 @@ function quantizeQ8Row(x: usize, out: usize, cols: i32, withSums: bool): void {
   const nb = cols >> 5;
   const dOut = out + (<usize>cols << 1);
   const sOut = dOut + (<usize>nb << 2);
+  const q8Out = withSums ? sOut + (<usize>nb << 2) : sOut;
+  const sumOut = q8Out + <usize>cols;
   for (let b = 0; b < nb; b++) {
     const xb = x + (<usize>b << 7);
     let amax: f32 = 0;
@@ -31,10 +35,12 @@ function quantizeQ8Row(x: usize, out: usize, cols: i32, withSums: bool): void {
     for (let j = 0; j < 32; j++) {
       const q = <i32>roundAway(load<f32>(xb + (<usize>j << 2)) * id);
       store<i16>(qb + (<usize>j << 1), <i16>q);
+      store<i8>(q8Out + (<usize>b << 5) + <usize>j, <i8>q);
       sum += q;
     }
     store<f32>(dOut + (<usize>b << 2), f16(f32ToF16(d)));
     if (withSums) store<f32>(sOut + (<usize>b << 2), f16(f32ToF16(<f32>sum * d)));
+    else store<i32>(sumOut + (<usize>b << 2), sum);
   }
 }
 
@@ -42,6 +48,7 @@ function quantizeQ8KRow(x: usize, out: usize, cols: i32): void {
   const nb = cols >> 8;
   const dOut = out + (<usize>cols << 1);
   const sumOut = dOut + (<usize>nb << 2);
+  const q8Out = sumOut + (<usize>(cols >> 4) << 1);
   for (let b = 0; b < nb; b++) {
     const xb = x + (<usize>b << 10);
     const qb = out + (<usize>b << 9);
@@ -57,6 +64,7 @@ function quantizeQ8KRow(x: usize, out: usize, cols: i32): void {
     if (amax == 0) {
       store<f32>(dOut + (<usize>b << 2), 0);
       memory.fill(qb, 0, 512);
+      memory.fill(q8Out + (<usize>b << 8), 0, 256);
       memory.fill(sumOut + (<usize>b << 5), 0, 32);
       continue;
     }
@@ -68,6 +76,7 @@ function quantizeQ8KRow(x: usize, out: usize, cols: i32): void {
         // ggml's nearest_int rounds half to even, which is what f32.nearest does.
         const q = min(127, <i32>nearest<f32>(iscale * load<f32>(xb + (<usize>k << 2))));
         store<i16>(qb + (<usize>k << 1), <i16>q);
+        store<i8>(q8Out + (<usize>b << 8) + <usize>k, <i8>q);
         sum += q;
       }
       store<i16>(sumOut + (<usize>((b << 4) + g) << 1), <i16>sum);

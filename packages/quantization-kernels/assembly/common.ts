@@ -77,6 +77,17 @@ export function f32ToF16(f: f32): u32 {
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
+/**
+ * acc + (i8 activations . unsigned 7-bit levels) as four i32 partial sums (relaxed-SIMD build only;
+ * deterministic because every level is < 128 and no pair sum leaves i16). Written as
+ * i16x8.relaxed_dot + extadd rather than the fused i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's
+ * V8 (behind --experimental-wasm-relaxed-simd) gets the fused form wrong (it drops the accumulator
+ * and doubles the dot product); x64 code is the same three instructions either way.
+ */
+@inline export function relaxedDot(a8: v128, levels: v128, acc: v128): v128 {
+  return i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(a8, levels)));
+}
+
 /** Sum of the four f32 lanes. */
 @inline export function hsum(v: v128): f32 {
   const s = f32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));

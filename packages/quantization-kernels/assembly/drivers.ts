@@ -6,21 +6,21 @@
 // activation row. matMul ("mm"): each weight row is decoded once into a per-thread scratch row
 // (quants widened to i16 plus per-block/per-group scales) and then dotted with all n activation
 // rows, two at a time, so decoding is amortised over the whole batch.
-import { dot16, hsum, hsumI, madd, store16 } from './common';
+import { dot16, hsum, hsumI, madd, relaxedDot, store16 } from './common';
 import { f32Lanes, f32Scalar } from './f32';
 import { f16Lanes, f16Scalar } from './f16';
 import { bf16Lanes, bf16Scalar } from './bf16';
 import { Q8_0_BLOCK_BYTES, q8_0Group, q8_0Scale } from './q8_0';
-import { Q4_0_BLOCK_BYTES, q4_0Group, q4_0Scale } from './q4_0';
-import { Q5_0_BLOCK_BYTES, q5_0Group, q5_0Scale } from './q5_0';
+import { Q4_0_BLOCK_BYTES, Q4_0_OFFSET, q4_0Levels, q4_0Scale } from './q4_0';
+import { Q5_0_BLOCK_BYTES, Q5_0_OFFSET, q5_0Levels, q5_0Scale } from './q5_0';
 import { IQ4_NL_BLOCK_BYTES, iq4_nlGroup, iq4_nlScale } from './iq4_nl';
 import { Q4_1_BLOCK_BYTES, q4_1Group, q4_1Min, q4_1Scale } from './q4_1';
 import { Q5_1_BLOCK_BYTES, q5_1Group, q5_1Min, q5_1Scale } from './q5_1';
 import { Q2_K_BLOCK_BYTES, q2_kD, q2_kDmin, q2_kGroup, q2_kMin, q2_kScale } from './q2_k';
-import { Q3_K_BLOCK_BYTES, q3_kD, q3_kGroup, q3_kScale } from './q3_k';
+import { Q3_K_BLOCK_BYTES, Q3_K_OFFSET, q3_kD, q3_kLevels, q3_kScale } from './q3_k';
 import { Q4_K_BLOCK_BYTES, q4_kD, q4_kDmin, q4_kGroup, q4_kMin, q4_kScale } from './q4_k';
 import { Q5_K_BLOCK_BYTES, q5_kD, q5_kDmin, q5_kGroup, q5_kMin, q5_kScale } from './q5_k';
-import { Q6_K_BLOCK_BYTES, q6_kD, q6_kGroup, q6_kScale } from './q6_k';
+import { Q6_K_BLOCK_BYTES, Q6_K_OFFSET, q6_kD, q6_kLevels, q6_kScale, q6_kScales } from './q6_k';
 import { IQ4_XS_BLOCK_BYTES, iq4_xsD, iq4_xsGroup, iq4_xsScale } from './iq4_xs';
 
 // ggml type ids.
@@ -51,13 +51,51 @@ export const BF16: i32 = 30;
   return Q5_1_BLOCK_BYTES;
 }
 
-@inline function group32(fmt: i32, b: usize, g: i32): v128 {
-  if (fmt == Q8_0) return q8_0Group(b, g);
-  if (fmt == Q4_0) return q4_0Group(b, g);
-  if (fmt == Q5_0) return q5_0Group(b, g);
-  if (fmt == IQ4_NL) return iq4_nlGroup(b, g);
+/** Formats whose weights are unsigned 7-bit levels minus an offset (relaxed SIMD's i8 x i7 dot applies). */
+@inline function unsigned32(fmt: i32): bool {
+  return fmt == Q4_0 || fmt == Q5_0 || fmt == Q4_1 || fmt == Q5_1;
+}
+
+@inline function offset32(fmt: i32): i32 {
+  if (fmt == Q4_0) return Q4_0_OFFSET;
+  if (fmt == Q5_0) return Q5_0_OFFSET;
+  return 0;
+}
+
+/** Unsigned levels of group g (formats with `unsigned32`). */
+@inline function levels32(fmt: i32, b: usize, g: i32): v128 {
+  if (fmt == Q4_0) return q4_0Levels(b, g);
+  if (fmt == Q5_0) return q5_0Levels(b, g);
   if (fmt == Q4_1) return q4_1Group(b, g);
   return q5_1Group(b, g);
+}
+
+/** Signed i8 weights of group g. */
+@inline function group32(fmt: i32, b: usize, g: i32): v128 {
+  if (fmt == Q8_0) return q8_0Group(b, g);
+  if (fmt == IQ4_NL) return iq4_nlGroup(b, g);
+  if (offset32(fmt) != 0) return i8x16.sub(levels32(fmt, b, g), i8x16.splat(<i8>offset32(fmt)));
+  return levels32(fmt, b, g);
+}
+
+/**
+ * Integer dot of block b's 32 weights with the activations: i16 activations and dot_i16x8, or on
+ * the relaxed-SIMD build for unsigned formats, i8 activations times the unsigned levels with
+ * relaxed_dot_i8x16_i7x16 (deterministic: levels are < 128), the offset taken off through the
+ * activation block sum.
+ */
+@inline function blockDot32(fmt: i32, b: usize, a: usize, cols: i32, nb: i32, i: i32): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && unsigned32(fmt)) {
+    // Q8_0 rows: i16 q | f32 d | i8 q | i32 sum; Q8_1 rows (Q4_1/Q5_1): i16 q | f32 d | f32 s | i8 q.
+    const a8 = a + (<usize>cols << 1) + (<usize>nb << (hasMin32(fmt) ? 3 : 2));
+    let init = i32x4.splat(0);
+    if (offset32(fmt) != 0) init = i32x4.replace_lane(init, 0, -offset32(fmt) * load<i32>(a8 + <usize>cols + (<usize>i << 2)));
+    const a8q = a8 + (<usize>i << 5);
+    const s = relaxedDot(v128.load(a8q), levels32(fmt, b, 0), init);
+    return relaxedDot(v128.load(a8q, 16), levels32(fmt, b, 1), s);
+  }
+  const ap = a + (<usize>i << 6);
+  return i32x4.add(dot16(group32(fmt, b, 0), ap), dot16(group32(fmt, b, 1), ap + 32));
 }
 
 @inline function scale32(fmt: i32, b: usize): f32 {
@@ -90,8 +128,7 @@ export const BF16: i32 = 30;
     let acc = f32x4.splat(0);
     let accMin: f32 = 0;
     for (let i = 0; i < nb; i++) {
-      const ap = a + (<usize>i << 6);
-      const s = i32x4.add(dot16(group32(fmt, b, 0), ap), dot16(group32(fmt, b, 1), ap + 32));
+      const s = blockDot32(fmt, b, a, cols, nb, i);
       const dy = load<f32>(ad + (<usize>i << 2));
       acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(scale32(fmt, b) * dy), acc);
       if (hasMin32(fmt)) accMin += min32(fmt, b) * load<f32>(as + (<usize>i << 2));
@@ -235,13 +272,30 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   return IQ4_XS_BLOCK_BYTES;
 }
 
-@inline function group256(fmt: i32, b: usize, g: i32): v128 {
+/** Every k-quant stores unsigned levels; IQ4_XS indexes a signed table. */
+@inline function unsigned256(fmt: i32): bool {
+  return fmt != IQ4_XS;
+}
+
+@inline function offset256(fmt: i32): i32 {
+  if (fmt == Q3_K) return Q3_K_OFFSET;
+  if (fmt == Q6_K) return Q6_K_OFFSET;
+  return 0;
+}
+
+@inline function levels256(fmt: i32, b: usize, g: i32): v128 {
   if (fmt == Q2_K) return q2_kGroup(b, g);
-  if (fmt == Q3_K) return q3_kGroup(b, g);
+  if (fmt == Q3_K) return q3_kLevels(b, g);
   if (fmt == Q4_K) return q4_kGroup(b, g);
   if (fmt == Q5_K) return q5_kGroup(b, g);
-  if (fmt == Q6_K) return q6_kGroup(b, g);
-  return iq4_xsGroup(b, g);
+  return q6_kLevels(b, g);
+}
+
+/** Signed i8 weights of group g. */
+@inline function group256(fmt: i32, b: usize, g: i32): v128 {
+  if (fmt == IQ4_XS) return iq4_xsGroup(b, g);
+  if (offset256(fmt) != 0) return i8x16.sub(levels256(fmt, b, g), i8x16.splat(<i8>offset256(fmt)));
+  return levels256(fmt, b, g);
 }
 
 /** Integer scale of group g (16 weights). */
@@ -280,31 +334,53 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   return q5_kDmin(b);
 }
 
-/** isum + scale(g) * (group g . activations): one group of 16, g constant after unrolling. */
-@inline function kGroupDot(fmt: i32, b: usize, ap: usize, g: i32, isum: v128): v128 {
-  const s = dot16(group256(fmt, b, g), ap + (<usize>g << 5));
+/**
+ * isum + scale(g) * (group g . activations): one group of 16, g constant after unrolling. `ap` is
+ * the block's i16 activations, `a8` its i8 copy and `bs` its i16 group sums (relaxed build:
+ * unsigned levels through relaxed_dot_i8x16_i7x16, the offset taken off via the group sum).
+ */
+@inline function kGroupDot(fmt: i32, b: usize, ap: usize, a8: usize, bs: usize, g: i32, isum: v128): v128 {
+  let s: v128;
+  if (ASC_FEATURE_RELAXED_SIMD && unsigned256(fmt)) {
+    let init = i32x4.splat(0);
+    // Q6_K takes its offset off once per block (kBlockDot); Q3_K's packed scales make per group simpler.
+    if (offset256(fmt) != 0 && fmt != Q6_K) init = i32x4.replace_lane(init, 0, -offset256(fmt) * <i32>load<i16>(bs + (<usize>g << 1)));
+    s = relaxedDot(v128.load(a8 + (<usize>g << 4)), levels256(fmt, b, g), init);
+  } else {
+    s = dot16(group256(fmt, b, g), ap + (<usize>g << 5));
+  }
   return i32x4.add(isum, i32x4.mul(s, i32x4.splat(scale256(fmt, b, g))));
 }
 
 /** The 16 groups of one super-block, unrolled so every shift, mask and scale index is a constant. */
-@inline function kBlockDot(fmt: i32, b: usize, ap: usize): v128 {
+@inline function kBlockDot(fmt: i32, b: usize, ap: usize, a8: usize, bs: usize): v128 {
   let isum = i32x4.splat(0);
-  isum = kGroupDot(fmt, b, ap, 0, isum);
-  isum = kGroupDot(fmt, b, ap, 1, isum);
-  isum = kGroupDot(fmt, b, ap, 2, isum);
-  isum = kGroupDot(fmt, b, ap, 3, isum);
-  isum = kGroupDot(fmt, b, ap, 4, isum);
-  isum = kGroupDot(fmt, b, ap, 5, isum);
-  isum = kGroupDot(fmt, b, ap, 6, isum);
-  isum = kGroupDot(fmt, b, ap, 7, isum);
-  isum = kGroupDot(fmt, b, ap, 8, isum);
-  isum = kGroupDot(fmt, b, ap, 9, isum);
-  isum = kGroupDot(fmt, b, ap, 10, isum);
-  isum = kGroupDot(fmt, b, ap, 11, isum);
-  isum = kGroupDot(fmt, b, ap, 12, isum);
-  isum = kGroupDot(fmt, b, ap, 13, isum);
-  isum = kGroupDot(fmt, b, ap, 14, isum);
-  return kGroupDot(fmt, b, ap, 15, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 0, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 1, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 2, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 3, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 4, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 5, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 6, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 7, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 8, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 9, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 10, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 11, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 12, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 13, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 14, isum);
+  isum = kGroupDot(fmt, b, ap, a8, bs, 15, isum);
+  if (ASC_FEATURE_RELAXED_SIMD && fmt == Q6_K) {
+    // -32 * sum_g scale_g * bsum_g: the i8 scales widened against the i16 group sums.
+    const sc = q6_kScales(b);
+    const dot = i32x4.add(
+      i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(sc), v128.load(bs)),
+      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(sc), v128.load(bs, 16)),
+    );
+    isum = i32x4.sub(isum, i32x4.shl(dot, 5));
+  }
+  return isum;
 }
 
 /** sum over groups of min(g) * bsum(g) (Q2_K: 16 groups; Q4_K/Q5_K: pairs share a min). */
@@ -324,13 +400,14 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   const nb = cols >> 8;
   const ad = a + (<usize>cols << 1);
   const asum = ad + (<usize>nb << 2);
+  const a8 = asum + (<usize>(cols >> 4) << 1);
   const bytes = blockBytes256(fmt);
   for (let r = r0; r < r1; r++) {
     let b = w + <usize>r * rowBytes;
     let acc = f32x4.splat(0);
     let accMin: f32 = 0;
     for (let i = 0; i < nb; i++) {
-      const isum = kBlockDot(fmt, b, a + (<usize>i << 9));
+      const isum = kBlockDot(fmt, b, a + (<usize>i << 9), a8 + (<usize>i << 8), asum + (<usize>i << 5));
       const dy = load<f32>(ad + (<usize>i << 2));
       acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d256(fmt, b) * dy), acc);
       if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>kBlockMins(fmt, b, asum + (<usize>i << 5));

@@ -7,13 +7,16 @@ import { byteBitToBytes, f16s } from './common';
 
 export const Q3_K_BLOCK_BYTES: usize = 110;
 
-@inline export function q3_kGroup(b: usize, g: i32): v128 {
+/** Unsigned levels 0..7 (low bits | high bit << 2); the weight is level - Q3_K_OFFSET. */
+@inline export function q3_kLevels(b: usize, g: i32): v128 {
   const half = <usize>(g & 1) << 4;
   const j = (g >> 1) & 3;
   const q = v128.and(i8x16.shr_u(v128.load(b + 32 + (<usize>(g >> 3) << 5) + half), j << 1), i8x16.splat(3));
   const high = byteBitToBytes(v128.load(b + half), ((g >> 3) << 2) + j, 4);
-  return i8x16.sub(v128.or(q, high), i8x16.splat(4));
+  return v128.or(q, high);
 }
+
+export const Q3_K_OFFSET: i32 = 4;
 
 @inline export function q3_kScale(b: usize, g: i32): i32 {
   const s = b + 96;

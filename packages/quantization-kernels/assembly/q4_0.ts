@@ -4,10 +4,13 @@ import { f16s, highNibbles, lowNibbles } from './common';
 
 export const Q4_0_BLOCK_BYTES: usize = 18;
 
-@inline export function q4_0Group(b: usize, g: i32): v128 {
+/** Unsigned levels 0..15 of weights 16g .. 16g+15; the weight is level - Q4_0_OFFSET. */
+@inline export function q4_0Levels(b: usize, g: i32): v128 {
   const q = v128.load(b + 2);
-  return i8x16.sub(g == 0 ? lowNibbles(q) : highNibbles(q), i8x16.splat(8));
+  return g == 0 ? lowNibbles(q) : highNibbles(q);
 }
+
+export const Q4_0_OFFSET: i32 = 8;
 
 @inline export function q4_0Scale(b: usize): f32 {
   return f16s(load<u16>(b));

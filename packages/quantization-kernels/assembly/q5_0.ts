@@ -4,11 +4,14 @@ import { bitsToBytes, f16s, highNibbles, lowNibbles } from './common';
 
 export const Q5_0_BLOCK_BYTES: usize = 22;
 
-@inline export function q5_0Group(b: usize, g: i32): v128 {
+/** Unsigned levels 0..31; the weight is level - Q5_0_OFFSET. */
+@inline export function q5_0Levels(b: usize, g: i32): v128 {
   const q = v128.load(b + 6);
   const hi = bitsToBytes(load<u16>(b + 2 + (<usize>g << 1)), 16);
-  return i8x16.sub(v128.or(g == 0 ? lowNibbles(q) : highNibbles(q), hi), i8x16.splat(16));
+  return v128.or(g == 0 ? lowNibbles(q) : highNibbles(q), hi);
 }
+
+export const Q5_0_OFFSET: i32 = 16;
 
 @inline export function q5_0Scale(b: usize): f32 {
   return f16s(load<u16>(b));

@@ -6,14 +6,22 @@ import { f16s, highNibbles, lowNibbles } from './common';
 
 export const Q6_K_BLOCK_BYTES: usize = 210;
 
-@inline export function q6_kGroup(b: usize, g: i32): v128 {
+/** Unsigned levels 0..63; the weight is level - Q6_K_OFFSET. */
+@inline export function q6_kLevels(b: usize, g: i32): v128 {
   const n = <usize>(g >> 3);
   const k = (g >> 1) & 3;
   const half = <usize>(g & 1) << 4;
   const ql = v128.load(b + (n << 6) + (<usize>(k & 1) << 5) + half);
   const qh = v128.load(b + 128 + (n << 5) + half);
   const high = i8x16.shl(v128.and(i8x16.shr_u(qh, k << 1), i8x16.splat(3)), 4);
-  return i8x16.sub(v128.or(k < 2 ? lowNibbles(ql) : highNibbles(ql), high), i8x16.splat(32));
+  return v128.or(k < 2 ? lowNibbles(ql) : highNibbles(ql), high);
+}
+
+export const Q6_K_OFFSET: i32 = 32;
+
+/** The 16 group scales as one i8x16. */
+@inline export function q6_kScales(b: usize): v128 {
+  return v128.load(b + 192);
 }
 
 @inline export function q6_kScale(b: usize, g: i32): i32 {

@@ -47,12 +47,13 @@ const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
 /** Bytes of one quantized activation row of `cols` values (16-byte aligned). */
 export function activationRowBytes(activation: GgmlTypeId, cols: number): number {
   switch (activation) {
+    // i16 quants, per-block data, then an i8 copy of the quants (see assembly/activations.ts).
     case GgmlType.Q8_0:
-      return align16(cols * 2 + (cols / 32) * 4);
+      return align16(cols * 3 + (cols / 32) * 8);
     case GgmlType.Q8_1:
-      return align16(cols * 2 + (cols / 32) * 8);
+      return align16(cols * 3 + (cols / 32) * 8);
     case GgmlType.Q8_K:
-      return align16(cols * 2 + (cols / 256) * 4 + (cols / 16) * 2);
+      return align16(cols * 3 + (cols / 256) * 4 + (cols / 16) * 2);
     default:
       return align16(cols * 4);
   }
