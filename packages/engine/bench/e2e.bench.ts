@@ -8,7 +8,7 @@
 //   BENCH_MIXES=Q4_0 BENCH_THREADS=1 BENCH_SKIP_LLAMA=1 BENCH_SKIP_F32=1 ... to narrow
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, statfsSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importGgufToSmq } from '@smallmind/io-gguf';
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
   const withLlama = process.env.BENCH_SKIP_LLAMA !== '1' && ensureLlama();
   const self = fileURLToPath(import.meta.url);
   const nodeArgs = ['--expose-gc', ...process.execArgv];
+  const loadAtStart = loadavg()[0]!;
   const results: Array<RunResult & { fileBytes: number }> = [];
   const failures: string[] = [];
   /** Runs one measurement; a failed child is reported and skipped, not fatal to the others. */
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
     }
   }
   for (const failure of failures) console.log(`FAILED ${failure}`);
-  console.log(`# End to end: ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, ${mib(totalmem())} MiB, Node ${process.version}, ${new Date().toISOString()}`);
+  console.log(`# End to end: ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, ${mib(totalmem())} MiB, Node ${process.version}, ${new Date().toISOString()}; 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`);
   console.log('');
   console.log(`| model | engine | threads | file MiB | RSS after load MiB | RSS / file | (RSS - RSS before load) / file | prefill ${PROMPT_TOKENS} tok/s | decode ${DECODE_TOKENS} tok/s | load s |`);
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');

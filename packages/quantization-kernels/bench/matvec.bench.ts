@@ -2,7 +2,7 @@
 // reference vs the WebAssembly kernels on 1 and 2 threads. Prints a Markdown table.
 // Run: pnpm bench (from packages/quantization-kernels); BENCH_FORMATS=Q4_0,Q8_0 to narrow,
 // node --experimental-wasm-relaxed-simd for the relaxed-SIMD build.
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { GgmlType, createWeightTensor, ggmlTypeInfo, type IWeightTensor } from '@smallmind/quantization-tensors';
 import { KERNEL_FORMATS, createBackend, type KernelBackend } from '../src/index.js';
 
@@ -44,7 +44,7 @@ const backends: Array<[string, KernelBackend]> = [];
 for (const threads of [1, 2]) backends.push([`${threads}T`, await createBackend({ threads })]);
 const variant = backends[0]![1].name;
 
-console.log(`# matVec ${ROWS}x${COLS}: ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, ${variant}`);
+console.log(`# matVec ${ROWS}x${COLS}: ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}, ${variant}, load average at start ${loadavg()[0]!.toFixed(2)}`);
 console.log('');
 console.log('| format | MiB | TS ref ms | WASM 1T ms | GFLOP/s | GB/s | WASM 2T ms | GB/s | matMul n=64 1T GFLOP/s | 2T GFLOP/s |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -68,3 +68,5 @@ for (const format of KERNEL_FORMATS) {
   console.log(`| ${[...cells, ...mm].join(' | ')} |`);
 }
 for (const [, backend] of backends) await backend.dispose();
+console.log('');
+console.log(`load average at end ${loadavg()[0]!.toFixed(2)} (1 min)`);
