@@ -20,6 +20,7 @@ import {
   elementCount,
   f32Values,
   listRefFixtures,
+  quantizerFixturePairs,
   readRefTensors,
   sha256,
   sharedFixturesDir,
@@ -27,6 +28,7 @@ import {
   tensorStats,
   typeIdOfRefName,
   vendoredFixturesDir,
+  type QuantizerFixturePair,
   type RefFixture,
   type RefTensor,
 } from './test-support/reference-fixtures.js';
@@ -76,30 +78,11 @@ function describeDequantization(fixture: RefFixture): void {
   });
 }
 
-interface QuantizerCase {
-  readonly source: RefFixture;
-  readonly target: RefFixture;
-}
-
-/** Pairs each `<model>-F32` fixture with every other ref.json of the same model in `root`. */
-function quantizerCases(root: string): QuantizerCase[] {
-  const fixtures = listRefFixtures(root);
-  const cases: QuantizerCase[] = [];
-  for (const source of fixtures) {
-    if (!source.id.endsWith('-F32') || source.ggufPath === undefined) continue;
-    const model = source.id.slice(0, -'F32'.length);
-    for (const target of fixtures) {
-      if (target !== source && target.id.startsWith(model)) cases.push({ source, target });
-    }
-  }
-  return cases;
-}
-
 /**
  * Quantizes the source's F32 tensors to each target tensor's type (where we own the quantizer)
  * and compares hashes. Returns how many tensors were compared, per type.
  */
-function checkQuantizerIdentity({ source, target }: QuantizerCase): Map<string, number> {
+function checkQuantizerIdentity({ source, target }: QuantizerFixturePair): Map<string, number> {
   const sourceTensors = new Map(readRefTensors(source.refPath).map((tensor) => [tensor.name, tensor]));
   const gguf = new Uint8Array(readFileSync(source.ggufPath!));
   const compared = new Map<string, number>();
@@ -124,7 +107,7 @@ describe('vendored fixtures: dequantization statistics', () => {
 });
 
 describe('vendored fixtures: quantizers byte-identical to llama.cpp (stories260K-F32 -> 7 types)', () => {
-  const cases = quantizerCases(vendoredFixturesDir);
+  const cases = quantizerFixturePairs(vendoredFixturesDir);
   const targets = ['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'F16', 'BF16'];
   for (const targetType of targets) {
     it(`${targetType}: every 2-D tensor whose rows are whole blocks, plus the F16/F32 fallbacks`, () => {
@@ -148,7 +131,7 @@ describe.skipIf(sharedFixtures.length === 0)('conformance (../shared/fixtures): 
 });
 
 describe.skipIf(sharedFixtures.length === 0)('conformance (../shared/fixtures): quantizers byte-identical to llama.cpp', () => {
-  for (const testCase of quantizerCases(sharedFixturesDir)) {
+  for (const testCase of quantizerFixturePairs(sharedFixturesDir)) {
     it(`${testCase.source.id} -> ${testCase.target.id}`, () => {
       const compared = checkQuantizerIdentity(testCase);
       const total = [...compared.values()].reduce((a, b) => a + b, 0);

@@ -1,3 +1,5 @@
+import type { BlockFormat } from '../block-format.js';
+import { GgmlType, ggmlTypeInfo, type GgmlTypeId } from '../ggml-type.js';
 import { readFp16 } from '../half.js';
 import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, q8KScale } from './k-quant-shared.js';
 
@@ -151,7 +153,7 @@ export interface Iq3Layout {
  * (db * magnitude) * ±1, rounded to float32 as ggml does. (IQ3_XXS computes db as
  * (d * (0.5 + s)) * 0.5; scaling by powers of two is exact, so that is the same float32.)
  */
-export function dequantizeIq3(layout: Iq3Layout, src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
+function dequantizeIq3(layout: Iq3Layout, src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
   for (let block = 0; block < count / 256; block++) {
     const base = srcOffset + block * layout.blockBytes;
     const d = readFp16(src, base);
@@ -178,7 +180,7 @@ export function dequantizeIq3(layout: Iq3Layout, src: Uint8Array, srcOffset: num
  * the int8 activations, times 2s + 1, summed per block as an integer; times d_x*d_y (float32),
  * blocks summed in float32 (ggml's generic order), and the total times scaleFactor.
  */
-export function vecDotIq3(layout: Iq3Layout, count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
+function vecDotIq3(layout: Iq3Layout, count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
   let sum = 0;
   for (let block = 0; block < count / 256; block++) {
     const base = wOffset + block * layout.blockBytes;
@@ -203,4 +205,14 @@ export function vecDotIq3(layout: Iq3Layout, count: number, w: Uint8Array, wOffs
     sum = Math.fround(sum + Math.fround(Math.fround(readFp16(w, base) * q8KScale(a, act)) * bsum));
   }
   return Math.fround(layout.scaleFactor * sum);
+}
+
+/** The `BlockFormat` of IQ3_XXS or IQ3_S: the shared loops bound to `layout`, activations Q8_K, no quantizer. */
+export function iq3Format(type: GgmlTypeId, layout: Iq3Layout): BlockFormat {
+  return {
+    info: ggmlTypeInfo(type),
+    vecDotType: GgmlType.Q8_K,
+    dequantize: (src, srcOffset, dst, dstOffset, count) => dequantizeIq3(layout, src, srcOffset, dst, dstOffset, count),
+    vecDot: (count, w, wOffset, a, aOffset) => vecDotIq3(layout, count, w, wOffset, a, aOffset),
+  };
 }

@@ -1,7 +1,7 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
-import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
-import { IQ3S_GRID, dequantizeIq3, vecDotIq3, type Iq3Layout } from './iq-grids.js';
+import { GgmlType } from '../ggml-type.js';
+import { IQ3S_GRID, iq3Format, type Iq3Layout } from './iq-grids.js';
 import { q8KFormat } from './q8_k.js';
 
 /**
@@ -30,12 +30,7 @@ const LAYOUT: Iq3Layout = {
   signs: (bytes, base, sub, group) => bytes[base + SIGNS + 4 * sub + group] as number,
 };
 
-export const iq3SFormat: BlockFormat = {
-  info: ggmlTypeInfo(GgmlType.IQ3_S),
-  vecDotType: GgmlType.Q8_K,
-  dequantize: (src, srcOffset, dst, dstOffset, count) => dequantizeIq3(LAYOUT, src, srcOffset, dst, dstOffset, count),
-  vecDot: (count, w, wOffset, a, aOffset) => vecDotIq3(LAYOUT, count, w, wOffset, a, aOffset),
-};
+export const iq3SFormat: BlockFormat = iq3Format(GgmlType.IQ3_S, LAYOUT);
 
 /** An IQ3_S weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
 export class IQ3STensor extends BlockWeightTensor {

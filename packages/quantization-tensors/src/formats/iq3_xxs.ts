@@ -1,7 +1,7 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
-import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
-import { IQ3XXS_GRID, KSIGNS_IQ2XS, dequantizeIq3, vecDotIq3, type Iq3Layout } from './iq-grids.js';
+import { GgmlType } from '../ggml-type.js';
+import { IQ3XXS_GRID, KSIGNS_IQ2XS, iq3Format, type Iq3Layout } from './iq-grids.js';
 import { readU32 } from './legacy-block-math.js';
 import { q8KFormat } from './q8_k.js';
 
@@ -26,12 +26,7 @@ const LAYOUT: Iq3Layout = {
   signs: (bytes, base, sub, group) => KSIGNS_IQ2XS[(readU32(bytes, base + AUX + 4 * sub) >>> (7 * group)) & 127] as number,
 };
 
-export const iq3XxsFormat: BlockFormat = {
-  info: ggmlTypeInfo(GgmlType.IQ3_XXS),
-  vecDotType: GgmlType.Q8_K,
-  dequantize: (src, srcOffset, dst, dstOffset, count) => dequantizeIq3(LAYOUT, src, srcOffset, dst, dstOffset, count),
-  vecDot: (count, w, wOffset, a, aOffset) => vecDotIq3(LAYOUT, count, w, wOffset, a, aOffset),
-};
+export const iq3XxsFormat: BlockFormat = iq3Format(GgmlType.IQ3_XXS, LAYOUT);
 
 /** An IQ3_XXS weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
 export class IQ3XXSTensor extends BlockWeightTensor {

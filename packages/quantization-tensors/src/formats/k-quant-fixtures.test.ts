@@ -15,9 +15,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { BlockFormat } from '../block-format.js';
 import { GgmlType } from '../ggml-type.js';
+import { quantizeWith } from '../test-support/block-formats.js';
 import {
   f32Values,
-  listRefFixtures,
+  quantizerFixturePairs,
   readRefTensors,
   sha256,
   sharedFixturesDir,
@@ -43,17 +44,11 @@ type Case = [name: string, source: RefFixture, original: RefTensor, llamaTensor:
 
 /** Every tensor of our quantizer types in the fixtures of `root`, paired with its F32 original. */
 function quantizerCases(root: string): Case[] {
-  const fixtures = listRefFixtures(root);
   const cases: Case[] = [];
-  for (const source of fixtures) {
-    if (!source.id.endsWith('-F32') || source.ggufPath === undefined) continue;
-    const model = source.id.slice(0, -'F32'.length);
+  for (const { source, target } of quantizerFixturePairs(root)) {
     const originals = new Map(readRefTensors(source.refPath).map((tensor) => [tensor.name, tensor]));
-    for (const target of fixtures) {
-      if (target === source || !target.id.startsWith(model)) continue;
-      for (const tensor of readRefTensors(target.refPath)) {
-        if (quantizers.has(typeIdOfRefName(tensor.type))) cases.push([`${target.id} ${tensor.name} (${tensor.type})`, source, originals.get(tensor.name)!, tensor]);
-      }
+    for (const tensor of readRefTensors(target.refPath)) {
+      if (quantizers.has(typeIdOfRefName(tensor.type))) cases.push([`${target.id} ${tensor.name} (${tensor.type})`, source, originals.get(tensor.name)!, tensor]);
     }
   }
   return cases;
@@ -65,9 +60,8 @@ function expectByteIdentical(source: RefFixture, original: RefTensor, llamaTenso
   let gguf = sourceBytes.get(source.id);
   if (gguf === undefined) sourceBytes.set(source.id, (gguf = new Uint8Array(readFileSync(source.ggufPath!))));
   const format = quantizers.get(typeIdOfRefName(llamaTensor.type))!;
-  const values = f32Values(tensorBytes(gguf, original));
-  const ours = new Uint8Array(llamaTensor.nbytes);
-  format.quantize!(values, 0, ours, 0, values.length);
+  const ours = quantizeWith(format, f32Values(tensorBytes(gguf, original)));
+  expect(ours.length).toBe(llamaTensor.nbytes);
   expect(sha256(ours)).toBe(llamaTensor.sha256);
 }
 

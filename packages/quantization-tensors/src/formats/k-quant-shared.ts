@@ -10,6 +10,8 @@
  * ggml builds these reference quantizers without FMA contraction (ggml-base has no -march flags),
  * so products and sums are rounded separately, as here.
  */
+import type { BlockFormat } from '../block-format.js';
+import { GgmlType, ggmlTypeInfo, type GgmlTypeId } from '../ggml-type.js';
 import { f32Bits, f32FromBits, readFp16, writeFp16 } from '../half.js';
 import { int8View, signedAbsMax } from './legacy-block-math.js';
 
@@ -77,6 +79,17 @@ function storeSymmetricLevels(
 }
 
 /**
+ * The signed value of largest magnitude of the group (`signedAbsMax`), or 0 with the group's levels
+ * zeroed when that magnitude is below GROUP_MAX_EPS: such a group is stored as all zeros (scale 0).
+ */
+function groupMaxOrZeroLevels(n: number, x: Float32Array, xOffset: number, levels: Int8Array, levelsOffset: number): number {
+  const max = signedAbsMax(x, xOffset, n);
+  if (!(Math.abs(max) < GROUP_MAX_EPS)) return max; // not `>=`: a NaN max goes on, as in ggml
+  levels.fill(0, levelsOffset, levelsOffset + n);
+  return 0;
+}
+
+/**
  * ggml's `make_qx_quants` for the case the reference quantizers use (rmse_type 1, no importance
  * weights: weight x^2): symmetric levels in [-nmax, nmax-1], stored in `levels` offset by +nmax.
  * Tries 18 scales around nmax/max and keeps the one maximising sum(w x l)^2 / sum(w l^2).
@@ -90,11 +103,8 @@ export function makeQxQuants(
   levels: Int8Array,
   levelsOffset: number,
 ): number {
-  const max = signedAbsMax(x, xOffset, n);
-  if (Math.abs(max) < GROUP_MAX_EPS) {
-    levels.fill(0, levelsOffset, levelsOffset + n);
-    return 0;
-  }
+  const max = groupMaxOrZeroLevels(n, x, xOffset, levels, levelsOffset);
+  if (max === 0) return 0;
   let iscale = fround(-nmax / max);
   storeSymmetricLevels(n, nmax, x, xOffset, iscale, levels, levelsOffset, nmax);
   let [sumlx, suml2] = symmetricFitSums(n, nmax, x, xOffset, iscale);
@@ -126,11 +136,8 @@ export function makeQ3Quants(
   levels: Int8Array,
   levelsOffset: number,
 ): number {
-  const max = signedAbsMax(x, xOffset, n);
-  if (Math.abs(max) < GROUP_MAX_EPS) {
-    levels.fill(0, levelsOffset, levelsOffset + n);
-    return 0;
-  }
+  const max = groupMaxOrZeroLevels(n, x, xOffset, levels, levelsOffset);
+  if (max === 0) return 0;
   const iscale = fround(-nmax / max);
   storeSymmetricLevels(n, nmax, x, xOffset, iscale, levels, levelsOffset, 0);
   let [sumlx, suml2] = symmetricFitSums(n, nmax, x, xOffset, iscale);
@@ -387,7 +394,7 @@ export interface SignedSubBlockLayout {
 const signedSubBlockQuants = new Int8Array(16);
 
 /** dequantize_row_q3_K / q6_K: x = (d * scale) * q, each product rounded to float32. */
-export function dequantizeSignedSubBlocks(
+function dequantizeSignedSubBlocks(
   layout: SignedSubBlockLayout,
   src: Uint8Array,
   srcOffset: number,
@@ -412,7 +419,7 @@ export function dequantizeSignedSubBlocks(
  * ggml_vec_dot_q3_K_q8_K / q6_K_q8_K: integer dot per 16-weight sub-block times its signed scale,
  * summed per block as an integer, times d_x*d_y (float32); blocks summed in float32.
  */
-export function vecDotSignedSubBlocks(
+function vecDotSignedSubBlocks(
   layout: SignedSubBlockLayout,
   count: number,
   w: Uint8Array,
@@ -437,6 +444,23 @@ export function vecDotSignedSubBlocks(
     sum = fround(sum + fround(fround(readFp16(w, base + layout.d) * q8KScale(a, act)) * isum));
   }
   return sum;
+}
+
+/** Reference quantizer of a Q3_K/Q6_K-style format (each has its own scale search and packing). */
+type QuantizeRow = NonNullable<BlockFormat['quantize']>;
+
+/**
+ * The `BlockFormat` of a Q3_K/Q6_K-style type: dequantize and vecDot are the shared block loops bound
+ * to `layout`; activations are Q8_K. (Measured: as fast as per-format wrapper functions.)
+ */
+export function signedSubBlockFormat(type: GgmlTypeId, layout: SignedSubBlockLayout, quantize: QuantizeRow): BlockFormat {
+  return {
+    info: ggmlTypeInfo(type),
+    vecDotType: GgmlType.Q8_K,
+    dequantize: (src, srcOffset, dst, dstOffset, count) => dequantizeSignedSubBlocks(layout, src, srcOffset, dst, dstOffset, count),
+    quantize,
+    vecDot: (count, w, wOffset, a, aOffset) => vecDotSignedSubBlocks(layout, count, w, wOffset, a, aOffset),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -529,7 +553,7 @@ const k4Levels = new Uint8Array(QK_K);
  * quantize_row_q4_K_ref / q5_K_ref: `fitScaleMinK4`, `requantizeScaleMinK4`, then the levels packed
  * as nibbles (and, for Q5_K, levels above 15 set their bit in qh).
  */
-export function quantizeScaleMinK4(
+function quantizeScaleMinK4(
   layout: ScaleMinK4Layout,
   search: ScaleMinK4Search,
   src: Float32Array,
@@ -574,7 +598,7 @@ export interface ScaleMinK4Layout {
  * Dequantizes Q4_K/Q5_K blocks: x = (d * scale) * q - (dmin * min), each product rounded to
  * float32 as dequantize_row_q4_K/q5_K do.
  */
-export function dequantizeScaleMinK4(
+function dequantizeScaleMinK4(
   layout: ScaleMinK4Layout,
   src: Uint8Array,
   srcOffset: number,
@@ -609,7 +633,7 @@ export function dequantizeScaleMinK4(
  * sub-block; result d_x*d_y * isum - dmin_x*d_y * mins with the scale products in float32 as in
  * ggml; blocks are summed in float32 (ggml's SIMD paths differ only in float32 summation order).
  */
-export function vecDotScaleMinK4(
+function vecDotScaleMinK4(
   layout: ScaleMinK4Layout,
   count: number,
   w: Uint8Array,
@@ -644,4 +668,19 @@ export function vecDotScaleMinK4(
     sum = fround(sum + fround(fround(d * isum) - fround(dmin * mins)));
   }
   return sum;
+}
+
+/**
+ * The `BlockFormat` of Q4_K or Q5_K: all three functions are the shared ones bound to the format's
+ * `layout` and `search` (dequantize_row_q4_K/q5_K, quantize_row_q4_K_ref/q5_K_ref,
+ * ggml_vec_dot_q4_K_q8_K/q5_K_q8_K); activations are Q8_K.
+ */
+export function scaleMinK4Format(type: GgmlTypeId, layout: ScaleMinK4Layout, search: ScaleMinK4Search): BlockFormat {
+  return {
+    info: ggmlTypeInfo(type),
+    vecDotType: GgmlType.Q8_K,
+    dequantize: (src, srcOffset, dst, dstOffset, count) => dequantizeScaleMinK4(layout, src, srcOffset, dst, dstOffset, count),
+    quantize: (src, srcOffset, dst, dstOffset, count) => quantizeScaleMinK4(layout, search, src, srcOffset, dst, dstOffset, count),
+    vecDot: (count, w, wOffset, a, aOffset) => vecDotScaleMinK4(layout, count, w, wOffset, a, aOffset),
+  };
 }

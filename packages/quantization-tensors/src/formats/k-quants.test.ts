@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { BlockFormat } from '../block-format.js';
 import { QuantizationError } from '../errors.js';
-import { createWeightTensor, dequantize, quantize } from '../format-registry.js';
+import { createWeightTensor, quantize } from '../format-registry.js';
 import { GgmlType } from '../ggml-type.js';
 import { f32ToFp16 } from '../half.js';
+import { dequantizeWith, quantizeWith } from '../test-support/block-formats.js';
 import { gaussianValues, randomBytes } from '../test-support/random.js';
 import { elementCount, listRefFixtures, readRefTensors, tensorBytes, vendoredFixturesDir } from '../test-support/reference-fixtures.js';
 import { IQ3S_GRID, IQ3XXS_GRID, KSIGNS_IQ2XS, KVALUES_IQ4NL } from './iq-grids.js';
@@ -28,9 +29,6 @@ import { q8KFormat } from './q8_k.js';
 
 const kQuants = [q2KFormat, q3KFormat, q4KFormat, q5KFormat, q6KFormat];
 const weightFormats = [...kQuants, iq3XxsFormat, iq3SFormat, iq4NlFormat, iq4XsFormat];
-
-const quantizeWith = (format: BlockFormat, values: Float32Array): Uint8Array => quantize(format.info.id, values);
-const dequantizeWith = (format: BlockFormat, bytes: Uint8Array, count: number): Float32Array => dequantize(format.info.id, bytes, count);
 
 function rms(values: Float32Array): number {
   let sum = 0;

@@ -1,14 +1,13 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
-import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
+import { GgmlType } from '../ggml-type.js';
 import { readFp16, writeFp16 } from '../half.js';
 import {
   QK_K,
-  dequantizeSignedSubBlocks,
   makeQ3Quants,
   nearestInt,
   pack2BitLevels,
-  vecDotSignedSubBlocks,
+  signedSubBlockFormat,
   type SignedSubBlockLayout,
 } from './k-quant-shared.js';
 import { signedAbsMax } from './legacy-block-math.js';
@@ -63,10 +62,6 @@ const LAYOUT: SignedSubBlockLayout = {
   quants: q3KSubBlock,
 };
 
-function dequantizeQ3K(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
-  dequantizeSignedSubBlocks(LAYOUT, src, srcOffset, dst, dstOffset, count);
-}
-
 const levels = new Int8Array(QK_K);
 const subScales = new Float32Array(16);
 
@@ -120,18 +115,8 @@ function quantizeQ3K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
   }
 }
 
-/** ggml_vec_dot_q3_K_q8_K (see `vecDotSignedSubBlocks`). */
-function vecDotQ3K(count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
-  return vecDotSignedSubBlocks(LAYOUT, count, w, wOffset, a, aOffset);
-}
-
-export const q3KFormat: BlockFormat = {
-  info: ggmlTypeInfo(GgmlType.Q3_K),
-  vecDotType: GgmlType.Q8_K,
-  dequantize: dequantizeQ3K,
-  quantize: quantizeQ3K,
-  vecDot: vecDotQ3K,
-};
+/** Dequantize and vecDot are the shared Q3_K/Q6_K block loops over `LAYOUT` (see `signedSubBlockFormat`). */
+export const q3KFormat: BlockFormat = signedSubBlockFormat(GgmlType.Q3_K, LAYOUT, quantizeQ3K);
 
 /** A Q3_K weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
 export class Q3KTensor extends BlockWeightTensor {

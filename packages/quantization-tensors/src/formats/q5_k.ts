@@ -1,13 +1,7 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
-import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
-import {
-  dequantizeScaleMinK4,
-  quantizeScaleMinK4,
-  vecDotScaleMinK4,
-  type ScaleMinK4Layout,
-  type ScaleMinK4Search,
-} from './k-quant-shared.js';
+import { GgmlType } from '../ggml-type.js';
+import { scaleMinK4Format, type ScaleMinK4Layout, type ScaleMinK4Search } from './k-quant-shared.js';
 import { q8KFormat } from './q8_k.js';
 
 /**
@@ -27,30 +21,12 @@ const QS = 48;
 const LAYOUT: ScaleMinK4Layout = { blockBytes: BLOCK_BYTES, qs: QS, qh: QH };
 const SEARCH: ScaleMinK4Search = { nmax: 31, rmin: -0.5, nstep: 15 };
 
-function dequantizeQ5K(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
-  dequantizeScaleMinK4(LAYOUT, src, srcOffset, dst, dstOffset, count);
-}
-
 /**
  * quantize_row_q5_K_ref: as Q4_K with nmax 31 and 16 trial scales starting half a level below
  * nmax/range; levels above 15 set their qh bit.
+ * Dequantize and vecDot are the shared Q4_K/Q5_K block loops (see `scaleMinK4Format`).
  */
-function quantizeQ5K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstOffset: number, count: number): void {
-  quantizeScaleMinK4(LAYOUT, SEARCH, src, srcOffset, dst, dstOffset, count);
-}
-
-/** ggml_vec_dot_q5_K_q8_K (see `vecDotScaleMinK4`). */
-function vecDotQ5K(count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
-  return vecDotScaleMinK4(LAYOUT, count, w, wOffset, a, aOffset);
-}
-
-export const q5KFormat: BlockFormat = {
-  info: ggmlTypeInfo(GgmlType.Q5_K),
-  vecDotType: GgmlType.Q8_K,
-  dequantize: dequantizeQ5K,
-  quantize: quantizeQ5K,
-  vecDot: vecDotQ5K,
-};
+export const q5KFormat: BlockFormat = scaleMinK4Format(GgmlType.Q5_K, LAYOUT, SEARCH);
 
 /** A Q5_K weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
 export class Q5KTensor extends BlockWeightTensor {

@@ -1,13 +1,12 @@
 import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
-import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
+import { GgmlType } from '../ggml-type.js';
 import { readFp16, writeFp16 } from '../half.js';
 import {
   QK_K,
-  dequantizeSignedSubBlocks,
   makeQxQuants,
   nearestInt,
-  vecDotSignedSubBlocks,
+  signedSubBlockFormat,
   type SignedSubBlockLayout,
 } from './k-quant-shared.js';
 import { signedAbsMax } from './legacy-block-math.js';
@@ -55,10 +54,6 @@ const LAYOUT: SignedSubBlockLayout = {
   scale: (bytes, base, sub) => ((bytes[base + SCALES + sub] as number) << 24) >> 24,
   quants: q6KSubBlock,
 };
-
-function dequantizeQ6K(src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number, count: number): void {
-  dequantizeSignedSubBlocks(LAYOUT, src, srcOffset, dst, dstOffset, count);
-}
 
 const levels = new Int8Array(QK_K);
 const subScales = new Float32Array(16);
@@ -109,18 +104,8 @@ function quantizeQ6K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
   }
 }
 
-/** ggml_vec_dot_q6_K_q8_K (see `vecDotSignedSubBlocks`). */
-function vecDotQ6K(count: number, w: Uint8Array, wOffset: number, a: Uint8Array, aOffset: number): number {
-  return vecDotSignedSubBlocks(LAYOUT, count, w, wOffset, a, aOffset);
-}
-
-export const q6KFormat: BlockFormat = {
-  info: ggmlTypeInfo(GgmlType.Q6_K),
-  vecDotType: GgmlType.Q8_K,
-  dequantize: dequantizeQ6K,
-  quantize: quantizeQ6K,
-  vecDot: vecDotQ6K,
-};
+/** Dequantize and vecDot are the shared Q3_K/Q6_K block loops over `LAYOUT` (see `signedSubBlockFormat`). */
+export const q6KFormat: BlockFormat = signedSubBlockFormat(GgmlType.Q6_K, LAYOUT, quantizeQ6K);
 
 /** A Q6_K weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
 export class Q6KTensor extends BlockWeightTensor {

@@ -55,6 +55,29 @@ export function listRefFixtures(root: string): RefFixture[] {
   return fixtures;
 }
 
+/** A quantized fixture and the `<model>-F32` fixture holding the same model's original weights. */
+export interface QuantizerFixturePair {
+  readonly source: RefFixture;
+  readonly target: RefFixture;
+}
+
+/**
+ * Pairs each `<model>-F32` fixture of `root` (with its GGUF) with every other ref.json of the same model:
+ * llama-quantize made the target's bytes from the source's F32 tensors.
+ */
+export function quantizerFixturePairs(root: string): QuantizerFixturePair[] {
+  const fixtures = listRefFixtures(root);
+  const pairs: QuantizerFixturePair[] = [];
+  for (const source of fixtures) {
+    if (!source.id.endsWith('-F32') || source.ggufPath === undefined) continue;
+    const model = source.id.slice(0, -'F32'.length);
+    for (const target of fixtures) {
+      if (target !== source && target.id.startsWith(model)) pairs.push({ source, target });
+    }
+  }
+  return pairs;
+}
+
 export function readRefTensors(refPath: string): RefTensor[] {
   return (JSON.parse(readFileSync(refPath, 'utf8')) as { tensors: RefTensor[] }).tensors;
 }
