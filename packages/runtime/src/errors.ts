@@ -20,7 +20,7 @@ export class ModelConfigError extends Error {
 export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
   constructor(
-    readonly code: 'MISSING_TENSOR' | 'UNEXPECTED_TENSOR' | 'WRONG_SHAPE' | 'UNSUPPORTED_TYPE' | 'BAD_DATA',
+    readonly code: 'MISSING_TENSOR' | 'UNEXPECTED_TENSOR' | 'WRONG_SHAPE' | 'UNSUPPORTED_TYPE',
     readonly tensorName: string,
     message: string,
   ) {
