@@ -2,7 +2,7 @@
  * Encoding of GGUF headers: a byte writer for GGUF strings, metadata value encoding (with range
  * checks, so a value never silently wraps), and the header layout (magic .. tensor infos .. padding).
  */
-import { ByteWriter as SmqByteWriter, MetadataValueType, metadataTypeName } from '@smallmind/io-smq';
+import { ByteWriter as SmqByteWriter, MetadataValueType, encodeFixedWidthValue } from '@smallmind/io-smq';
 import type { MetadataArray, MetadataScalar, MetadataValue, ModelMetadata } from '@smallmind/io-smq';
 import { GgufWriteError, GgufWriteErrorCode } from './errors.js';
 import { GGUF_MAGIC, GGUF_MAX_ARRAY_NESTING, GGUF_VERSION, alignUp } from './format.js';
@@ -45,76 +45,19 @@ export function utf8ByteLength(s: string): number {
   return n;
 }
 
-const INTEGER_RANGES: ReadonlyMap<number, readonly [number, number]> = new Map([
-  [MetadataValueType.UINT8, [0, 0xff]],
-  [MetadataValueType.INT8, [-0x80, 0x7f]],
-  [MetadataValueType.UINT16, [0, 0xffff]],
-  [MetadataValueType.INT16, [-0x8000, 0x7fff]],
-  [MetadataValueType.UINT32, [0, 0xffff_ffff]],
-  [MetadataValueType.INT32, [-0x8000_0000, 0x7fff_ffff]],
-]);
-const INT64_RANGES: ReadonlyMap<number, readonly [bigint, bigint]> = new Map([
-  [MetadataValueType.UINT64, [0n, (1n << 64n) - 1n]],
-  [MetadataValueType.INT64, [-(1n << 63n), (1n << 63n) - 1n]],
-]);
-
 function invalid(key: string, detail: string): never {
   throw new GgufWriteError(GgufWriteErrorCode.INVALID_METADATA, key, detail);
 }
 
+/** One value of a key (or array element) of `type`: strings are GGUF's own, the rest io-smq's fixed-width payloads. */
 function encodeScalar(out: ByteWriter, type: number, value: MetadataScalar | MetadataArray, key: string): void {
-  const range = INTEGER_RANGES.get(type);
-  if (range !== undefined) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < range[0] || value > range[1]) {
-      invalid(key, `${String(value)} is not a ${metadataTypeName(type)}`);
-    }
+  if (type === MetadataValueType.STRING) {
+    if (typeof value !== 'string') invalid(key, `${String(value)} is not a STRING`);
+    out.string(value, key);
+    return;
   }
-  const range64 = INT64_RANGES.get(type);
-  if (range64 !== undefined && (typeof value !== 'bigint' || value < range64[0] || value > range64[1])) {
-    invalid(key, `${String(value)} is not a ${metadataTypeName(type)} (64-bit values are bigint)`);
-  }
-  switch (type) {
-    case MetadataValueType.UINT8:
-      out.u8(value as number);
-      return;
-    case MetadataValueType.INT8:
-      out.i8(value as number);
-      return;
-    case MetadataValueType.UINT16:
-      out.u16(value as number);
-      return;
-    case MetadataValueType.INT16:
-      out.i16(value as number);
-      return;
-    case MetadataValueType.UINT32:
-      out.u32(value as number);
-      return;
-    case MetadataValueType.INT32:
-      out.i32(value as number);
-      return;
-    case MetadataValueType.UINT64:
-      out.u64(value as bigint);
-      return;
-    case MetadataValueType.INT64:
-      out.i64(value as bigint);
-      return;
-    case MetadataValueType.FLOAT32:
-    case MetadataValueType.FLOAT64:
-      if (typeof value !== 'number') invalid(key, `${String(value)} is not a ${metadataTypeName(type)}`);
-      if (type === MetadataValueType.FLOAT32) out.f32(value);
-      else out.f64(value);
-      return;
-    case MetadataValueType.BOOL:
-      if (typeof value !== 'boolean') invalid(key, `${String(value)} is not a BOOL`);
-      out.u8(value ? 1 : 0);
-      return;
-    case MetadataValueType.STRING:
-      if (typeof value !== 'string') invalid(key, `${String(value)} is not a STRING`);
-      out.string(value, key);
-      return;
-    default:
-      invalid(key, `unknown value type ${type}`);
-  }
+  const problem = encodeFixedWidthValue(out, type, value);
+  if (problem !== undefined) invalid(key, problem);
 }
 
 function encodeArray(out: ByteWriter, array: MetadataArray, key: string, depth: number): void {

@@ -17,8 +17,9 @@ export type { SmqFormatErrorDetails } from './errors.js';
 export type { SmqProvenance } from './provenance.js';
 export type { SmqTensorInfo } from './header.js';
 export type { SmqByteSource } from './byte-source.js';
-// Building blocks shared with @smallmind/io-gguf (little-endian encoding, atomic file publication).
+// Building blocks shared with @smallmind/io-gguf (little-endian encoding, metadata payloads, atomic file publication).
 export { ByteWriter } from './binary.js';
+export { encodeFixedWidthValue } from './metadata-codec.js';
 export { AtomicFile } from './atomic-file.js';
 export type { AtomicFileErrors, AtomicFileOptions } from './atomic-file.js';
 export { SmqReader } from './reader.js';

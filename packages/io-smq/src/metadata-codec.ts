@@ -57,6 +57,50 @@ function isValueType(type: unknown): type is MetadataValueTypeId {
 // ---------------------------------------------------------------------------------------------------------
 // Encoding
 
+/**
+ * Appends `value` as the fixed-width little-endian payload of `type` (every value type but STRING and
+ * ARRAY, whose length fields differ between SMQ and GGUF), after checking that it is one: an integer in
+ * range (a bigint for the 64-bit types), a number for the floats, a boolean for BOOL. Returns what is
+ * wrong, with nothing written, or undefined once written. Shared with the GGUF encoder.
+ */
+export function encodeFixedWidthValue(w: ByteWriter, type: number, value: unknown): string | undefined {
+  const intRange = INTEGER_RANGES[type];
+  if (intRange !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < intRange[0] || value > intRange[1])) {
+    return `${String(value)} is not a ${metadataTypeName(type)} (integer in [${intRange[0]}, ${intRange[1]}])`;
+  }
+  const bigRange = BIGINT_RANGES[type];
+  if (bigRange !== undefined && (typeof value !== 'bigint' || value < bigRange[0] || value > bigRange[1])) {
+    return `${String(value)} is not a ${metadataTypeName(type)} (bigint in [${bigRange[0]}, ${bigRange[1]}])`;
+  }
+  switch (type) {
+    case MetadataValueType.UINT8:
+      return void w.u8(value as number);
+    case MetadataValueType.INT8:
+      return void w.i8(value as number);
+    case MetadataValueType.UINT16:
+      return void w.u16(value as number);
+    case MetadataValueType.INT16:
+      return void w.i16(value as number);
+    case MetadataValueType.UINT32:
+      return void w.u32(value as number);
+    case MetadataValueType.INT32:
+      return void w.i32(value as number);
+    case MetadataValueType.UINT64:
+      return void w.u64(value as bigint);
+    case MetadataValueType.INT64:
+      return void w.i64(value as bigint);
+    case MetadataValueType.FLOAT32:
+    case MetadataValueType.FLOAT64:
+      if (typeof value !== 'number') return `expected a number for ${metadataTypeName(type)}, got ${typeof value}`;
+      return void (type === MetadataValueType.FLOAT32 ? w.f32(value) : w.f64(value));
+    case MetadataValueType.BOOL:
+      if (typeof value !== 'boolean') return `expected a boolean, got ${typeof value}`;
+      return void w.u8(value ? 1 : 0);
+    default:
+      return `${metadataTypeName(type)} is not a fixed-width value type`;
+  }
+}
+
 class EntryEncoder {
   constructor(
     private readonly w: ByteWriter,
@@ -77,45 +121,10 @@ class EntryEncoder {
   }
 
   payload(type: MetadataValueTypeId, v: unknown, path: string, depth: number): void {
-    const intRange = INTEGER_RANGES[type];
-    if (intRange !== undefined) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < intRange[0] || v > intRange[1]) {
-        this.fail(path, `${String(v)} is not a ${metadataTypeName(type)} (integer in [${intRange[0]}, ${intRange[1]}])`);
-      }
-    }
-    const bigRange = BIGINT_RANGES[type];
-    if (bigRange !== undefined && (typeof v !== 'bigint' || v < bigRange[0] || v > bigRange[1])) {
-      this.fail(path, `${String(v)} is not a ${metadataTypeName(type)} (bigint in [${bigRange[0]}, ${bigRange[1]}])`);
-    }
-    switch (type) {
-      case MetadataValueType.UINT8:
-        return void this.w.u8(v as number);
-      case MetadataValueType.INT8:
-        return void this.w.i8(v as number);
-      case MetadataValueType.UINT16:
-        return void this.w.u16(v as number);
-      case MetadataValueType.INT16:
-        return void this.w.i16(v as number);
-      case MetadataValueType.UINT32:
-        return void this.w.u32(v as number);
-      case MetadataValueType.INT32:
-        return void this.w.i32(v as number);
-      case MetadataValueType.UINT64:
-        return void this.w.u64(v as bigint);
-      case MetadataValueType.INT64:
-        return void this.w.i64(v as bigint);
-      case MetadataValueType.FLOAT32:
-      case MetadataValueType.FLOAT64:
-        if (typeof v !== 'number') this.fail(path, `expected a number for ${metadataTypeName(type)}, got ${typeof v}`);
-        return void (type === MetadataValueType.FLOAT32 ? this.w.f32(v) : this.w.f64(v));
-      case MetadataValueType.BOOL:
-        if (typeof v !== 'boolean') this.fail(path, `expected a boolean, got ${typeof v}`);
-        return void this.w.u8(v ? 1 : 0);
-      case MetadataValueType.STRING:
-        return this.string(v, path);
-      case MetadataValueType.ARRAY:
-        return this.array(v, path, depth + 1);
-    }
+    if (type === MetadataValueType.STRING) return this.string(v, path);
+    if (type === MetadataValueType.ARRAY) return this.array(v, path, depth + 1);
+    const problem = encodeFixedWidthValue(this.w, type, v);
+    if (problem !== undefined) this.fail(path, problem);
   }
 
   array(v: unknown, path: string, depth: number): void {
