@@ -3,7 +3,8 @@
 // tokens/s and resident memory after load as a `RESULT {json}` line.
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
-const [modelPath, mix, threadsText, promptText, decodeText] = process.argv.slice(2);
+const [modelPath, mix, threadsText, promptText, decodeText, repeatText] = process.argv.slice(2);
+const repeat = Number(repeatText ?? 1);
 const threads = Number(threadsText);
 const promptLength = Number(promptText);
 const decodeLength = Number(decodeText);
@@ -20,22 +21,26 @@ const loadSeconds = (performance.now() - t0) / 1000;
 globalThis.gc?.();
 const rssBytes = process.memoryUsage().rss;
 
-// Warm-up on a separate pass, then clear the sequence.
+// Warm-up pass; every timed pass starts from a cleared sequence.
 let sequence = context.getSequence();
 await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(0, 16));
-await sequence.clearHistory();
 
-const p0 = performance.now();
-await sequence.evaluateWithoutGeneratingNewTokens(prompt);
-const prefillSeconds = (performance.now() - p0) / 1000;
-
-const d0 = performance.now();
-let generated = 0;
-for await (const token of sequence.evaluate([prompt[0]], { temperature: 0 })) {
-  void token;
-  if (++generated >= decodeLength) break;
+// The machine is shared: each pass is timed and the fastest kept.
+let prefillSeconds = Infinity;
+let decodeSeconds = Infinity;
+for (let pass = 0; pass < repeat; pass++) {
+  await sequence.clearHistory();
+  const p0 = performance.now();
+  await sequence.evaluateWithoutGeneratingNewTokens(prompt);
+  prefillSeconds = Math.min(prefillSeconds, (performance.now() - p0) / 1000);
+  const d0 = performance.now();
+  let generated = 0;
+  for await (const token of sequence.evaluate([prompt[0]], { temperature: 0 })) {
+    void token;
+    if (++generated >= decodeLength) break;
+  }
+  decodeSeconds = Math.min(decodeSeconds, (performance.now() - d0) / 1000);
 }
-const decodeSeconds = (performance.now() - d0) / 1000;
 
 console.log(`RESULT ${JSON.stringify({
   engine: 'llama.cpp', mix, threads, f32: false, backend: 'node-llama-cpp 3.21.1 (CPU)', loadSeconds, rssBytes, rssBeforeLoadBytes,

@@ -18,6 +18,7 @@ import { TINYLLAMA_SHAPE, ensureModel, type ModelMix } from './make-model.js';
 
 const PROMPT_TOKENS = 128;
 const DECODE_TOKENS = 64;
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const here = dirname(fileURLToPath(import.meta.url));
 const llamaDir = join(here, '..', '..', '..', 'bench', 'node-llama-cpp');
 
@@ -57,13 +58,18 @@ async function runSmallMind(smq: string, mix: string, threads: number, f32: bool
   const rssBytes = process.memoryUsage().rss;
   const prompt = promptTokens();
   model.evaluate(prompt.slice(0, 16)); // warm the JS paths
-  model.reset();
-  const p0 = performance.now();
-  let logits = model.evaluate(prompt);
-  const prefillSeconds = (performance.now() - p0) / 1000;
-  const d0 = performance.now();
-  for (let i = 0; i < DECODE_TOKENS; i++) logits = model.evaluate([argmax(logits)]);
-  const decodeSeconds = (performance.now() - d0) / 1000;
+  // The machine is shared: each pass is timed and the fastest kept (BENCH_REPEAT passes, default 3).
+  let prefillSeconds = Infinity;
+  let decodeSeconds = Infinity;
+  for (let pass = 0; pass < REPEAT; pass++) {
+    model.reset();
+    const p0 = performance.now();
+    let logits = model.evaluate(prompt);
+    prefillSeconds = Math.min(prefillSeconds, (performance.now() - p0) / 1000);
+    const d0 = performance.now();
+    for (let i = 0; i < DECODE_TOKENS; i++) logits = model.evaluate([argmax(logits)]);
+    decodeSeconds = Math.min(decodeSeconds, (performance.now() - d0) / 1000);
+  }
   await backend.dispose();
   return {
     engine: 'smallmind', mix, threads, f32, backend: backend.name, loadSeconds, rssBytes, rssBeforeLoadBytes,
@@ -127,7 +133,7 @@ async function main(): Promise<void> {
       measure(`${mix}, ${threads} thread(s): SmallMind`, fileBytes, () => child(['--child', smq, mix, String(threads), 'quantized'], process.cwd(), self, nodeArgs));
       if (withLlama) {
         measure(`${mix}, ${threads} thread(s): node-llama-cpp`, fileBytes, () =>
-          child([gguf, mix, String(threads), String(PROMPT_TOKENS), String(DECODE_TOKENS)], llamaDir, join(llamaDir, 'run.mjs'), ['--expose-gc']),
+          child([gguf, mix, String(threads), String(PROMPT_TOKENS), String(DECODE_TOKENS), String(REPEAT)], llamaDir, join(llamaDir, 'run.mjs'), ['--expose-gc']),
         );
       }
       if (mix === mixes[0] && process.env.BENCH_SKIP_F32 !== '1') {
