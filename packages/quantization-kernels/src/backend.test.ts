@@ -142,6 +142,24 @@ describe('dispose', () => {
 });
 
 describe('worker protocol', () => {
+  it('idle workers sleep after a bounded spin instead of burning a core', async () => {
+    const backend = await createBackend({ threads: 2, minParallelWork: 0, warmUpRounds: 0 });
+    try {
+      const reference = referenceTensor(GgmlType.Q4_0, 64, 256, 2);
+      const fast = backend.prepare(reference);
+      const x = randomFloats(256, 3);
+      expectSameProduct(reference.toFloat32(), 256, x, 1, product(reference, x), product(fast, x));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // past the spin window
+      const before = process.cpuUsage();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const used = process.cpuUsage(before);
+      // A spinning worker would use ~400 ms of CPU here; an idle process uses a few.
+      expect((used.user + used.system) / 1000).toBeLessThan(150);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
   it('the worker source uses the same control word offsets as the pool', () => {
     for (const [name, offset] of Object.entries(CONTROL)) {
       expect(WORKER_SOURCE, name).toMatch(new RegExp(`\\b${name} = ${offset}\\b`));
