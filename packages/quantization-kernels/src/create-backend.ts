@@ -66,9 +66,17 @@ export async function createBackend(options: BackendOptions = {}): Promise<Kerne
     logger.warn?.('kernels: this engine lacks WebAssembly SIMD128 or shared memory; using the reference TypeScript implementation');
     return new ReferenceBackend();
   }
-  const pool = threads > 1 ? await ThreadPool.start(kernels.module, threads, spinIterations, kernelNames(KERNEL_FORMATS.map((f) => f.exportName))) : undefined;
-  const backend = new WasmBackend({ kernels, pool, threads, shardBytes, arenaBytes, logger, minParallelWork });
+  let pool: ThreadPool | undefined;
+  if (threads > 1) {
+    try {
+      pool = await ThreadPool.start(kernels.module, threads, spinIterations, kernelNames(KERNEL_FORMATS.map((f) => f.exportName)));
+    } catch (error) {
+      // Still fast on one thread: better than failing where workers cannot start.
+      logger.warn?.(`kernels: worker threads unavailable (${(error as Error).message}); computing on the calling thread only`);
+    }
+  }
+  const backend = new WasmBackend({ kernels, pool, threads: pool === undefined ? 1 : threads, shardBytes, arenaBytes, logger, minParallelWork });
   backend.warmUp(warmUpRounds);
-  logger.info?.(`kernels: ${kernels.variant}, ${threads} thread${threads === 1 ? '' : 's'}`);
+  logger.info?.(`kernels: ${kernels.variant}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`);
   return backend;
 }
