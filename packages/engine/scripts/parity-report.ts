@@ -219,8 +219,13 @@ export async function smqFor(fixture: ParityFixture, workDir: string): Promise<s
 }
 
 export async function measureFixture(fixture: ParityFixture, mode: ParityMode, workDir: string): Promise<FixtureParity> {
+  // The loader's default backend: the WebAssembly kernels the runtime uses by default.
   const loaded = await SmqModelLoader.loadFromSmq(await smqFor(fixture, workDir), { preserveQuantization: mode === 'quantized', logger: silentLogger });
-  return { fixture, mode, prompts: fixture.reference.prompts.map((prompt) => measurePrompt(loaded, fixture, prompt, mode)) };
+  try {
+    return { fixture, mode, prompts: fixture.reference.prompts.map((prompt) => measurePrompt(loaded, fixture, prompt, mode)) };
+  } finally {
+    await loaded.dispose();
+  }
 }
 
 function percent(fraction: number): string {

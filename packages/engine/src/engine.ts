@@ -95,17 +95,26 @@ export class SmallMindEngine {
       ({ smqPath, imported } = await ensureImported(path, this.cacheDir, options.onImportProgress));
       this.logger.info(imported ? `imported ${path} -> ${smqPath}` : `using cached import ${smqPath}`);
     }
-    this.backend ??= await createBackend({
+    // One model at a time: release the previous one (its weights live in its backend's memory) before
+    // reading the next, so two models never have to fit in memory together.
+    await this.dispose();
+    const backend = await createBackend({
       ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
       prefer: this.options.kernels ?? 'wasm',
       logger: this.logger,
     });
-    this.loaded = await SmqModelLoader.loadFromSmq(smqPath, {
-      logger: this.logger,
-      backend: this.backend,
-      ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
-      ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
-    });
+    try {
+      this.loaded = await SmqModelLoader.loadFromSmq(smqPath, {
+        logger: this.logger,
+        backend,
+        ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
+        ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
+      });
+    } catch (error) {
+      await backend.dispose();
+      throw error;
+    }
+    this.backend = backend;
     const { config, tokenizer } = this.loaded;
     return {
       smqPath,
@@ -113,7 +122,7 @@ export class SmallMindEngine {
       architecture: config.architecture,
       contextLength: this.loaded.model.contextLength,
       vocabSize: tokenizer.vocabSize,
-      kernels: `${this.backend.name} x${this.backend.threads}`,
+      kernels: `${backend.name} x${backend.threads}`,
     };
   }
 
@@ -168,7 +177,7 @@ export class SmallMindEngine {
     return { text, tokens, promptTokens: promptTokens.length, finishReason, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
   }
 
-  /** Stops kernel threads and forgets the model. */
+  /** Stops kernel threads and releases the model (also done by the next `loadModel`). */
   async dispose(): Promise<void> {
     this.loaded = undefined;
     const backend = this.backend;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSmq, type ModelMetadata, type SmqTensorWithData } from '@smallmind/io-smq';
+import { ReferenceBackend } from '@smallmind/quantization-kernels';
 import { GgmlType, quantize, type IWeightTensor } from '@smallmind/quantization-tensors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelConfigError, ModelLoadError } from './errors.js';
@@ -60,7 +61,9 @@ describe('SmqModelLoader.loadFromSmq', () => {
   it('loads a tied F32 model: config, tokenizer, and the same logits as the tensors it was written from', async () => {
     const tensors = randomLlamaTensors(config, 21, true);
     const { logger, records } = recordingLogger();
-    const loaded = await SmqModelLoader.loadFromSmq(await writeModel(metadata, tensors), { logger });
+    // The reference kernels, so the logits must equal the in-memory model's bit for bit: this test is about which
+    // weights get loaded, not about kernel arithmetic (the default backend is checked below).
+    const loaded = await SmqModelLoader.loadFromSmq(await writeModel(metadata, tensors), { logger, backend: new ReferenceBackend() });
     expect(loaded.config).toEqual(config);
     expect(loaded.metadata.getString('general.architecture')).toBe('llama');
     expect(loaded.tokenizer.bosId).toBe(1);
@@ -74,9 +77,29 @@ describe('SmqModelLoader.loadFromSmq', () => {
 
   it('loads an untied model with its own output.weight', async () => {
     const tensors = randomLlamaTensors(config, 22, false);
-    const loaded = await SmqModelLoader.loadFromSmq(await writeModel(metadata, tensors), { logger: recordingLogger().logger });
+    const loaded = await SmqModelLoader.loadFromSmq(await writeModel(metadata, tensors), { logger: recordingLogger().logger, backend: new ReferenceBackend() });
     expect(loaded.model.weights.output).not.toBe(loaded.model.weights.tokenEmbedding);
     expect([...loaded.model.evaluate(prompt)]).toEqual([...directModel(config, tensors).evaluate(prompt)]);
+  });
+
+  it('multiplies with the WebAssembly kernels by default (same logits as the reference up to float rounding) and releases them on dispose', async () => {
+    const q8Config = tinyConfig({ ...defaultTinyShape, feedForwardLength: 64 });
+    const path = await writeModel(tinyLlamaMetadata(q8Config), randomLlamaTensors(q8Config, 25, false), GgmlType.Q8_0);
+    const { logger, records } = recordingLogger();
+    const loaded = await SmqModelLoader.loadFromSmq(path, { logger });
+    try {
+      expect(records.some((r) => /wasm/i.test(r.message))).toBe(true);
+      // A prepared tensor's bytes live in kernel memory: a copy, not the reader's buffer.
+      expect(loaded.model.weights.layers[0]!.attnQ.constructor.name).not.toBe('Q8Tensor');
+      const reference = await SmqModelLoader.loadFromSmq(path, { logger: recordingLogger().logger, backend: new ReferenceBackend() });
+      const expected = reference.model.evaluate(prompt).slice();
+      const logits = loaded.model.evaluate(prompt);
+      const scale = Math.max(...expected.map(Math.abs));
+      for (let i = 0; i < expected.length; i++) expect(Math.abs(logits[i]! - expected[i]!)).toBeLessThanOrEqual(1e-5 * scale);
+    } finally {
+      await loaded.dispose();
+    }
+    expect(() => loaded.model.evaluate([1])).toThrow(/dispos/i);
   });
 
   describe('quantized weights', () => {
@@ -144,7 +167,9 @@ describe('SmqModelLoader.loadFromSmq', () => {
       };
       const loaded = await SmqModelLoader.loadFromSmq(await pathPromise, { backend, logger: recordingLogger().logger });
       expect(prepared).toHaveLength(16);
-      const plain = (await SmqModelLoader.loadFromSmq(await pathPromise, { logger: recordingLogger().logger })).model.evaluate(prompt).slice();
+      const plain = (await SmqModelLoader.loadFromSmq(await pathPromise, { backend: new ReferenceBackend(), logger: recordingLogger().logger })).model
+        .evaluate(prompt)
+        .slice();
       expect([...loaded.model.evaluate(prompt)]).toEqual([...plain]);
       // 7 products per block, 2 blocks, plus the LM head.
       expect(calls).toBe(15);

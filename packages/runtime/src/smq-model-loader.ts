@@ -1,4 +1,5 @@
 import { SmqReader, type ModelMetadata } from '@smallmind/io-smq';
+import { createBackend } from '@smallmind/quantization-kernels';
 import { GgmlType, createWeightTensor, ggmlTypeInfo, type IWeightTensor } from '@smallmind/quantization-tensors';
 import { ModelLoadError } from './errors.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -12,6 +13,8 @@ import { TransformerModel, llamaWeightsFromTensors } from './transformer-model.j
  */
 export interface WeightBackend {
   prepare(tensor: IWeightTensor): IWeightTensor;
+  /** Releases what the backend holds (worker threads, kernel memory); called by `LoadedModel.dispose` for a backend the loader created. */
+  dispose?(): Promise<void>;
 }
 
 export interface LoadFromSmqOptions {
@@ -22,7 +25,13 @@ export interface LoadFromSmqOptions {
   readonly preserveQuantization?: boolean;
   /** Where load messages go; the console by default. */
   readonly logger?: Logger;
-  /** Wraps every weight matrix after loading (e.g. the kernels package's `createBackend()`). */
+  /**
+   * Multiplies every weight matrix. Default: a backend of its own from `createBackend()` in
+   * @smallmind/quantization-kernels (WebAssembly SIMD, all cores; the TypeScript reference where
+   * WebAssembly SIMD is missing), released by `LoadedModel.dispose()`. Pass one to share it between
+   * models or to choose threads; `createBackend({ prefer: 'reference' })` gives the plain TS kernels.
+   * A backend passed in is never disposed by the loader.
+   */
   readonly backend?: WeightBackend;
   /** Context window to enforce instead of the file's `context_length`. */
   readonly contextLength?: number;
@@ -33,6 +42,8 @@ export interface LoadedModel {
   readonly tokenizer: Tokenizer;
   readonly metadata: ModelMetadata;
   readonly config: ModelConfig;
+  /** Releases the kernel backend the loader created (a no-op when `backend` was passed in). */
+  dispose(): Promise<void>;
 }
 
 interface TensorEntry {
@@ -94,6 +105,7 @@ export class SmqModelLoader {
     const logger = options.logger ?? consoleLogger;
     const preserveQuantization = options.preserveQuantization ?? true;
     const reader = await SmqReader.open(path);
+    let ownBackend: WeightBackend | undefined;
     try {
       const metadata = reader.metadata;
       const descriptor = architectureDescriptor(metadata);
@@ -111,6 +123,8 @@ export class SmqModelLoader {
         );
       }
 
+      ownBackend = options.backend === undefined ? await createBackend({ logger }) : undefined;
+      const backend = options.backend ?? ownBackend!;
       const matrices = new Map<string, IWeightTensor>();
       const vectors = new Map<string, Float32Array>();
       let quantizedCount = 0;
@@ -130,7 +144,7 @@ export class SmqModelLoader {
         }
         if (tensor.type === GgmlType.F32) floatCount++;
         else quantizedCount++;
-        matrices.set(entry.name, options.backend === undefined ? tensor : options.backend.prepare(tensor));
+        matrices.set(entry.name, backend.prepare(tensor));
       }
 
       const weights = llamaWeightsFromTensors(config, matrices, vectors);
@@ -141,7 +155,12 @@ export class SmqModelLoader {
           `${weights.output === weights.tokenEmbedding ? 'tied' : 'untied'} output; file tensor types: ${typeSummary}`,
       );
       const model = new TransformerModel(config, weights, options.contextLength === undefined ? {} : { contextLength: options.contextLength });
-      return { model, tokenizer, metadata, config };
+      const owned = ownBackend;
+      ownBackend = undefined;
+      return { model, tokenizer, metadata, config, dispose: async () => owned?.dispose?.() };
+    } catch (error) {
+      await ownBackend?.dispose?.();
+      throw error;
     } finally {
       await reader.close();
     }
