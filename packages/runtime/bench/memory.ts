@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SmqReader, writeSmq } from '@smallmind/io-smq';
 import { GgmlType, quantize } from '@smallmind/quantization-tensors';
+import { ReferenceBackend } from '@smallmind/quantization-kernels';
 import { SmqModelLoader, silentLogger } from '../src/index.js';
 import { randomLlamaTensors, tinyConfig, tinyLlamaMetadata } from '../src/tiny-llama.fixture.js';
 
@@ -51,11 +52,16 @@ async function child(path: string, preserveQuantization: boolean): Promise<void>
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('run the child with --expose-gc');
   // Warm up module code paths on a first load so that the measured load allocates only model data.
-  const warm = await SmqModelLoader.loadFromSmq(path, { preserveQuantization, logger: silentLogger });
+  // The reference backend: this measures the weights as the runtime holds them. The WebAssembly backend copies
+  // them into kernel memory next to a fixed scratch arena; docs/benchmarks.md measures RSS with it on a
+  // TinyLlama-sized model, where the arena is negligible.
+  const backend = new ReferenceBackend();
+  const warm = await SmqModelLoader.loadFromSmq(path, { preserveQuantization, logger: silentLogger, backend });
   warm.model.evaluate([1]);
+  await warm.dispose();
   gc();
   const before = process.memoryUsage();
-  const loaded = await SmqModelLoader.loadFromSmq(path, { preserveQuantization, logger: silentLogger });
+  const loaded = await SmqModelLoader.loadFromSmq(path, { preserveQuantization, logger: silentLogger, backend });
   gc();
   const after = process.memoryUsage();
   loaded.model.reset();
