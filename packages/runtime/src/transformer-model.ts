@@ -163,8 +163,10 @@ export class TransformerModel {
   private batchScratch: BatchScratch | undefined;
   private readonly ropeCos: Float32Array;
   private readonly ropeSin: Float32Array;
-  /** Attention weights of one head over the visible positions; grows with the KV cache. */
+  /** Attention weights of up to four heads (one block of `visible` values each); grows with the KV cache. */
   private scores = new Float32Array(0);
+  /** Up to four heads' attention outputs, summed in doubles before it is stored as float32. */
+  private readonly valueSums: Float64Array;
   private readonly finalNormed: Float32Array;
   private readonly logits: Float32Array;
   private cachedTokens = 0;
@@ -179,6 +181,7 @@ export class TransformerModel {
     this.decodeScratch = new BatchScratch(1, config);
     this.ropeCos = new Float32Array(config.ropeDimensionCount / 2);
     this.ropeSin = new Float32Array(config.ropeDimensionCount / 2);
+    this.valueSums = new Float64Array(ATTENTION_HEADS_PER_PASS * config.headDim);
     this.finalNormed = new Float32Array(config.embeddingLength);
     this.logits = new Float32Array(config.vocabSize);
   }
@@ -211,7 +214,7 @@ export class TransformerModel {
       throw new ContextOverflowError(this.cachedTokens, tokens.length, this.contextLength);
     }
     this.kvCache.reserve(this.cachedTokens + tokens.length, this.cachedTokens);
-    if (this.scores.length < this.kvCache.capacity) this.scores = new Float32Array(this.kvCache.capacity);
+    if (this.scores.length < ATTENTION_HEADS_PER_PASS * this.kvCache.capacity) this.scores = new Float32Array(ATTENTION_HEADS_PER_PASS * this.kvCache.capacity);
     for (let start = 0; start < tokens.length; start += this.maxBatchSize) {
       const count = Math.min(this.maxBatchSize, tokens.length - start);
       const scratch = this.scratchFor(count);
@@ -273,46 +276,113 @@ export class TransformerModel {
    * Causal multi-head attention of one query row over cache positions [0, visible): softmax of
    * scaled dot products, then the weighted sum of values. Query head h reads KV head
    * h / (headCount / headCountKv) (llama.cpp's GQA grouping: consecutive query heads share one).
+   * Query heads that share a KV head run up to four at a time, so each cached row is read once per
+   * pass and the four dot products are independent chains (a single head's running sum is one
+   * long dependency chain); each head still sums its terms in the same order, in doubles.
    */
   private attend(q: Float32Array, qOffset: number, cacheK: Float32Array, cacheV: Float32Array, visible: number, out: Float32Array, outOffset: number): void {
     const { headCount, headCountKv, headDim } = this.config;
-    const kvWidth = headCountKv * headDim;
     const group = headCount / headCountKv;
+    for (let h = 0; h < headCount; ) {
+      const kvHead = Math.floor(h / group);
+      const heads = Math.min(ATTENTION_HEADS_PER_PASS, (kvHead + 1) * group - h);
+      this.attendHeads(q, qOffset + h * headDim, heads, cacheK, cacheV, kvHead * headDim, visible, out, outOffset + h * headDim);
+      h += heads;
+    }
+  }
+
+  /** `heads` (1..4) consecutive query heads at `qBase` against the KV head at column `kvBase`. */
+  private attendHeads(q: Float32Array, qBase: number, heads: number, cacheK: Float32Array, cacheV: Float32Array, kvBase: number, visible: number, out: Float32Array, outBase: number): void {
+    const { headCountKv, headDim } = this.config;
+    const kvWidth = headCountKv * headDim;
     const scale = Math.fround(1 / Math.sqrt(headDim));
     const scores = this.scores;
-    for (let h = 0; h < headCount; h++) {
-      const qBase = qOffset + h * headDim;
-      const kvBase = Math.floor(h / group) * headDim;
-      let max = -Infinity;
-      for (let t = 0; t < visible; t++) {
-        const kBase = t * kvWidth + kvBase;
-        let dot = 0;
-        for (let d = 0; d < headDim; d++) dot += q[qBase + d]! * cacheK[kBase + d]!;
-        // ggml stores K.q as float32, then scales it.
-        const score = Math.fround(Math.fround(dot) * scale);
-        scores[t] = score;
-        if (score > max) max = score;
-      }
-      let sum = 0;
-      for (let t = 0; t < visible; t++) {
-        const e = Math.fround(Math.exp(scores[t]! - max));
-        scores[t] = e;
-        sum += e;
-      }
-      const inverse = Math.fround(1 / sum);
-      const outBase = outOffset + h * headDim;
+    // Missing heads (heads < 4) reuse head 0's query and write past `heads` into scratch only.
+    const q1 = qBase + (heads > 1 ? headDim : 0);
+    const q2 = qBase + (heads > 2 ? 2 * headDim : 0);
+    const q3 = qBase + (heads > 3 ? 3 * headDim : 0);
+    const s1 = visible;
+    const s2 = 2 * visible;
+    const s3 = 3 * visible;
+    let max0 = -Infinity;
+    let max1 = -Infinity;
+    let max2 = -Infinity;
+    let max3 = -Infinity;
+    for (let t = 0, kBase = kvBase; t < visible; t++, kBase += kvWidth) {
+      let dot0 = 0;
+      let dot1 = 0;
+      let dot2 = 0;
+      let dot3 = 0;
       for (let d = 0; d < headDim; d++) {
-        let acc = 0;
-        for (let t = 0; t < visible; t++) acc += Math.fround(scores[t]! * inverse) * cacheV[t * kvWidth + kvBase + d]!;
-        out[outBase + d] = acc;
+        const k = cacheK[kBase + d]!;
+        dot0 += q[qBase + d]! * k;
+        dot1 += q[q1 + d]! * k;
+        dot2 += q[q2 + d]! * k;
+        dot3 += q[q3 + d]! * k;
+      }
+      // ggml stores K.q as float32, then scales it.
+      const score0 = Math.fround(Math.fround(dot0) * scale);
+      const score1 = Math.fround(Math.fround(dot1) * scale);
+      const score2 = Math.fround(Math.fround(dot2) * scale);
+      const score3 = Math.fround(Math.fround(dot3) * scale);
+      scores[t] = score0;
+      scores[s1 + t] = score1;
+      scores[s2 + t] = score2;
+      scores[s3 + t] = score3;
+      if (score0 > max0) max0 = score0;
+      if (score1 > max1) max1 = score1;
+      if (score2 > max2) max2 = score2;
+      if (score3 > max3) max3 = score3;
+    }
+    const inverse0 = softmaxWeights(scores, 0, visible, max0);
+    const inverse1 = softmaxWeights(scores, s1, visible, max1);
+    const inverse2 = softmaxWeights(scores, s2, visible, max2);
+    const inverse3 = softmaxWeights(scores, s3, visible, max3);
+    // Positions outer, dimensions inner: each cached value row is read once and contiguously;
+    // every output dimension still sums its terms in position order, in a double.
+    const acc = this.valueSums;
+    const a1 = headDim;
+    const a2 = 2 * headDim;
+    const a3 = 3 * headDim;
+    acc.fill(0);
+    for (let t = 0, vBase = kvBase; t < visible; t++, vBase += kvWidth) {
+      const w0 = Math.fround(scores[t]! * inverse0);
+      const w1 = Math.fround(scores[s1 + t]! * inverse1);
+      const w2 = Math.fround(scores[s2 + t]! * inverse2);
+      const w3 = Math.fround(scores[s3 + t]! * inverse3);
+      for (let d = 0; d < headDim; d++) {
+        const v = cacheV[vBase + d]!;
+        acc[d] = acc[d]! + w0 * v;
+        acc[a1 + d] = acc[a1 + d]! + w1 * v;
+        acc[a2 + d] = acc[a2 + d]! + w2 * v;
+        acc[a3 + d] = acc[a3 + d]! + w3 * v;
       }
     }
+    const count = heads * headDim;
+    for (let i = 0; i < count; i++) out[outBase + i] = acc[i]!;
   }
 
   private computeLogits(hidden: Float32Array, rowOffset: number): void {
     rmsNormRow(hidden, rowOffset, this.weights.outputNorm, this.config.rmsNormEpsilon, this.finalNormed, 0);
     this.weights.output.matVec(this.finalNormed, this.logits);
   }
+}
+
+/** Query heads `attendHeads` handles in one pass. */
+const ATTENTION_HEADS_PER_PASS = 4;
+
+/**
+ * In place over scores[offset .. offset + count): exp(score - max) rounded to float32; returns
+ * 1 / (their sum) as float32 (ggml's softmax normalisation factor).
+ */
+function softmaxWeights(scores: Float32Array, offset: number, count: number, max: number): number {
+  let sum = 0;
+  for (let i = offset, end = offset + count; i < end; i++) {
+    const e = Math.fround(Math.exp(scores[i]! - max));
+    scores[i] = e;
+    sum += e;
+  }
+  return Math.fround(1 / sum);
 }
 
 /** Y = W X for `n` rows, through the tensor's own kernel (matVec for one row). */
