@@ -26,11 +26,13 @@ function perQueryHeadKv(config: ModelConfig, tensors: ReadonlyMap<string, RawTen
 }
 
 describe('attention in passes of up to four query heads', () => {
-  for (const [headCount, headCountKv] of [[8, 1], [6, 1], [8, 2], [6, 2], [5, 1]] as const) {
-    it(`${headCount} query heads on ${headCountKv} KV head(s) equal the multi-head model`, () => {
-      const shape = { vocabSize: 48, embeddingLength: headCount * 8, feedForwardLength: 40, blockCount: 2, contextLength: 32 };
-      const gqaConfig = tinyConfig({ ...shape, headCount, headCountKv });
-      const mhaConfig = tinyConfig({ ...shape, headCount, headCountKv: headCount });
+  for (const [headCount, headCountKv, headDim] of [[8, 1, 8], [6, 1, 8], [8, 2, 8], [6, 2, 8], [5, 1, 8], [4, 2, 7]] as const) {
+    it(`${headCount} query heads of width ${headDim} on ${headCountKv} KV head(s) equal the multi-head model`, () => {
+      const shape = { vocabSize: 48, embeddingLength: headCount * headDim, feedForwardLength: 40, blockCount: 2, contextLength: 32 };
+      // RoPE turns pairs: an odd head width rotates all but its last dimension.
+      const ropeDimensionCount = headDim & ~1;
+      const gqaConfig = { ...tinyConfig({ ...shape, headCount, headCountKv }), ropeDimensionCount };
+      const mhaConfig = { ...tinyConfig({ ...shape, headCount, headCountKv: headCount }), ropeDimensionCount };
       const tensors = randomLlamaTensors(gqaConfig, 23, true);
       const group = headCount / headCountKv;
       const gqa = logits(gqaConfig, tensors);
