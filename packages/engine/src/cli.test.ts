@@ -64,3 +64,16 @@ describe('smallmind CLI', () => {
     expect(missing.stderr).toMatch(/smallmind: .*nope\.gguf/);
   });
 });
+
+describe('progressLine', () => {
+  it('writes only when the whole percentage changes', async () => {
+    const { progressLine } = await import('./format.js');
+    const lines: string[] = [];
+    const show = progressLine('importing ', (t) => lines.push(t));
+    for (let done = 0; done <= 1000; done += 3) show(done, 1000);
+    show(1000, 1000);
+    expect(lines.length).toBe(101);
+    expect(lines[0]).toBe('\rimporting 0.0 MB / 0.0 MB (0%)');
+    expect(lines.at(-1)).toContain('(100%)');
+  });
+});

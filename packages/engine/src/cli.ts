@@ -12,7 +12,7 @@ import { SmqReader, type ModelMetadata } from '@smallmind/io-smq';
 import { ggmlTypeInfo, isKnownGgmlType } from '@smallmind/quantization-tensors';
 import { silentLogger, type Logger } from '@smallmind/runtime';
 import { SmallMindEngine } from './engine.js';
-import { formatMetadataValue, formatProgress } from './format.js';
+import { formatMetadataValue, progressLine } from './format.js';
 
 const stderrLogger: Logger = {
   debug: () => {},
@@ -57,9 +57,10 @@ async function inspect(path: string, options: { all?: boolean }): Promise<void> 
 
 async function importCommand(src: string, dst: string, options: { overwrite?: boolean }): Promise<void> {
   const started = performance.now();
+  const show = progressLine('', (text) => process.stderr.write(text));
   const result = await importGgufToSmq(src, dst, {
     overwrite: options.overwrite === true,
-    onProgress: (p) => process.stderr.write(`\r${formatProgress(p.bytesDone, p.bytesTotal)} ${p.tensorsDone}/${p.tensorsTotal} tensors`),
+    onProgress: (p) => show(p.bytesDone, p.bytesTotal, ` ${p.tensorsDone}/${p.tensorsTotal} tensors`),
   });
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`\nimported ${result.tensors} tensors (${result.bytes} bytes) into ${dst} in ${seconds.toFixed(2)} s\n`);
@@ -86,10 +87,11 @@ async function generate(model: string, prompt: string, flags: GenerateFlags): Pr
     ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
   });
   try {
+    const show = progressLine('importing ', (text) => process.stderr.write(text));
     const info = await engine.loadModel({
       path: model,
       preserveQuantization: flags.preserveQuantization,
-      onImportProgress: (p) => process.stderr.write(`\rimporting ${formatProgress(p.bytesDone, p.bytesTotal)}`),
+      onImportProgress: (p) => show(p.bytesDone, p.bytesTotal),
     });
     if (info.imported) process.stderr.write('\n');
     process.stdout.write(prompt);

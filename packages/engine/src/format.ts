@@ -22,3 +22,17 @@ export function formatProgress(done: number, total: number): string {
   const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
   return `${mb(done)} / ${mb(total)} (${percent}%)`;
 }
+
+/**
+ * A progress callback that rewrites one stderr line, only when the whole percentage changes (an
+ * import reports every chunk of every tensor; a line per chunk would flood the terminal).
+ */
+export function progressLine(label: string, write: (text: string) => void): (done: number, total: number, suffix?: string) => void {
+  let lastPercent = -1;
+  return (done, total, suffix = '') => {
+    const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
+    if (percent === lastPercent) return;
+    lastPercent = percent;
+    write(`\r${label}${formatProgress(done, total)}${suffix}`);
+  };
+}

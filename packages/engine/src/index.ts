@@ -2,4 +2,4 @@ export { SmallMindEngine } from './engine.js';
 export type { GenerateOptions, GenerateResult, LoadModelOptions, ModelInfo, SmallMindEngineOptions } from './engine.js';
 export { EngineError, EngineErrorCode } from './errors.js';
 export { cachedSmqPath, defaultCacheDir, ensureImported } from './model-cache.js';
-export { formatMetadataValue, formatProgress } from './format.js';
+export { formatMetadataValue, formatProgress, progressLine } from './format.js';
