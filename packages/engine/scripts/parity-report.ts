@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { importGgufToSmq } from '@smallmind/io-gguf';
-import { Sampler, SmqModelLoader, silentLogger, type LoadedModel } from '@smallmind/runtime';
+import { Sampler, SmqModelLoader, silentLogger, type Model } from '@smallmind/runtime';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The 5 MB subset vendored in the repository (always present). */
@@ -65,6 +65,8 @@ export interface Reference {
 export interface ParityFixture {
   /** File name without `.gguf`, e.g. `stories260K-Q4_0`. */
   readonly name: string;
+  /** `general.architecture` of the file. */
+  readonly architecture: string;
   readonly ggufPath: string;
   readonly reference: Reference;
   /** Every tensor is F32: the tight tolerance and full greedy agreement apply. */
@@ -105,10 +107,16 @@ function readReference(path: string): Reference {
   return JSON.parse(readFileSync(path, 'utf8')) as Reference;
 }
 
-/** Every llama fixture (GGUF with its NAME.ref.json) under `root`'s stories260K/ and synthetic/. */
-export function llamaFixtures(root: string): ParityFixture[] {
+/** The fixture folders: llama (stories260K, synthetic) and the other architectures (arch, README §9). */
+export const FIXTURE_FOLDERS = ['stories260K', 'synthetic', 'arch'] as const;
+
+/**
+ * Every model fixture (GGUF with its NAME.ref.json) under `root`'s `folders`, any architecture.
+ * `architecture` in the result comes from the reference's metadata.
+ */
+export function modelFixtures(root: string, folders: readonly string[] = FIXTURE_FOLDERS): ParityFixture[] {
   const fixtures: ParityFixture[] = [];
-  for (const family of ['stories260K', 'synthetic']) {
+  for (const family of folders) {
     const dir = join(root, family);
     if (!existsSync(dir)) continue;
     for (const file of readdirSync(dir).sort()) {
@@ -116,9 +124,9 @@ export function llamaFixtures(root: string): ParityFixture[] {
       const refPath = join(dir, file.replace(/\.gguf$/, '.ref.json'));
       if (!existsSync(refPath)) continue;
       const reference = readReference(refPath);
-      if (reference.metadata['general.architecture']?.value !== 'llama') continue;
       fixtures.push({
         name: file.replace(/\.gguf$/, ''),
+        architecture: String(reference.metadata['general.architecture']?.value),
         ggufPath: join(dir, file),
         reference,
         allF32: reference.tensors.every((t) => t.type === 'f32'),
@@ -171,12 +179,12 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
  * Runs one prompt: the reference prompt tokens go through the model in one batch (the tokenizer's
  * own output is compared separately), then greedy decoding for as many steps as the reference.
  */
-export function measurePrompt(loaded: LoadedModel, fixture: ParityFixture, prompt: ReferencePrompt, mode: ParityMode): PromptParity {
-  const { model, tokenizer } = loaded;
+export function measurePrompt(model: Model, fixture: ParityFixture, prompt: ReferencePrompt, mode: ParityMode): PromptParity {
+  const { tokenizer } = model;
   const tokens = tokenizer.encode(prompt.prompt, { addBos: true });
   const referenceGreedy = mode === 'quantized' ? prompt.f32_kv_cache.greedy_tokens : prompt.exact_f64.greedy_tokens;
-  model.reset();
-  const logits = model.evaluate(prompt.tokens);
+  const session = model.createSession();
+  const logits = session.evaluate(prompt.tokens);
   const maxDiffF32Kv = maxAbsDiff(logits, prompt.f32_kv_cache.last_logits);
   const maxDiffExact = maxAbsDiff(logits, prompt.exact_f64.last_logits);
   const greedySampler = new Sampler({ temperature: 0 });
@@ -186,8 +194,9 @@ export function measurePrompt(loaded: LoadedModel, fixture: ParityFixture, promp
     const token = greedySampler.sample(next);
     greedy.push(token);
     if (tokenizer.isEndOfGeneration(token) || greedy.length === referenceGreedy.length) break;
-    next = model.evaluate([token]);
+    next = session.evaluate([token]);
   }
+  session.dispose();
   const tolerance = logitTolerance(fixture, prompt, mode);
   // F32 files may match either reference (README §6); otherwise the mode picks the reference.
   const maxDiff = fixture.allF32 ? Math.min(maxDiffF32Kv, maxDiffExact) : mode === 'quantized' ? maxDiffF32Kv : maxDiffExact;
@@ -360,7 +369,7 @@ export function writeFileAtomic(path: string, text: string): void {
 
 async function main(): Promise<void> {
   const root = existsSync(sharedFixtureDir) ? sharedFixtureDir : vendoredFixtureDir;
-  const fixtures = llamaFixtures(root);
+  const fixtures = modelFixtures(root);
   const workDir = mkdtempSync(join(tmpdir(), 'smallmind-parity-'));
   const results: FixtureParity[] = [];
   try {

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { GgufImportProgress } from '@smallmind/io-gguf';
 import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
-import { Sampler, SmqModelLoader, consoleLogger, type LoadedModel, type Logger, type SamplingOptions } from '@smallmind/runtime';
+import { Sampler, SmqModelLoader, consoleLogger, type Logger, type Model, type SamplingOptions } from '@smallmind/runtime';
 import { EngineError } from './errors.js';
 import { defaultCacheDir, ensureImported } from './model-cache.js';
 
@@ -68,15 +68,16 @@ export class SmallMindEngine {
   private readonly logger: Logger;
   private readonly cacheDir: string;
   private backend: KernelBackend | undefined;
-  private loaded: LoadedModel | undefined;
+  private loaded: Model | undefined;
+  private contextOverride: number | undefined;
 
   constructor(private readonly options: SmallMindEngineOptions = {}) {
     this.logger = options.logger ?? consoleLogger;
     this.cacheDir = options.cacheDir ?? defaultCacheDir();
   }
 
-  /** The loaded model, tokenizer, metadata and config (undefined before `loadModel`). */
-  get model(): LoadedModel | undefined {
+  /** The loaded model: config, tokenizer, metadata, sessions (undefined before `loadModel`). */
+  get model(): Model | undefined {
     return this.loaded;
   }
 
@@ -108,8 +109,8 @@ export class SmallMindEngine {
         logger: this.logger,
         backend,
         ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
-        ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
       });
+      this.contextOverride = options.contextLength;
     } catch (error) {
       await backend.dispose();
       throw error;
@@ -120,17 +121,22 @@ export class SmallMindEngine {
       smqPath,
       imported,
       architecture: config.architecture,
-      contextLength: this.loaded.model.contextLength,
+      contextLength: this.contextLength(this.loaded),
       vocabSize: tokenizer.vocabSize,
       kernels: `${backend.name} x${backend.threads}`,
     };
+  }
+
+  private contextLength(model: Model): number {
+    return Math.min(this.contextOverride ?? model.config.contextLength, model.config.contextLength);
   }
 
   /** Generates a continuation of `prompt` (greedy unless a temperature > 0 is given). */
   async generate(prompt: string, options: GenerateOptions = {}): Promise<GenerateResult> {
     const loaded = this.loaded;
     if (loaded === undefined) throw new EngineError('NO_MODEL_LOADED', 'model', 'call loadModel() before generate()');
-    const { model, tokenizer } = loaded;
+    const { tokenizer } = loaded;
+    const model = loaded.createSession({ contextSize: this.contextLength(loaded) });
     const maxTokens = options.maxTokens ?? 128;
     if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
       throw new EngineError('INVALID_OPTION', 'maxTokens', `maxTokens = ${maxTokens} must be a non-negative integer`);
@@ -138,11 +144,11 @@ export class SmallMindEngine {
     const sampler = new Sampler({ temperature: 0, ...options });
     const promptTokens = tokenizer.encode(prompt, options.addBos === undefined ? {} : { addBos: options.addBos });
     if (promptTokens.length === 0) throw new EngineError('INVALID_OPTION', 'prompt', 'the prompt encodes to zero tokens (empty prompt and no BOS)');
-    if (promptTokens.length > model.contextLength) {
-      throw new EngineError('PROMPT_TOO_LONG', 'prompt', `the prompt is ${promptTokens.length} tokens; the context window holds ${model.contextLength}`);
+    if (promptTokens.length > model.contextSize) {
+      throw new EngineError('PROMPT_TOO_LONG', 'prompt', `the prompt is ${promptTokens.length} tokens; the context window holds ${model.contextSize}`);
     }
     // The last sampled token is never fed back, so a full window still yields one more token.
-    const budget = Math.min(maxTokens, model.contextLength - promptTokens.length + 1);
+    const budget = Math.min(maxTokens, model.contextSize - promptTokens.length + 1);
     const decoder = tokenizer.createStreamDecoder();
     const tokens: number[] = [];
     let text = '';
@@ -152,7 +158,6 @@ export class SmallMindEngine {
       options.onText?.(piece);
     };
 
-    model.reset();
     const t0 = performance.now();
     let logits = budget > 0 ? model.evaluate(promptTokens) : new Float32Array(0);
     const t1 = performance.now();
@@ -174,6 +179,7 @@ export class SmallMindEngine {
       if (step + 1 < budget) logits = model.evaluate([token]);
     }
     emit(decoder.flush());
+    model.dispose();
     return { text, tokens, promptTokens: promptTokens.length, finishReason, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
   }
 

@@ -55,3 +55,15 @@ export class InvalidInputError extends Error {
     super(message);
   }
 }
+
+/** A session or model used after `dispose()`. */
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+  constructor(
+    readonly code: 'SESSION_DISPOSED' | 'MODEL_DISPOSED',
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

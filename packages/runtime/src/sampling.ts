@@ -1,6 +1,6 @@
 import { InvalidInputError } from './errors.js';
-import { argmax } from './math.js';
-import type { TransformerModel } from './transformer-model.js';
+import { argmax } from './ops/math.js';
+import type { Session } from './model/session.js';
 
 /** A seedable uniform generator on [0, 1): xoshiro128**, seeded through splitmix32. */
 export function createRng(seed: number): () => number {
@@ -131,7 +131,7 @@ export interface GenerateTokensOptions {
  * sampled but not evaluated, so to continue pass it as the next call's `prompt`; the model keeps
  * its KV cache across calls (`model.reset()` starts over).
  */
-export function generateTokens(model: TransformerModel, prompt: readonly number[], options: GenerateTokensOptions): number[] {
+export function generateTokens(model: Session, prompt: readonly number[], options: GenerateTokensOptions): number[] {
   const sampler = options.sampler ?? new Sampler({ temperature: 0 });
   const generated: number[] = [];
   let logits = model.evaluate(prompt);

@@ -1,11 +1,13 @@
-import { SmqReader, type ModelMetadata } from '@smallmind/io-smq';
+import { SmqReader } from '@smallmind/io-smq';
 import { createBackend } from '@smallmind/quantization-kernels';
 import { GgmlType, createWeightTensor, ggmlTypeInfo, type IWeightTensor } from '@smallmind/quantization-tensors';
 import { ModelLoadError } from './errors.js';
 import { consoleLogger, type Logger } from './logger.js';
-import { architectureDescriptor, type ModelConfig, type TensorSpec } from './model-config.js';
-import { createTokenizer, type Tokenizer } from './tokenizer/index.js';
-import { TransformerModel, llamaWeightsFromTensors } from './transformer-model.js';
+import { architectureOf } from './architectures/index.js';
+import { ConfigKeys } from './model/config.js';
+import { Model } from './model/model.js';
+import { checkTensorDirectory, tensorSpecs, type BoundValue } from './model/tensor-table.js';
+import { createTokenizer } from './tokenizer/index.js';
 
 /**
  * Something that can swap a weight for a faster implementation of the same matrix (the kernels
@@ -33,85 +35,35 @@ export interface LoadFromSmqOptions {
    * A backend passed in is never disposed by the loader.
    */
   readonly backend?: WeightBackend;
-  /** Context window to enforce instead of the file's `context_length`. */
-  readonly contextLength?: number;
-}
-
-export interface LoadedModel {
-  readonly model: TransformerModel;
-  readonly tokenizer: Tokenizer;
-  readonly metadata: ModelMetadata;
-  readonly config: ModelConfig;
-  /** Releases the kernel backend the loader created (a no-op when `backend` was passed in). */
-  dispose(): Promise<void>;
-}
-
-interface TensorEntry {
-  readonly name: string;
-  readonly type: number;
-  readonly shape: readonly number[];
-  readonly byteLength: number;
-}
-
-function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
 }
 
 function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/**
- * Compares the file's tensor directory with what the architecture needs. Every problem is listed
- * in the message; the error names the first one's tensor.
- */
-function checkTensorDirectory(entries: readonly TensorEntry[], specs: readonly TensorSpec[]): void {
-  const specByName = new Map(specs.map((s) => [s.name, s]));
-  const present = new Set(entries.map((e) => e.name));
-  const problems: Array<{ code: 'MISSING_TENSOR' | 'UNEXPECTED_TENSOR' | 'WRONG_SHAPE'; name: string; text: string }> = [];
-  for (const spec of specs) {
-    if (spec.optional !== true && !present.has(spec.name)) {
-      problems.push({ code: 'MISSING_TENSOR', name: spec.name, text: `tensor "${spec.name}" is missing (expected shape ${shapeText(spec.shape)})` });
-    }
-  }
-  for (const entry of entries) {
-    const spec = specByName.get(entry.name);
-    if (spec === undefined) {
-      problems.push({ code: 'UNEXPECTED_TENSOR', name: entry.name, text: `tensor "${entry.name}" is not part of this architecture's graph` });
-    } else if (entry.shape.length !== spec.shape.length || entry.shape.some((d, i) => d !== spec.shape[i])) {
-      problems.push({ code: 'WRONG_SHAPE', name: entry.name, text: `tensor "${entry.name}" has shape ${shapeText(entry.shape)}, expected ${shapeText(spec.shape)}` });
-    }
-  }
-  const first = problems[0];
-  if (first !== undefined) {
-    const more = problems.length > 1 ? ` (${problems.length} problems: ${problems.map((p) => p.text).join('; ')})` : '';
-    throw new ModelLoadError(first.code, first.name, `${first.text}${more}`);
-  }
-}
-
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(2)} MiB`;
 }
 
-/** Loads SMQ model files into a runnable `TransformerModel` plus tokenizer. */
+/** Loads SMQ model files into a `Model` (config, weights, tokenizer, template, metadata). */
 export class SmqModelLoader {
   /**
-   * Opens `path`, derives the config from its metadata, checks every tensor's name and shape
-   * against the architecture (throwing `ModelLoadError` naming the tensor), reads the weights and
-   * builds the model and tokenizer. Weights without a matching file tensor never exist: a tied
-   * model's LM head is the file's `token_embd.weight`.
+   * Opens `path`, reads the config through the file's architecture module, checks every tensor's name
+   * and shape against the module's tensor table (ModelLoadError naming the tensor and the file), reads the
+   * weights and builds the model. `model.dispose()` releases the kernel backend the loader created (a
+   * backend passed in is left alone).
    */
-  static async loadFromSmq(path: string, options: LoadFromSmqOptions = {}): Promise<LoadedModel> {
+  static async loadFromSmq(path: string, options: LoadFromSmqOptions = {}): Promise<Model> {
     const logger = options.logger ?? consoleLogger;
     const preserveQuantization = options.preserveQuantization ?? true;
     const reader = await SmqReader.open(path);
     let ownBackend: WeightBackend | undefined;
     try {
       const metadata = reader.metadata;
-      const descriptor = architectureDescriptor(metadata);
-      const config = descriptor.readConfig(metadata);
-      const entries: TensorEntry[] = reader.tensors.map((t) => ({ name: t.name, type: t.type, shape: [...t.shape], byteLength: t.byteLength }));
-      checkTensorDirectory(entries, descriptor.tensorSpecs(config));
+      const architecture = architectureOf(metadata);
+      const config = architecture.readConfig(new ConfigKeys(metadata, architecture.name));
+      const entries = reader.tensors.map((t) => ({ name: t.name, type: t.type, shape: [...t.shape], byteLength: t.byteLength }));
+      checkTensorDirectory(entries, tensorSpecs(architecture.tensors, config), architecture.name, path);
       const tokenizer = createTokenizer(metadata);
 
       const fileBytes = entries.reduce((sum, e) => sum + e.byteLength, 0);
@@ -125,8 +77,7 @@ export class SmqModelLoader {
 
       ownBackend = options.backend === undefined ? await createBackend({ logger }) : undefined;
       const backend = options.backend ?? ownBackend!;
-      const matrices = new Map<string, IWeightTensor>();
-      const vectors = new Map<string, Float32Array>();
+      const tensors = new Map<string, BoundValue>();
       let quantizedCount = 0;
       let floatCount = 0;
       for (const entry of entries) {
@@ -134,7 +85,7 @@ export class SmqModelLoader {
         let tensor = wrapTensorErrors(entry.name, () => createWeightTensor(entry.type, data, entry.shape));
         if (entry.shape.length === 1) {
           // Norm weights are applied elementwise, never multiplied: hold them as floats.
-          vectors.set(entry.name, wrapTensorErrors(entry.name, () => tensor.toFloat32()));
+          tensors.set(entry.name, wrapTensorErrors(entry.name, () => tensor.toFloat32()));
           floatCount++;
           continue;
         }
@@ -144,20 +95,19 @@ export class SmqModelLoader {
         }
         if (tensor.type === GgmlType.F32) floatCount++;
         else quantizedCount++;
-        matrices.set(entry.name, backend.prepare(tensor));
+        tensors.set(entry.name, backend.prepare(tensor));
       }
 
-      const weights = llamaWeightsFromTensors(config, matrices, vectors);
+      const owned = ownBackend;
+      const model = Model.create({ metadata, tensors, tokenizer, source: path, onDispose: async () => owned?.dispose?.() });
       const typeSummary = summarizeTypes(entries);
       logger.info(
-        `Loaded ${matrices.size + vectors.size}/${entries.length} parameters (${quantizedCount} quantized, ${floatCount} FP32) from ${path}: ` +
+        `Loaded ${tensors.size}/${entries.length} parameters (${quantizedCount} quantized, ${floatCount} FP32) from ${path}: ` +
           `${config.architecture}, ${config.blockCount} blocks, n_embd ${config.embeddingLength}, vocab ${config.vocabSize}, ` +
-          `${weights.output === weights.tokenEmbedding ? 'tied' : 'untied'} output; file tensor types: ${typeSummary}`,
+          `${tensors.has('output.weight') ? 'untied' : 'tied'} output; file tensor types: ${typeSummary}`,
       );
-      const model = new TransformerModel(config, weights, options.contextLength === undefined ? {} : { contextLength: options.contextLength });
-      const owned = ownBackend;
       ownBackend = undefined;
-      return { model, tokenizer, metadata, config, dispose: async () => owned?.dispose?.() };
+      return model;
     } catch (error) {
       await ownBackend?.dispose?.();
       throw error;
@@ -167,7 +117,7 @@ export class SmqModelLoader {
   }
 }
 
-function summarizeTypes(entries: readonly TensorEntry[]): string {
+function summarizeTypes(entries: ReadonlyArray<{ readonly type: number }>): string {
   const counts = new Map<string, number>();
   for (const e of entries) {
     const name = ggmlTypeInfo(e.type).name;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EMULATION_MATCH_TOLERANCE,
-  llamaFixtures,
+  modelFixtures,
   measureFixture,
   sharedFixtureDir,
   vendoredFixtureDir,
@@ -63,26 +63,32 @@ function paritySuite(fixtures: readonly ParityFixture[]): void {
 }
 
 describe('parity with llama.cpp: vendored fixtures', () => {
-  const fixtures = llamaFixtures(vendoredFixtureDir);
-  it('finds the six vendored llama fixtures', () => {
-    expect(fixtures.map((f) => f.name)).toEqual([
-      'stories260K-F32',
-      'stories260K-Q2_K-fallback',
-      'stories260K-Q4_0',
-      'synthetic-IQ3_XS',
-      'synthetic-Q2_K',
-      'synthetic-Q4_K_M',
+  const fixtures = modelFixtures(vendoredFixtureDir);
+  it('finds the vendored llama and other-architecture fixtures', () => {
+    expect(fixtures.map((f) => `${f.architecture}:${f.name}`)).toEqual([
+      'llama:stories260K-F32',
+      'llama:stories260K-Q2_K-fallback',
+      'llama:stories260K-Q4_0',
+      'llama:synthetic-IQ3_XS',
+      'llama:synthetic-Q2_K',
+      'llama:synthetic-Q4_K_M',
+      'gemma3:gemma3-Q4_K_M',
+      'gpt2:gpt2-Q4_K_M',
+      'qwen2:qwen2-Q4_K_M',
+      'qwen3:qwen3-F32',
+      'qwen3:qwen3-Q4_K_M',
     ]);
   });
   paritySuite(fixtures);
 });
 
-describe.skipIf(!existsSync(sharedFixtureDir))('parity with llama.cpp: every llama fixture in ../shared/fixtures', () => {
-  const vendored = new Set(llamaFixtures(vendoredFixtureDir).map((f) => f.name));
-  const fixtures = existsSync(sharedFixtureDir) ? llamaFixtures(sharedFixtureDir) : [];
-  it('finds 12 stories260K and 19 synthetic llama fixtures', () => {
+describe.skipIf(!existsSync(sharedFixtureDir))('parity with llama.cpp: every fixture in ../shared/fixtures', () => {
+  const vendored = new Set(modelFixtures(vendoredFixtureDir).map((f) => f.name));
+  const fixtures = existsSync(sharedFixtureDir) ? modelFixtures(sharedFixtureDir) : [];
+  it('finds 12 stories260K and 19 synthetic llama fixtures, and the 10 of arch/ (qwen2, qwen3, gemma3, gpt2)', () => {
     expect(fixtures.filter((f) => f.name.startsWith('stories260K-'))).toHaveLength(12);
     expect(fixtures.filter((f) => f.name.startsWith('synthetic-'))).toHaveLength(19);
+    expect(fixtures.filter((f) => f.architecture !== 'llama').map((f) => f.name)).toHaveLength(10);
   });
   // The vendored files are byte copies of shared ones: run only the others here.
   paritySuite(fixtures.filter((f) => !vendored.has(f.name)));
