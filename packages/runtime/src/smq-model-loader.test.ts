@@ -7,10 +7,20 @@ import { GgmlType, quantize, type IWeightTensor } from '@smallmind/quantization-
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelConfigError, ModelLoadError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { ModelConfig } from './model-config.js';
+import type { ModelConfig } from './model/config.js';
+import type { Model } from './model/model.js';
+import type { Session } from './model/session.js';
 import { SmqModelLoader, type LoadFromSmqOptions } from './smq-model-loader.js';
-import { defaultTinyShape, f32Bytes, randomLlamaTensors, splitRawTensors, tinyConfig, tinyLlamaMetadata, type RawTensor } from './tiny-llama.fixture.js';
-import { TransformerModel, llamaWeightsFromTensors } from './transformer-model.js';
+import { defaultTinyShape, f32Bytes, randomLlamaTensors, tinyConfig, tinyLlamaMetadata, tinySession, type RawTensor } from './tiny-llama.fixture.js';
+
+/** The llama weights a test looks at (the table's field names). */
+interface LlamaWeights {
+  readonly tokenEmbd: IWeightTensor;
+  readonly output: IWeightTensor | undefined;
+  readonly layers: ReadonlyArray<Record<'q' | 'k' | 'v' | 'output' | 'gate' | 'up' | 'down', IWeightTensor>>;
+}
+const weightsOf = (model: Model): LlamaWeights => model.weights as LlamaWeights;
+const evaluate = (model: Model, tokens: readonly number[]): Float32Array => model.createSession().evaluate(tokens);
 
 const workDir = mkdtempSync(join(tmpdir(), 'smallmind-loader-test-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -49,9 +59,8 @@ async function loadError(path: string, options: LoadFromSmqOptions = {}): Promis
 
 const prompt = [1, 5, 9, 30, 12, 7];
 
-function directModel(config: ModelConfig, tensors: ReadonlyMap<string, RawTensor>): TransformerModel {
-  const { matrices, vectors } = splitRawTensors(tensors);
-  return new TransformerModel(config, llamaWeightsFromTensors(config, matrices, vectors));
+function directModel(config: ModelConfig, tensors: ReadonlyMap<string, RawTensor>): Session {
+  return tinySession(config, tensors);
 }
 
 describe('SmqModelLoader.loadFromSmq', () => {
@@ -67,8 +76,8 @@ describe('SmqModelLoader.loadFromSmq', () => {
     expect(loaded.config).toEqual(config);
     expect(loaded.metadata.getString('general.architecture')).toBe('llama');
     expect(loaded.tokenizer.bosId).toBe(1);
-    expect(loaded.model.weights.output).toBe(loaded.model.weights.tokenEmbedding);
-    expect([...loaded.model.evaluate(prompt)]).toEqual([...directModel(config, tensors).evaluate(prompt)]);
+    expect(weightsOf(loaded).output).toBeUndefined();
+    expect([...evaluate(loaded, prompt)]).toEqual([...directModel(config, tensors).evaluate(prompt)]);
     const summary = records.find((r) => r.level === 'info' && r.message.startsWith('Loaded'));
     expect(summary?.message).toMatch(/^Loaded 20\/20 parameters \(0 quantized, 20 FP32\)/);
     expect(summary?.message).toContain('tied output');
@@ -78,8 +87,8 @@ describe('SmqModelLoader.loadFromSmq', () => {
   it('loads an untied model with its own output.weight', async () => {
     const tensors = randomLlamaTensors(config, 22, false);
     const loaded = await SmqModelLoader.loadFromSmq(await writeModel(metadata, tensors), { logger: recordingLogger().logger, backend: new ReferenceBackend() });
-    expect(loaded.model.weights.output).not.toBe(loaded.model.weights.tokenEmbedding);
-    expect([...loaded.model.evaluate(prompt)]).toEqual([...directModel(config, tensors).evaluate(prompt)]);
+    expect(weightsOf(loaded).output).toBeDefined();
+    expect([...evaluate(loaded, prompt)]).toEqual([...directModel(config, tensors).evaluate(prompt)]);
   });
 
   it('multiplies with the WebAssembly kernels by default (same logits as the reference up to float rounding) and releases them on dispose', async () => {
@@ -90,16 +99,16 @@ describe('SmqModelLoader.loadFromSmq', () => {
     try {
       expect(records.some((r) => /wasm/i.test(r.message))).toBe(true);
       // A prepared tensor's bytes live in kernel memory: a copy, not the reader's buffer.
-      expect(loaded.model.weights.layers[0]!.attnQ.constructor.name).not.toBe('Q8Tensor');
+      expect(weightsOf(loaded).layers[0]!.q.constructor.name).not.toBe('Q8Tensor');
       const reference = await SmqModelLoader.loadFromSmq(path, { logger: recordingLogger().logger, backend: new ReferenceBackend() });
-      const expected = reference.model.evaluate(prompt).slice();
-      const logits = loaded.model.evaluate(prompt);
+      const expected = evaluate(reference, prompt).slice();
+      const logits = evaluate(loaded, prompt);
       const scale = Math.max(...expected.map(Math.abs));
       for (let i = 0; i < expected.length; i++) expect(Math.abs(logits[i]! - expected[i]!)).toBeLessThanOrEqual(1e-5 * scale);
     } finally {
       await loaded.dispose();
     }
-    expect(() => loaded.model.evaluate([1])).toThrow(/dispos/i);
+    expect(() => loaded.createSession()).toThrow(/dispos/i);
   });
 
   describe('quantized weights', () => {
@@ -111,13 +120,13 @@ describe('SmqModelLoader.loadFromSmq', () => {
     it('keeps them quantized by default and says so', async () => {
       const { logger, records } = recordingLogger();
       const loaded = await SmqModelLoader.loadFromSmq(await pathPromise, { logger });
-      const { weights } = loaded.model;
-      expect(weights.tokenEmbedding.type).toBe(GgmlType.Q8_0);
-      expect(weights.layers.every((l) => l.attnQ.type === GgmlType.Q8_0 && l.ffnDown.type === GgmlType.Q8_0)).toBe(true);
+      const weights = weightsOf(loaded);
+      expect(weights.tokenEmbd.type).toBe(GgmlType.Q8_0);
+      expect(weights.layers.every((l) => l.q.type === GgmlType.Q8_0 && l.down.type === GgmlType.Q8_0)).toBe(true);
       expect(records.find((r) => r.message.startsWith('Loaded'))?.message).toMatch(/^Loaded 21\/21 parameters \(16 quantized, 5 FP32\)/);
       // Q8_0 is close to the float model it was quantized from, but not equal to it.
       const exact = directModel(q8Config, tensors).evaluate(prompt).slice();
-      const logits = loaded.model.evaluate(prompt);
+      const logits = evaluate(loaded, prompt);
       const diff = Math.max(...logits.map((v, i) => Math.abs(v - exact[i]!)));
       expect(diff).toBeGreaterThan(0);
       expect(diff).toBeLessThan(0.05 * (Math.max(...exact) - Math.min(...exact)));
@@ -127,16 +136,16 @@ describe('SmqModelLoader.loadFromSmq', () => {
       const { logger, records } = recordingLogger();
       const path = await pathPromise;
       const loaded = await SmqModelLoader.loadFromSmq(path, { preserveQuantization: false, logger });
-      const { weights } = loaded.model;
-      const matrices: IWeightTensor[] = [weights.tokenEmbedding, weights.output, ...weights.layers.flatMap((l) => [l.attnQ, l.attnK, l.attnV, l.attnOutput, l.ffnGate, l.ffnUp, l.ffnDown])];
+      const weights = weightsOf(loaded);
+      const matrices: IWeightTensor[] = [weights.tokenEmbd, weights.output!, ...weights.layers.flatMap((l) => [l.q, l.k, l.v, l.output, l.gate, l.up, l.down])];
       expect(matrices.every((m) => m.type === GgmlType.F32)).toBe(true);
       const warning = records.find((r) => r.level === 'warn');
       expect(warning?.message).toMatch(/F32/);
       expect(warning?.message).toMatch(/MiB of weights in memory instead of the file's [0-9.]+ MiB \(3\.[0-9]+x\)/);
       expect(records.find((r) => r.message.startsWith('Loaded'))?.message).toMatch(/^Loaded 21\/21 parameters \(0 quantized, 21 FP32\)/);
       // Float math over the dequantized Q8_0 weights differs from the activation-quantized products.
-      const quantized = (await SmqModelLoader.loadFromSmq(path, { logger })).model.evaluate(prompt).slice();
-      const float = loaded.model.evaluate(prompt);
+      const quantized = evaluate(await SmqModelLoader.loadFromSmq(path, { logger }), prompt).slice();
+      const float = evaluate(loaded, prompt);
       expect(Math.max(...float.map((v, i) => Math.abs(v - quantized[i]!)))).toBeGreaterThan(0);
     });
 
@@ -167,19 +176,20 @@ describe('SmqModelLoader.loadFromSmq', () => {
       };
       const loaded = await SmqModelLoader.loadFromSmq(await pathPromise, { backend, logger: recordingLogger().logger });
       expect(prepared).toHaveLength(16);
-      const plain = (await SmqModelLoader.loadFromSmq(await pathPromise, { backend: new ReferenceBackend(), logger: recordingLogger().logger })).model
-        .evaluate(prompt)
-        .slice();
-      expect([...loaded.model.evaluate(prompt)]).toEqual([...plain]);
+      const plain = evaluate(await SmqModelLoader.loadFromSmq(await pathPromise, { backend: new ReferenceBackend(), logger: recordingLogger().logger }), prompt).slice();
+      expect([...evaluate(loaded, prompt)]).toEqual([...plain]);
       // 7 products per block, 2 blocks, plus the LM head.
       expect(calls).toBe(15);
     });
   });
 
-  it('honours a contextLength option', async () => {
-    const loaded = await SmqModelLoader.loadFromSmq(await writeModel(metadata, randomLlamaTensors(config, 24, true)), { contextLength: 4, logger: recordingLogger().logger });
-    expect(loaded.model.contextLength).toBe(4);
-    expect(() => loaded.model.evaluate([1, 2, 3, 4, 5])).toThrow(/context overflow/);
+  it('exposes the chat template when the file has one', async () => {
+    const { ModelMetadata, MetadataValueType } = await import('@smallmind/io-smq');
+    const withTemplate = new ModelMetadata([...metadata.entries, ['tokenizer.chat_template', { type: MetadataValueType.STRING, value: '{{ messages }}' }]]);
+    const loaded = await SmqModelLoader.loadFromSmq(await writeModel(withTemplate, randomLlamaTensors(config, 24, true)), { logger: recordingLogger().logger, backend: new ReferenceBackend() });
+    expect(loaded.chatTemplate).toBe('{{ messages }}');
+    const plain = await SmqModelLoader.loadFromSmq(await writeModel(metadata, randomLlamaTensors(config, 24, true)), { logger: recordingLogger().logger, backend: new ReferenceBackend() });
+    expect(plain.chatTemplate).toBeUndefined();
   });
 
   describe('refuses files that do not match the architecture, naming the tensor', () => {
@@ -207,10 +217,20 @@ describe('SmqModelLoader.loadFromSmq', () => {
       expect(error).toMatchObject({ code: 'UNEXPECTED_TENSOR', tensorName: 'blk.2.attn_q.weight' });
     });
 
-    it('an unexpected tensor of another graph (rope_freqs)', async () => {
+    it('an unexpected tensor of another graph (qwen3 Q norm)', async () => {
       const extra = new Map(tensors);
-      extra.set('rope_freqs.weight', { shape: [4], values: new Float32Array(4) });
-      expect(await loadError(await writeModel(metadata, extra))).toMatchObject({ code: 'UNEXPECTED_TENSOR', tensorName: 'rope_freqs.weight' });
+      extra.set('blk.0.attn_q_norm.weight', { shape: [8], values: new Float32Array(8) });
+      const error = await loadError(await writeModel(metadata, extra));
+      expect(error).toMatchObject({ code: 'UNEXPECTED_TENSOR', tensorName: 'blk.0.attn_q_norm.weight' });
+      expect((error as Error).message).toMatch(/not part of the llama graph in .*model-\d+\.smq/);
+    });
+
+    it('a missing Q projection when there is no fused QKV either', async () => {
+      const without = new Map(tensors);
+      without.delete('blk.1.attn_q.weight');
+      const error = await loadError(await writeModel(metadata, without));
+      expect(error).toMatchObject({ code: 'MISSING_TENSOR', tensorName: 'blk.1.attn_q.weight' });
+      expect((error as Error).message).toContain('no fused blk.1.attn_qkv.weight');
     });
 
     it('a tensor of the wrong shape', async () => {

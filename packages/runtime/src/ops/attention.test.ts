@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelConfig } from './model-config.js';
-import { randomLlamaTensors, splitRawTensors, tinyConfig, type RawTensor } from './tiny-llama.fixture.js';
-import { TransformerModel, llamaWeightsFromTensors } from './transformer-model.js';
+import type { ModelConfig } from '../model/config.js';
+import { configOf, randomLlamaTensors, tinyLlamaMetadata, tinySession, type RawTensor } from '../tiny-llama.fixture.js';
 
 // Attention runs at most four query heads per pass, so KV groups of 5..8 heads take two passes and
 // a group of 3 leaves a short pass; each must still see its own query and KV head.
 const prompt = [3, 17, 5, 40, 22, 9, 31, 1, 12, 44, 7, 2];
 
 function logits(config: ModelConfig, tensors: ReadonlyMap<string, RawTensor>): Float32Array {
-  const { matrices, vectors } = splitRawTensors(tensors);
-  return new TransformerModel(config, llamaWeightsFromTensors(config, matrices, vectors)).evaluate(prompt).slice();
+  return tinySession(config, tensors, {}, config.layers[0]!.rope!.dimensionCount).evaluate(prompt).slice();
 }
 
 /** K/V projections with KV head `kvHeadOf(h)` copied out for every query head h (a multi-head model). */
@@ -31,9 +29,9 @@ describe('attention in passes of up to four query heads', () => {
       const shape = { vocabSize: 48, embeddingLength: headCount * headDim, feedForwardLength: 40, blockCount: 2, contextLength: 32 };
       // RoPE turns pairs: an odd head width rotates all but its last dimension.
       const ropeDimensionCount = headDim & ~1;
-      const gqaConfig = { ...tinyConfig({ ...shape, headCount, headCountKv }), ropeDimensionCount };
-      const mhaConfig = { ...tinyConfig({ ...shape, headCount, headCountKv: headCount }), ropeDimensionCount };
-      const tensors = randomLlamaTensors(gqaConfig, 23, true);
+      const gqaConfig = configOf(tinyLlamaMetadata({ ...shape, headCount, headCountKv }, ropeDimensionCount));
+      const mhaConfig = configOf(tinyLlamaMetadata({ ...shape, headCount, headCountKv: headCount }, ropeDimensionCount));
+      const tensors = randomLlamaTensors(gqaConfig, 23, true, ropeDimensionCount);
       const group = headCount / headCountKv;
       const gqa = logits(gqaConfig, tensors);
       const mha = logits(mhaConfig, perQueryHeadKv(mhaConfig, tensors, (h) => Math.floor(h / group)));

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ContextOverflowError, InvalidInputError, ModelLoadError } from './errors.js';
-import type { ModelConfig } from './model-config.js';
-import { defaultTinyShape, f32Matrix, randomLlamaTensors, splitRawTensors, tinyConfig, type RawTensor } from './tiny-llama.fixture.js';
-import { TransformerModel, llamaWeightsFromTensors } from './transformer-model.js';
+import { ContextOverflowError, InvalidInputError, ModelLoadError } from '../errors.js';
+import type { ModelConfig } from './config.js';
+import type { Session } from './session.js';
+import { defaultTinyShape, randomLlamaTensors, tinyConfig, tinyLlamaMetadata, tinyModel, tinySession, type RawTensor } from '../tiny-llama.fixture.js';
 
-function buildModel(config: ModelConfig, tensors: ReadonlyMap<string, RawTensor>, contextLength?: number, maxBatchSize?: number): TransformerModel {
-  const { matrices, vectors } = splitRawTensors(tensors);
-  return new TransformerModel(config, llamaWeightsFromTensors(config, matrices, vectors), {
-    ...(contextLength === undefined ? {} : { contextLength }),
+function buildModel(config: ModelConfig, tensors: ReadonlyMap<string, RawTensor>, contextLength?: number, maxBatchSize?: number): Session {
+  return tinySession(config, tensors, {
+    ...(contextLength === undefined ? {} : { contextSize: contextLength }),
     ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
   });
 }
@@ -25,7 +24,7 @@ function spread(values: Float32Array): number {
 
 const prompt = [3, 17, 5, 40, 22, 9, 31, 1, 12, 44];
 
-describe('TransformerModel', () => {
+describe('Session over a llama Model', () => {
   const config = tinyConfig();
   const tensors = randomLlamaTensors(config, 7, false);
 
@@ -88,9 +87,9 @@ describe('TransformerModel', () => {
     expect(model.evaluate([1]).length).toBe(config.vocabSize);
   });
 
-  it('uses the config context length by default', () => {
+  it('uses the config context length by default (capped at 4096)', () => {
     const model = buildModel(config, tensors);
-    expect(model.contextLength).toBe(config.contextLength);
+    expect(model.contextSize).toBe(config.contextLength);
     expect(() => model.evaluate(Array.from({ length: config.contextLength + 1 }, () => 1))).toThrow(ContextOverflowError);
     expect(model.position).toBe(0);
   });
@@ -107,10 +106,9 @@ describe('TransformerModel', () => {
   it('rejects a weight of the wrong shape, naming the tensor', () => {
     const broken = new Map(tensors);
     broken.set('blk.1.ffn_up.weight', { shape: [config.embeddingLength, config.feedForwardLength - 1], values: new Float32Array(config.embeddingLength * (config.feedForwardLength - 1)) });
-    const { matrices, vectors } = splitRawTensors(broken);
     let caught: unknown;
     try {
-      new TransformerModel(config, llamaWeightsFromTensors(config, matrices, vectors));
+      tinyModel(tinyLlamaMetadata(config), broken);
     } catch (e) {
       caught = e;
     }
@@ -165,10 +163,11 @@ describe('tied and untied output', () => {
   const config = tinyConfig();
   const tied = randomLlamaTensors(config, 3, true);
 
-  it('a tied model uses token_embd.weight as its LM head', () => {
-    const { matrices, vectors } = splitRawTensors(tied);
-    const weights = llamaWeightsFromTensors(config, matrices, vectors);
-    expect(weights.output).toBe(weights.tokenEmbedding);
+  it('a tied model has no output.weight and binds none', () => {
+    expect(tied.has('output.weight')).toBe(false);
+    const weights = tinyModel(tinyLlamaMetadata(config), tied).weights as { output?: unknown; tokenEmbd: unknown };
+    expect(weights.output).toBeUndefined();
+    expect(weights.tokenEmbd).toBeDefined();
   });
 
   it('an untied model with output = token_embd gives the tied logits; another output does not', () => {
@@ -188,6 +187,99 @@ describe('tied and untied output', () => {
     const base = buildModel(config, untied).evaluate(prompt).slice();
     const doubled = buildModel(config, scaled).evaluate(prompt);
     for (let i = 0; i < base.length; i++) expect(doubled[i]).toBeCloseTo(2 * base[i]!, 4);
-    expect(f32Matrix(output).rows).toBe(config.vocabSize);
+    expect(output.shape).toEqual([config.embeddingLength, config.vocabSize]);
+  });
+});
+
+describe('sessions of one model', () => {
+  const config = tinyConfig();
+  const tensors = randomLlamaTensors(config, 13, true);
+  const model = tinyModel(tinyLlamaMetadata(config), tensors);
+
+  /** Prompt, then greedy steps, logits of every step copied. */
+  function run(session: Session, tokens: readonly number[], steps: number): Float32Array[] {
+    const out = [session.evaluate(tokens).slice()];
+    for (let i = 0; i < steps; i++) out.push(session.evaluate([(i * 7 + 3) % config.vocabSize]).slice());
+    return out;
+  }
+
+  it('two sessions interleaved token by token give exactly what each gives alone', () => {
+    const soloA = run(model.createSession(), prompt, 6);
+    const soloB = run(model.createSession(), [5, 9, 12], 6);
+    const a = model.createSession();
+    const b = model.createSession();
+    const outA = [a.evaluate(prompt).slice()];
+    const outB = [b.evaluate([5, 9, 12]).slice()];
+    for (let i = 0; i < 6; i++) {
+      outB.push(b.evaluate([(i * 7 + 3) % config.vocabSize]).slice());
+      outA.push(a.evaluate([(i * 7 + 3) % config.vocabSize]).slice());
+    }
+    outA.forEach((logits, i) => expect([...logits]).toEqual([...soloA[i]!]));
+    outB.forEach((logits, i) => expect([...logits]).toEqual([...soloB[i]!]));
+  });
+
+  it('truncate(n) keeps the prefix: continuing equals a fresh run of prefix + new tokens', () => {
+    const session = model.createSession();
+    session.evaluate(prompt);
+    session.truncate(4);
+    expect(session.position).toBe(4);
+    const reused = session.evaluate([20, 21]).slice();
+    const fresh = model.createSession().evaluate([...prompt.slice(0, 4), 20, 21]);
+    expect(maxAbsDiff(reused, fresh)).toBeLessThan(1e-5);
+    expect(() => session.truncate(7)).toThrow(InvalidInputError);
+    expect(() => session.truncate(-1)).toThrow(InvalidInputError);
+  });
+
+  it('clone() copies the cache; the copies then diverge independently', () => {
+    const session = model.createSession();
+    session.evaluate(prompt);
+    const copy = session.clone();
+    expect(copy.position).toBe(prompt.length);
+    const fromCopy = copy.evaluate([8]).slice();
+    const fromOriginal = session.evaluate([8]).slice();
+    expect([...fromCopy]).toEqual([...fromOriginal]);
+    copy.evaluate([9]);
+    expect(session.position).toBe(prompt.length + 1);
+    expect(copy.position).toBe(prompt.length + 2);
+  });
+
+  it('allLogits returns every position, equal to token-by-token evaluation', () => {
+    const all = model.createSession().evaluate(prompt, { allLogits: true });
+    expect(all.length).toBe(prompt.length * config.vocabSize);
+    const stepwise = model.createSession();
+    prompt.forEach((token, i) => {
+      const logits = stepwise.evaluate([token]);
+      expect(maxAbsDiff(all.subarray(i * config.vocabSize, (i + 1) * config.vocabSize), logits)).toBeLessThan(1e-5);
+    });
+  });
+
+  it('an F16 KV cache takes half the memory and stays close to F32', () => {
+    const f32 = model.createSession();
+    const f16 = model.createSession({ kvType: 'f16' });
+    const a = f32.evaluate(prompt).slice();
+    const b = f16.evaluate(prompt).slice();
+    expect(f16.memory.kvBytes * 2).toBe(f32.memory.kvBytes);
+    expect(f16.memory.kvBytesMax * 2).toBe(f32.memory.kvBytesMax);
+    const diff = maxAbsDiff(a, b);
+    expect(diff).toBeGreaterThan(0);
+    expect(diff).toBeLessThan(0.02 * spread(a));
+  });
+
+  it('reports KV memory: bytes per position x context size at most', () => {
+    const session = model.createSession({ contextSize: 16 });
+    const perPosition = config.blockCount * 2 * config.headCountKv * config.headDim * 4;
+    expect(session.memory.kvBytesMax).toBe(16 * perPosition);
+    session.evaluate([1, 2]);
+    expect(session.memory.kvBytes).toBeGreaterThan(0);
+    expect(session.memory.kvBytes).toBeLessThanOrEqual(session.memory.kvBytesMax);
+  });
+
+  it('validates its options and refuses use after dispose', () => {
+    expect(() => model.createSession({ contextSize: config.contextLength + 1 })).toThrow(/exceeds the model's context length/);
+    expect(() => model.createSession({ contextSize: 0 })).toThrow(InvalidInputError);
+    expect(() => model.createSession({ kvType: 'q8' as never })).toThrow(/kvType/);
+    const session = model.createSession();
+    session.dispose();
+    expect(() => session.evaluate([1])).toThrow(/disposed/);
   });
 });

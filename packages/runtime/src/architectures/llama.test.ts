@@ -1,7 +1,14 @@
 import { MetadataValueType, ModelMetadata, type MetadataValue } from '@smallmind/io-smq';
 import { describe, expect, it } from 'vitest';
-import { ModelConfigError } from './errors.js';
-import { architectureDescriptor, determineModelConfig, supportedArchitectures } from './model-config.js';
+import { ModelConfigError } from '../errors.js';
+import { ConfigKeys, type ModelConfig } from '../model/config.js';
+import { tensorSpecs } from '../model/tensor-table.js';
+import { architectureOf, supportedArchitectures } from './index.js';
+
+function determineModelConfig(metadata: ModelMetadata): ModelConfig {
+  const architecture = architectureOf(metadata);
+  return architecture.readConfig(new ConfigKeys(metadata, architecture.name));
+}
 
 const u32 = (value: number): MetadataValue => ({ type: MetadataValueType.UINT32, value });
 const f32 = (value: number): MetadataValue => ({ type: MetadataValueType.FLOAT32, value });
@@ -46,8 +53,9 @@ function configError(changes: Record<string, MetadataValue | undefined>): ModelC
   throw new Error('expected a ModelConfigError');
 }
 
-describe('determineModelConfig (llama)', () => {
+describe('llama config and tensor table', () => {
   it('reads stories260K and applies the defaults of absent keys', () => {
+    const layer = { rope: { mode: 'normal', dimensionCount: 8, freqBase: 10000, freqScale: 1 }, slidingWindow: undefined };
     expect(determineModelConfig(metadataWith({}))).toEqual({
       architecture: 'llama',
       blockCount: 5,
@@ -56,26 +64,25 @@ describe('determineModelConfig (llama)', () => {
       headCount: 8,
       headCountKv: 4,
       headDim: 8,
-      ropeMode: 'normal',
-      ropeFreqBase: 10000,
-      ropeDimensionCount: 8,
-      rmsNormEpsilon: 9.999999747378752e-6,
+      normEpsilon: 9.999999747378752e-6,
       contextLength: 128,
       vocabSize: 512,
+      layers: [layer, layer, layer, layer, layer],
+      attentionScale: 1 / Math.sqrt(8),
     });
   });
 
   it('defaults head_count_kv to head_count and rope.dimension_count to the head width', () => {
     const config = determineModelConfig(metadataWith({ 'llama.attention.head_count_kv': undefined, 'llama.rope.dimension_count': undefined }));
     expect(config.headCountKv).toBe(8);
-    expect(config.ropeDimensionCount).toBe(8);
+    expect(config.layers[0]!.rope!.dimensionCount).toBe(8);
   });
 
   it('reads rope.freq_base when present, any integer type for counts', () => {
     const config = determineModelConfig(
       metadataWith({ 'llama.rope.freq_base': f32(500000), 'llama.block_count': { type: MetadataValueType.UINT64, value: 5n } }),
     );
-    expect(config.ropeFreqBase).toBe(500000);
+    expect(config.layers[4]!.rope!.freqBase).toBe(500000);
     expect(config.blockCount).toBe(5);
   });
 
@@ -116,8 +123,10 @@ describe('determineModelConfig (llama)', () => {
 
   it('refuses llama variants it would compute wrongly', () => {
     expect(configError({ 'llama.expert_count': u32(8) })).toMatchObject({ key: 'llama.expert_count' });
-    expect(configError({ 'llama.rope.scaling.type': str('linear') })).toMatchObject({ key: 'llama.rope.scaling.type' });
+    expect(configError({ 'llama.rope.scaling.type': str('yarn') })).toMatchObject({ key: 'llama.rope.scaling.type' });
     expect(determineModelConfig(metadataWith({ 'llama.rope.scaling.type': str('none') })).architecture).toBe('llama');
+    const linear = determineModelConfig(metadataWith({ 'llama.rope.scaling.type': str('linear'), 'llama.rope.scaling.factor': f32(4) }));
+    expect(linear.layers[0]!.rope!.freqScale).toBe(0.25);
   });
 
   it('names an unsupported architecture and lists the supported ones', () => {
@@ -125,18 +134,19 @@ describe('determineModelConfig (llama)', () => {
     expect(error.code).toBe('UNSUPPORTED_ARCHITECTURE');
     expect(error.key).toBe('general.architecture');
     expect(error.message).toContain('"mamba"');
-    expect(error.message).toContain('supported: llama');
-    expect(supportedArchitectures()).toEqual(['llama']);
+    expect(error.message).toContain('supported: llama, qwen2, qwen3, gemma2, gemma3, gpt2, phi3, granite, smollm3');
+    expect(supportedArchitectures()).toEqual(['llama', 'qwen2', 'qwen3', 'gemma2', 'gemma3', 'gpt2', 'phi3', 'granite', 'smollm3']);
     expect(configError({ 'general.architecture': undefined })).toMatchObject({ code: 'MISSING_KEY', key: 'general.architecture' });
   });
 
   it('lists the tensors of the graph with ggml shapes; output.weight optional', () => {
     const metadata = metadataWith({});
-    const descriptor = architectureDescriptor(metadata);
-    const specs = descriptor.tensorSpecs(descriptor.readConfig(metadata));
-    expect(specs).toHaveLength(3 + 5 * 9);
+    const architecture = architectureOf(metadata);
+    const specs = tensorSpecs(architecture.tensors, determineModelConfig(metadata));
+    // Required: token_embd, output_norm; per block attn_norm, attn_output, ffn_norm, gate, up, down (Q/K/V: fused or split, checked by validate).
+    expect(specs.filter((s) => !s.optional)).toHaveLength(2 + 5 * 6);
     const byName = new Map(specs.map((s) => [s.name, s]));
-    expect(byName.get('token_embd.weight')).toEqual({ name: 'token_embd.weight', shape: [64, 512] });
+    expect(byName.get('token_embd.weight')).toEqual({ name: 'token_embd.weight', kind: 'matrix', shape: [64, 512], optional: false });
     expect(byName.get('output.weight')?.optional).toBe(true);
     expect(byName.get('blk.4.attn_k.weight')?.shape).toEqual([64, 32]);
     expect(byName.get('blk.0.attn_output.weight')?.shape).toEqual([64, 64]);
