@@ -19,3 +19,18 @@ export { Sampler, createRng, generateTokens } from './sampling.js';
 export type { GenerateTokensOptions, SamplingOptions } from './sampling.js';
 export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer } from './tokenizer/index.js';
 export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer, TokenizerKind } from './tokenizer/index.js';
+export {
+  boundF32Tensors,
+  bool,
+  buildRandomModel,
+  defaultRandomShape,
+  f32,
+  gaussian,
+  modelFromRawTensors,
+  randomModelMetadata,
+  randomModelTensors,
+  str,
+  tinyVocabularyEntries,
+  u32,
+} from './testing/random-model.js';
+export type { RandomMetadataOptions, RandomModelShape, RandomTensorOptions, RawTensor } from './testing/random-model.js';

@@ -18,9 +18,9 @@ export interface AttentionShape {
 }
 
 export interface AttentionParams {
-  /** Multiplies K·q (usually 1/sqrt(headDim)); applied after the soft-cap, as ggml's soft_max_ext does. */
+  /** Multiplies K·q (usually 1/sqrt(headDim)), before any soft-cap. */
   readonly scale: number;
-  /** When set, scores become cap * tanh(score / cap) before the softmax (Gemma 2). */
+  /** When set, scaled scores become cap * tanh(score / cap) before the softmax (Gemma 2). */
   readonly softcap?: number | undefined;
 }
 
@@ -70,8 +70,7 @@ export class AttentionScratch {
     const { headCountKv, headDim } = this.shape;
     const kvWidth = headCountKv * headDim;
     const cap = params.softcap;
-    // ggml caps the raw K·q and scales inside the softmax; without a cap that is K·q stored, then scaled.
-    const scale = cap === undefined ? f32(params.scale) : 1;
+    const scale = f32(params.scale);
     const scores = this.scores;
     // Missing heads (heads < 4) reuse head 0's query and write past `heads` into scratch only.
     const q1 = qBase + (heads > 1 ? headDim : 0);
@@ -99,9 +98,9 @@ export class AttentionScratch {
       scores[s3 + t] = f32(f32(dot3) * scale);
     }
     if (cap !== undefined) {
+      // Gemma 2 caps the scaled scores (llama.cpp scales Q first, then caps K·q with a softmax scale of 1).
       const inverse = f32(1 / cap);
-      const after = f32(params.scale);
-      for (let i = 0, n = 4 * visible; i < n; i++) scores[i] = f32(f32(f32(Math.tanh(f32(scores[i]! * inverse))) * cap) * after);
+      for (let i = 0, n = 4 * visible; i < n; i++) scores[i] = f32(f32(Math.tanh(f32(scores[i]! * inverse))) * cap);
     }
     const inverse0 = softmaxWeights(scores, 0, visible);
     const inverse1 = softmaxWeights(scores, s1, visible);
