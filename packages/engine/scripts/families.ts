@@ -261,7 +261,7 @@ async function main(): Promise<void> {
       const gguf = typeCase.commit ? join(familyFixtureDir, `${stem}.gguf`) : join(workDir, `${stem}.gguf`);
       await writeFamilyGguf(familyCase, typeCase, gguf);
       const reference = runLlamaRef(llamaRef, gguf, workDir);
-      if (typeCase.commit) writeFileSync(join(familyFixtureDir, `${stem}.ref.json`), `${JSON.stringify(referenceFixture(familyCase, typeCase, reference))}\n`);
+      if (typeCase.commit) writeFileSync(join(familyFixtureDir, `${stem}.llama-ref.json`), `${JSON.stringify(referenceFixture(familyCase, typeCase, reference))}\n`);
       const model = await loadForComparison(gguf, workDir, stem);
       try {
         const results = PROMPTS.map((prompt, i) => {
@@ -311,7 +311,7 @@ export function committedFamilyFixtures(): Array<{ readonly stem: string; readon
   return FAMILY_CASES.flatMap((c) =>
     TYPE_CASES.filter((t) => t.commit).flatMap((t) => {
       const stem = `${c.name}-${t.label}`;
-      const json = join(familyFixtureDir, `${stem}.ref.json`);
+      const json = join(familyFixtureDir, `${stem}.llama-ref.json`);
       if (!existsSync(json)) return [];
       return [{ stem, gguf: join(familyFixtureDir, `${stem}.gguf`), fixture: JSON.parse(readFileSync(json, 'utf8')) as FamilyFixture }];
     }),

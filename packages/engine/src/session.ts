@@ -1,0 +1,237 @@
+/**
+ * Sessions as the caller sees them: a conversation whose KV cache lives in the inference worker. `stream`
+ * yields text pieces as they are generated; `generate` returns the whole result. A session keeps its cache
+ * between calls, so a prompt that extends (or shares a prefix with) what it already holds evaluates only
+ * the new tokens.
+ */
+import type { ChatMessage } from './chat/index.js';
+import { EngineError } from './errors.js';
+import { validateGenerationOptions, type GenerationOptions } from './generation/index.js';
+import type { FinishReason, GenerateInput, GenerationTimings, WorkerGenerateResult } from './worker/protocol.js';
+import type { WorkerClient } from './worker/worker-client.js';
+
+export type { FinishReason, GenerationTimings } from './worker/protocol.js';
+
+export interface StreamOptions extends GenerationOptions {
+  /** Stops generation within one token (a prompt within one prefill pass); the session stays usable. */
+  readonly signal?: AbortSignal;
+  /** Prompt tokens per prefill pass (default 128): how soon an abort during a long prompt is seen. */
+  readonly prefillChunk?: number;
+}
+
+/** One piece of generated text. */
+export interface GenerationChunk {
+  /** Text that became safe to show (never half a UTF-8 character or a possible stop-string start). */
+  readonly text: string;
+  /** Token ids generated since the previous chunk. */
+  readonly tokens: readonly number[];
+}
+
+export interface GenerationResult {
+  readonly text: string;
+  readonly tokens: number[];
+  /** `eos`: an end-of-generation token; `stop`: a stop string; `length`: maxTokens or the window; `abort`: the signal. */
+  readonly finishReason: FinishReason;
+  /** The stop string that matched. */
+  readonly stop?: string;
+  /** Chat: oldest messages left out to fit the window. */
+  readonly droppedMessages: number;
+  readonly timings: GenerationTimings;
+}
+
+export type Prompt = string | { readonly tokens: readonly number[] };
+
+/** The options as the worker takes them, checked once by the shared option table. */
+export function workerOptions(options: StreamOptions): { options: import('./worker/protocol.js').WorkerGenerateOptions; signal: AbortSignal | undefined } {
+  const { signal, prefillChunk, ...rest } = options;
+  const checked = validateGenerationOptions(rest);
+  const chunk = prefillChunk ?? 128;
+  if (!Number.isSafeInteger(chunk) || chunk < 1) throw new EngineError('INVALID_OPTION', 'prefillChunk', `prefillChunk = ${String(chunk)} must be a positive integer`);
+  const { maxTokens, stop, addBos: _addBos, ...sampling } = checked;
+  return { options: { ...sampling, maxTokens: maxTokens ?? 128, stop: stop ?? [], prefillChunk: chunk }, signal };
+}
+
+/**
+ * Runs one generation request and exposes it both as an async iterator of chunks and as a promise of the
+ * result. Chunks are buffered until read, so neither form loses any.
+ */
+export class GenerationRun implements AsyncIterable<GenerationChunk> {
+  readonly result: Promise<GenerationResult>;
+  private readonly queue: GenerationChunk[] = [];
+  private wake: (() => void) | undefined;
+  private finished = false;
+
+  constructor(client: WorkerClient, body: { session: number; input: GenerateInput; options: StreamOptions }) {
+    const { options, signal } = workerOptions(body.options);
+    let requestId: number | undefined;
+    const onAbort = (): void => {
+      if (requestId !== undefined) client.abort(requestId);
+    };
+    if (signal?.aborted === true) {
+      this.finished = true;
+      this.result = Promise.resolve({
+        text: '',
+        tokens: [],
+        finishReason: 'abort',
+        droppedMessages: 0,
+        timings: { promptTokens: 0, cachedTokens: 0, promptEvaluated: 0, promptMs: 0, generatedTokens: 0, generateMs: 0, tokensPerSecond: 0 },
+      });
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.result = client
+      .request<WorkerGenerateResult>(
+        { type: 'session.generate', session: body.session, input: body.input, options },
+        { onChunk: (text, tokens) => this.push({ text, tokens }) },
+        (id) => {
+          requestId = id;
+        },
+      )
+      .finally(() => {
+        signal?.removeEventListener('abort', onAbort);
+        this.finished = true;
+        this.wake?.();
+      });
+    // The iterator reports failures; an unread result must not become an unhandled rejection.
+    this.result.catch(() => {});
+  }
+
+  private push(chunk: GenerationChunk): void {
+    this.queue.push(chunk);
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<GenerationChunk> {
+    for (;;) {
+      const next = this.queue.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (this.finished) break;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+    await this.result;
+  }
+}
+
+/** A conversation over the engine's model, with its own KV cache in the worker. */
+export class EngineSession {
+  private disposed = false;
+
+  constructor(
+    private readonly client: WorkerClient,
+    readonly id: number,
+    /** Tokens the session's KV cache holds at most. */
+    readonly contextSize: number,
+  ) {}
+
+  /** Continues `prompt` (text is tokenized with the model's BOS rule; or exact token ids). */
+  stream(prompt: Prompt, options: StreamOptions = {}): GenerationRun {
+    return this.run(inputOf(prompt, options.addBos), options);
+  }
+
+  /** `stream` as one promise. */
+  generate(prompt: Prompt, options: StreamOptions = {}): Promise<GenerationResult> {
+    return this.stream(prompt, options).result;
+  }
+
+  /** Runs a generation from any input (chat sessions render messages). */
+  run(input: GenerateInput, options: StreamOptions): GenerationRun {
+    if (this.disposed) throw new EngineError('SESSION_DISPOSED', 'session', 'the session has been disposed');
+    return new GenerationRun(this.client, { session: this.id, input, options });
+  }
+
+  /** Drops cached tokens past `length` (0: forget everything). */
+  async truncate(length: number): Promise<void> {
+    if (!Number.isSafeInteger(length) || length < 0) throw new EngineError('INVALID_OPTION', 'length', `truncate(${String(length)}): length must be a non-negative integer`);
+    await this.client.request({ type: 'session.truncate', session: this.id, length });
+  }
+
+  async reset(): Promise<void> {
+    await this.truncate(0);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.client.request({ type: 'session.dispose', session: this.id }).catch(() => {});
+  }
+}
+
+function inputOf(prompt: Prompt, addBos: boolean | undefined): GenerateInput {
+  if (typeof prompt === 'string') return { kind: 'text', text: prompt, ...(addBos === undefined ? {} : { addBos }) };
+  return { kind: 'tokens', tokens: prompt.tokens };
+}
+
+export interface ChatSessionOptions {
+  /** A system message put first in every rendering. */
+  readonly system?: string;
+  /** A Jinja chat template (or `chatml` / `plain`) instead of the model's `tokenizer.chat_template`. */
+  readonly template?: string;
+  /**
+   * When the conversation no longer fits the context window (with room for the answer): `truncate-history`
+   * (default) drops the oldest turns after the system message until it fits; `error` fails with CONTEXT_FULL.
+   */
+  readonly contextOverflow?: 'truncate-history' | 'error';
+  /** Tool definitions passed to the template as `tools`. */
+  readonly tools?: readonly unknown[];
+}
+
+/**
+ * A chat: the message history rendered with the model's chat template at every turn. The KV cache persists
+ * between turns, so each turn evaluates only what the new rendering adds after the common prefix.
+ */
+export class ChatSession {
+  readonly messages: ChatMessage[] = [];
+
+  constructor(
+    readonly session: EngineSession,
+    private readonly options: ChatSessionOptions = {},
+  ) {
+    if (options.system !== undefined) this.messages.push({ role: 'system', content: options.system });
+  }
+
+  /**
+   * Adds a user message and streams the assistant's answer; the answer joins the history when done (an
+   * aborted one as far as it got). Turns dropped to fit the window leave the history too.
+   */
+  stream(content: string, options: StreamOptions = {}): GenerationRun {
+    this.messages.push({ role: 'user', content });
+    const run = this.session.run(
+      {
+        kind: 'chat',
+        messages: [...this.messages],
+        overflow: this.options.contextOverflow ?? 'truncate-history',
+        ...(this.options.template === undefined ? {} : { template: this.options.template }),
+        ...(this.options.tools === undefined ? {} : { tools: this.options.tools }),
+      },
+      options,
+    );
+    run.result.then(
+      (result) => {
+        const keep = this.messages[0]?.role === 'system' ? 1 : 0;
+        this.messages.splice(keep, result.droppedMessages);
+        this.messages.push({ role: 'assistant', content: result.text });
+      },
+      () => {
+        this.messages.pop();
+      },
+    );
+    return run;
+  }
+
+  /** `stream` as one promise. */
+  send(content: string, options: StreamOptions = {}): Promise<GenerationResult> {
+    return this.stream(content, options).result;
+  }
+
+  /** Forgets the conversation (keeps the system message) and empties the cache. */
+  async reset(): Promise<void> {
+    this.messages.splice(this.options.system === undefined ? 0 : 1);
+    await this.session.reset();
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Entry point of the inference worker (Node worker_threads). The protocol handling is in
+ * `InferenceService`; this file only connects it to `parentPort`. Requests run one at a time in arrival
+ * order, except `abort`, which is handled at once so a running generation sees it at its next token.
+ */
+import { parentPort } from 'node:worker_threads';
+import { InferenceService } from './inference-service.js';
+import type { WorkerEvent, WorkerRequest } from './protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('inference-worker must run in a worker thread');
+
+const service = new InferenceService((event: WorkerEvent) => port.postMessage(event));
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (request: WorkerRequest) => {
+  if (request.type === 'abort') {
+    void service.handle(request);
+    return;
+  }
+  queue = queue.then(() => service.handle(request));
+});
