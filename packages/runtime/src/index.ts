@@ -7,7 +7,7 @@ export { TransformerModel, llamaWeightsFromTensors } from './transformer-model.j
 export type { LlamaLayerWeights, LlamaWeights, TransformerModelOptions } from './transformer-model.js';
 export { SmqModelLoader } from './smq-model-loader.js';
 export type { LoadFromSmqOptions, LoadedModel, WeightBackend } from './smq-model-loader.js';
-export { Sampler, createRng, generateTokens } from './sampling.js';
-export type { GenerateTokensOptions, SamplingOptions } from './sampling.js';
+export { Sampler, createRng, describeRange, samplingOptionTable, validateOptions, validateSamplingOptions } from './sampling.js';
+export type { OptionSpec, OptionType, SamplingOptions } from './sampling.js';
 export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer } from './tokenizer/index.js';
 export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer, TokenizerKind } from './tokenizer/index.js';
