@@ -3,3 +3,5 @@ export type { GenerateOptions, GenerateResult, LoadModelOptions, ModelInfo, Smal
 export { EngineError, EngineErrorCode } from './errors.js';
 export { cachedSmqPath, defaultCacheDir, ensureImported } from './model-cache.js';
 export { formatMetadataValue, formatProgress, progressLine } from './format.js';
+export * from './chat/index.js';
+export * from './generation/index.js';

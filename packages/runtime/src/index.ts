@@ -15,8 +15,8 @@ export { checkTensorDirectory, tensorSpecs } from './model/tensor-table.js';
 export type { TensorDef, TensorKind, TensorSpec, TensorTable } from './model/tensor-table.js';
 export { SmqModelLoader } from './smq-model-loader.js';
 export type { LoadFromSmqOptions, WeightBackend } from './smq-model-loader.js';
-export { Sampler, createRng, generateTokens } from './sampling.js';
-export type { GenerateTokensOptions, SamplingOptions } from './sampling.js';
+export { Sampler, createRng, describeRange, samplingOptionTable, validateOptions, validateSamplingOptions } from './sampling.js';
+export type { OptionSpec, OptionType, SamplingOptions } from './sampling.js';
 export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer } from './tokenizer/index.js';
 export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer, TokenizerKind } from './tokenizer/index.js';
 export {

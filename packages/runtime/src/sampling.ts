@@ -1,6 +1,10 @@
 import { InvalidInputError } from './errors.js';
 import { argmax } from './ops/math.js';
-import type { Session } from './model/session.js';
+import { validateOptions, samplingOptionTable, type SamplingOptions } from './sampling/options.js';
+import { selectNucleus, selectTop, sortCandidates } from './sampling/select.js';
+
+export { describeRange, samplingOptionTable, validateOptions, validateSamplingOptions } from './sampling/options.js';
+export type { OptionSpec, OptionType, SamplingOptions } from './sampling/options.js';
 
 /** A seedable uniform generator on [0, 1): xoshiro128**, seeded through splitmix32. */
 export function createRng(seed: number): () => number {
@@ -33,113 +37,263 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-export interface SamplingOptions {
-  /** 0 (or less) = greedy argmax. Default 1. */
-  readonly temperature?: number;
-  /** Keep only the k most likely tokens; 0 = off (default). */
-  readonly topK?: number;
-  /** Keep the smallest set of most likely tokens whose probability reaches p; 1 = off (default). */
-  readonly topP?: number;
-  /** Seed of the random generator; the same seed and logits give the same tokens. Default: random. */
-  readonly seed?: number;
-}
-
 /**
- * Picks the next token from logits. Greedy is argmax with ties to the lowest id (as llama.cpp).
- * Otherwise the filters run in llama.cpp's sampler-chain order: top-k, then top-p on the
- * softmax of the raw logits, then temperature, then a draw from the renormalised distribution.
+ * Picks the next token from logits, in the order of llama.cpp's default sampler chain
+ * (common/sampling.cpp): logit bias -> penalties -> top-k -> typical -> top-p -> min-p -> temperature -> draw.
+ * Temperature 0 is greedy: the argmax of what the chain kept, ties to the lowest id.
+ *
+ * Penalties look at the last `repeatLastN` tokens passed to `accept` (the caller decides whether prompt
+ * tokens count, as llama.cpp's callers do). `sample` never records the token it returns.
  */
 export class Sampler {
   readonly temperature: number;
   readonly topK: number;
   readonly topP: number;
-  private readonly random: () => number;
-  private order = new Int32Array(0);
-  private weights = new Float64Array(0);
+  readonly minP: number;
+  readonly typicalP: number;
+  readonly repeatPenalty: number;
+  readonly frequencyPenalty: number;
+  readonly presencePenalty: number;
+  readonly repeatLastN: number;
+  readonly seed: number;
+  private readonly logitBias: ReadonlyArray<readonly [number, number]>;
+  private random: () => number;
+  /** Recent accepted tokens (a ring of `repeatLastN`) and how often each occurs in it. */
+  private readonly history: Int32Array;
+  private historyStart = 0;
+  private historyLength = 0;
+  private readonly counts = new Map<number, number>();
+  /** Scratch sized to the vocabulary, reused across calls. */
+  private work = new Float32Array(0);
+  private ids = new Int32Array(0);
+  private spare = new Int32Array(0);
+  private probs = new Float64Array(0);
+  private scores = new Float64Array(0);
 
+  /**
+   * Options are checked as `validateSamplingOptions` does, except that names outside the table are
+   * ignored (so a caller may pass its generation options through).
+   * @throws InvalidInputError (code `INVALID_OPTION`) naming the bad option.
+   */
   constructor(options: SamplingOptions = {}) {
-    this.temperature = checkOption('temperature', options.temperature ?? 1, (v) => Number.isFinite(v));
-    this.topK = checkOption('topK', options.topK ?? 0, (v) => Number.isSafeInteger(v) && v >= 0);
-    this.topP = checkOption('topP', options.topP ?? 1, (v) => v > 0 && v <= 1);
-    const seed = checkOption('seed', options.seed ?? Math.floor(Math.random() * 2 ** 32), (v) => Number.isFinite(v));
-    this.random = createRng(seed);
+    const o = validateOptions(samplingOptionTable, options, false) as SamplingOptions;
+    this.temperature = o.temperature ?? 1;
+    this.topK = o.topK ?? 0;
+    this.topP = o.topP ?? 1;
+    this.minP = o.minP ?? 0;
+    this.typicalP = o.typicalP ?? 1;
+    this.repeatPenalty = o.repeatPenalty ?? 1;
+    this.frequencyPenalty = o.frequencyPenalty ?? 0;
+    this.presencePenalty = o.presencePenalty ?? 0;
+    this.repeatLastN = o.repeatLastN ?? 64;
+    this.seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.logitBias = Object.entries(o.logitBias ?? {}).map(([id, bias]) => [Number(id), bias] as const);
+    this.random = createRng(this.seed);
+    this.history = new Int32Array(this.hasPenalties ? this.repeatLastN : 0);
   }
 
   get isGreedy(): boolean {
-    return this.temperature <= 0;
+    return this.temperature === 0;
   }
 
-  sample(logits: Float32Array): number {
-    if (logits.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'logits', 'cannot sample from zero logits');
-    if (this.isGreedy) return argmax(logits);
-    const n = logits.length;
-    if (this.order.length !== n) {
-      this.order = new Int32Array(n);
-      this.weights = new Float64Array(n);
-    }
-    const order = this.order;
-    for (let i = 0; i < n; i++) order[i] = i;
-    // Most likely first; equal logits by id so a seed always reproduces the same draw.
-    order.sort((a, b) => logits[b]! - logits[a]! || a - b);
+  private get hasPenalties(): boolean {
+    return this.repeatLastN > 0 && (this.repeatPenalty !== 1 || this.frequencyPenalty !== 0 || this.presencePenalty !== 0);
+  }
 
-    let kept = this.topK > 0 ? Math.min(this.topK, n) : n;
-    const maxLogit = logits[order[0]!]!;
+  /** Records a token for the penalties (sampled or forced, e.g. the prompt). */
+  accept(token: number): void {
+    if (!Number.isSafeInteger(token) || token < 0) throw new InvalidInputError('TOKEN_OUT_OF_RANGE', 'token', `accepted token ${token} is not a token id`);
+    const window = this.history.length;
+    if (window === 0) return;
+    if (this.historyLength === window) {
+      const evicted = this.history[this.historyStart]!;
+      const left = this.counts.get(evicted)! - 1;
+      if (left === 0) this.counts.delete(evicted);
+      else this.counts.set(evicted, left);
+      this.history[this.historyStart] = token;
+      this.historyStart = (this.historyStart + 1) % window;
+    } else {
+      this.history[(this.historyStart + this.historyLength++) % window] = token;
+    }
+    this.counts.set(token, (this.counts.get(token) ?? 0) + 1);
+  }
+
+  /** Forgets the accepted tokens and restarts the random generator from the seed. */
+  reset(): void {
+    this.historyStart = 0;
+    this.historyLength = 0;
+    this.counts.clear();
+    this.random = createRng(this.seed);
+  }
+
+  /**
+   * @throws InvalidInputError: `EMPTY_INPUT` for zero logits or when every token is banned;
+   * `TOKEN_OUT_OF_RANGE` when a logit bias or an accepted token is outside the vocabulary.
+   */
+  sample(logits: Float32Array): number {
+    const n = logits.length;
+    if (n === 0) throw new InvalidInputError('EMPTY_INPUT', 'logits', 'cannot sample from zero logits');
+    if (this.work.length !== n) {
+      this.work = new Float32Array(n);
+      this.ids = new Int32Array(n);
+      this.spare = new Int32Array(n);
+      this.probs = new Float64Array(n);
+      this.scores = new Float64Array(n);
+    }
+    const work = this.work;
+    // NaN would break every comparison below; a NaN logit is a token nobody can pick.
+    for (let i = 0; i < n; i++) {
+      const v = logits[i]!;
+      work[i] = v === v ? v : -Infinity;
+    }
+    this.applyBias(work);
+    this.applyPenalties(work);
+    // Top-k, top-p and min-p always keep the best token, so greedy needs no filter unless typical-p is on.
+    if (this.isGreedy && this.typicalP >= 1) {
+      if (work[argmax(work)] === -Infinity) throw allBanned();
+      return argmax(work);
+    }
+
+    // The candidates: ids[0..count) (`full`: every id, not materialised), `sorted` best first.
+    let count = n;
+    let full = true;
+    let sorted = false;
+    const materialise = (): void => {
+      if (!full) return;
+      for (let i = 0; i < n; i++) this.ids[i] = i;
+      full = false;
+    };
+    const keepSelected = (k: number): void => {
+      count = selectTop(work, full ? undefined : this.ids, count, k, this.spare);
+      [this.ids, this.spare] = [this.spare, this.ids];
+      full = false;
+      sorted = true;
+    };
+
+    if (this.topK > 0 && this.topK < count) keepSelected(this.topK);
+    if (this.typicalP < 1) {
+      materialise();
+      count = this.typical(count);
+      sorted = false;
+    }
     if (this.topP < 1) {
-      let total = 0;
-      for (let i = 0; i < kept; i++) total += Math.exp(logits[order[i]!]! - maxLogit);
-      let cumulative = 0;
-      for (let i = 0; i < kept; i++) {
-        cumulative += Math.exp(logits[order[i]!]! - maxLogit) / total;
-        if (cumulative >= this.topP) {
-          kept = i + 1;
-          break;
-        }
+      if (full) {
+        count = selectNucleus(work, this.topP, this.ids, this.probs);
+        full = false;
+        sorted = true;
+      } else {
+        if (!sorted) sortCandidates(work, this.ids, count);
+        sorted = true;
+        const max = work[this.ids[0]!]!;
+        let total = 0;
+        for (let i = 0; i < count; i++) total += Math.exp(work[this.ids[i]!]! - max);
+        count = nucleusSize(work, this.ids, count, max, total, this.topP) || count;
       }
     }
+    if (this.minP > 0) {
+      let max = -Infinity;
+      for (let i = 0; i < count; i++) max = Math.max(max, work[full ? i : this.ids[i]!]!);
+      const threshold = max + Math.log(this.minP);
+      let kept = 0;
+      for (let i = 0; i < count; i++) {
+        const id = full ? i : this.ids[i]!;
+        if (work[id]! >= threshold) this.ids[kept++] = id;
+      }
+      count = kept;
+      full = false;
+    }
+
+    const idAt = (i: number): number => (full ? i : this.ids[i]!);
+    if (this.isGreedy) {
+      let best = idAt(0);
+      for (let i = 1; i < count; i++) {
+        const id = idAt(i);
+        if (work[id]! > work[best]! || (work[id] === work[best] && id < best)) best = id;
+      }
+      if (work[best] === -Infinity) throw allBanned();
+      return best;
+    }
+    let max = -Infinity;
+    for (let i = 0; i < count; i++) max = Math.max(max, work[idAt(i)]!);
+    if (max === -Infinity) throw allBanned();
     let total = 0;
-    for (let i = 0; i < kept; i++) {
-      const w = Math.exp((logits[order[i]!]! - maxLogit) / this.temperature);
-      this.weights[i] = w;
+    for (let i = 0; i < count; i++) {
+      const w = Math.exp((work[idAt(i)]! - max) / this.temperature);
+      this.probs[i] = w;
       total += w;
     }
     let threshold = this.random() * total;
-    for (let i = 0; i < kept; i++) {
-      threshold -= this.weights[i]!;
-      if (threshold < 0) return order[i]!;
+    let last = idAt(0);
+    for (let i = 0; i < count; i++) {
+      const w = this.probs[i]!;
+      if (w === 0) continue;
+      last = idAt(i);
+      threshold -= w;
+      if (threshold < 0) return last;
     }
-    return order[kept - 1]!;
+    return last;
+  }
+
+  private applyBias(work: Float32Array): void {
+    for (const [id, bias] of this.logitBias) {
+      if (id >= work.length) throw new InvalidInputError('TOKEN_OUT_OF_RANGE', `logitBias[${id}]`, `logit bias for token ${id}, but the vocabulary has ${work.length} tokens`);
+      work[id] = work[id]! + bias;
+    }
+  }
+
+  /** llama.cpp's penalties: repeat divides a positive / multiplies a negative logit, then count * frequency + presence. */
+  private applyPenalties(work: Float32Array): void {
+    if (!this.hasPenalties) return;
+    for (const [id, count] of this.counts) {
+      if (id >= work.length) throw new InvalidInputError('TOKEN_OUT_OF_RANGE', 'token', `accepted token ${id}, but the vocabulary has ${work.length} tokens`);
+      let v = work[id]!;
+      v = v <= 0 ? v * this.repeatPenalty : v / this.repeatPenalty;
+      work[id] = v - count * this.frequencyPenalty - this.presencePenalty;
+    }
+  }
+
+  /**
+   * Locally typical sampling over ids[0..count): order by |surprise - entropy| and keep that prefix
+   * whose probability first exceeds typicalP (llama.cpp's rule, strictly greater). Returns the new count.
+   */
+  private typical(count: number): number {
+    const { work, ids, probs, scores } = this;
+    let max = -Infinity;
+    for (let i = 0; i < count; i++) max = Math.max(max, work[ids[i]!]!);
+    if (max === -Infinity) return count;
+    let total = 0;
+    for (let i = 0; i < count; i++) total += Math.exp(work[ids[i]!]! - max);
+    let entropy = 0;
+    for (let i = 0; i < count; i++) {
+      const p = Math.exp(work[ids[i]!]! - max) / total;
+      if (p > 0) entropy -= p * Math.log(p);
+    }
+    for (let i = 0; i < count; i++) {
+      const id = ids[i]!;
+      const p = Math.exp(work[id]! - max) / total;
+      probs[id] = p;
+      scores[id] = p > 0 ? Math.abs(-Math.log(p) - entropy) : Infinity;
+    }
+    ids.subarray(0, count).sort((a, b) => scores[a]! - scores[b]! || a - b);
+    let cumulative = 0;
+    for (let i = 0; i < count; i++) {
+      cumulative += probs[ids[i]!]!;
+      if (cumulative > this.typicalP) return i + 1;
+    }
+    return count;
   }
 }
 
-function checkOption(field: string, value: number, ok: (v: number) => boolean): number {
-  if (!ok(value)) throw new InvalidInputError('INVALID_OPTION', field, `sampling option ${field} = ${value} is out of range`);
-  return value;
-}
-
-export interface GenerateTokensOptions {
-  /** Most new tokens to produce. */
-  readonly maxNewTokens: number;
-  /** Default: greedy. */
-  readonly sampler?: Sampler;
-  /** Stop after a token for which this is true (the token is included), e.g. `tokenizer.isEndOfGeneration`. */
-  readonly isEndOfGeneration?: (token: number) => boolean;
-}
-
-/**
- * Evaluates `prompt` (one batched pass), then samples up to `maxNewTokens` tokens, feeding each
- * one back (one decode step) before sampling the next. Returns the new tokens. The last one is
- * sampled but not evaluated, so to continue pass it as the next call's `prompt`; the model keeps
- * its KV cache across calls (`model.reset()` starts over).
- */
-export function generateTokens(model: Session, prompt: readonly number[], options: GenerateTokensOptions): number[] {
-  const sampler = options.sampler ?? new Sampler({ temperature: 0 });
-  const generated: number[] = [];
-  let logits = model.evaluate(prompt);
-  for (let step = 0; step < options.maxNewTokens; step++) {
-    const token = sampler.sample(logits);
-    generated.push(token);
-    if (options.isEndOfGeneration?.(token) === true || step + 1 === options.maxNewTokens) break;
-    logits = model.evaluate([token]);
+/** How many of the sorted ids[0..count) reach probability mass p (0 when they do not). */
+function nucleusSize(work: Float32Array, ids: Int32Array, count: number, max: number, total: number, p: number): number {
+  let cumulative = 0;
+  for (let i = 0; i < count; i++) {
+    cumulative += Math.exp(work[ids[i]!]! - max) / total;
+    if (cumulative >= p) return i + 1;
   }
-  return generated;
+  return 0;
+}
+
+function allBanned(): InvalidInputError {
+  return new InvalidInputError('EMPTY_INPUT', 'logits', 'every token is banned (all logits are -Infinity after logit bias and penalties)');
 }

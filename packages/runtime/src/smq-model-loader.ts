@@ -15,7 +15,7 @@ import { createTokenizer } from './tokenizer/index.js';
  */
 export interface WeightBackend {
   prepare(tensor: IWeightTensor): IWeightTensor;
-  /** Releases what the backend holds (worker threads, kernel memory); called by `LoadedModel.dispose` for a backend the loader created. */
+  /** Releases what the backend holds (worker threads, kernel memory); called by `Model.dispose` for a backend the loader created. */
   dispose?(): Promise<void>;
 }
 
@@ -30,7 +30,7 @@ export interface LoadFromSmqOptions {
   /**
    * Multiplies every weight matrix. Default: a backend of its own from `createBackend()` in
    * @smallmind/quantization-kernels (WebAssembly SIMD, all cores; the TypeScript reference where
-   * WebAssembly SIMD is missing), released by `LoadedModel.dispose()`. Pass one to share it between
+   * WebAssembly SIMD is missing), released by `Model.dispose()`. Pass one to share it between
    * models or to choose threads; `createBackend({ prefer: 'reference' })` gives the plain TS kernels.
    * A backend passed in is never disposed by the loader.
    */
