@@ -1,6 +1,6 @@
 export { ContextOverflowError, InvalidInputError, ModelConfigError, ModelLoadError } from './errors.js';
-export { consoleLogger, silentLogger } from './logger.js';
-export type { Logger } from './logger.js';
+export { LOG_LEVELS, consoleLogger, createConsoleLogger, isLogLevel, silentLogger } from './logger.js';
+export type { ConsoleLoggerOptions, LogLevel, Logger } from './logger.js';
 export { architectureDescriptor, determineModelConfig, supportedArchitectures } from './model-config.js';
 export type { ArchitectureDescriptor, ModelConfig, RopeMode, TensorSpec } from './model-config.js';
 export { TransformerModel, llamaWeightsFromTensors } from './transformer-model.js';
