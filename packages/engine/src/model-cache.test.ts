@@ -37,10 +37,10 @@ describe('sweepStaleTempFiles', () => {
     const names = {
       orphanTemp: 'a-0123.smq.aa11.tmp',
       deadTemp: 'b-0123.smq.bb22.tmp',
-      deadLock: `b-0123.smq.${deadPid()}-00ff.lock`,
+      deadLock: `b-0123.smq.${deadPid()}-00ff.import-lock`,
       liveTemp: 'c-0123.smq.cc33.tmp',
       liveTemp2: 'c-0123.smq.dd44.tmp',
-      liveLock: `c-0123.smq.${process.pid}-11ee.lock`,
+      liveLock: `c-0123.smq.${process.pid}-11ee.import-lock`,
       entry: 'd-0123.smq',
       other: 'notes.txt',
     };
@@ -51,7 +51,7 @@ describe('sweepStaleTempFiles', () => {
   });
 
   it('treats a temp file untouched for over an hour as abandoned even under a live lock (pids are reused)', async () => {
-    await writeFile(join(cacheDir, `e.smq.${process.pid}-1234.lock`), 'x');
+    await writeFile(join(cacheDir, `e.smq.${process.pid}-1234.import-lock`), 'x');
     await writeFile(join(cacheDir, 'e.smq.ab.tmp'), 'x');
     const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
     await utimes(join(cacheDir, 'e.smq.ab.tmp'), old, old);

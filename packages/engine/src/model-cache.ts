@@ -1,16 +1,15 @@
 /**
  * The cache of SMQ files imported from GGUF files. Each entry is `<name>-<key>.smq` plus a small
  * `<name>-<key>.smq.json` record of its source (real path, size, modification time) whose modification
- * time is the entry's last use. While a process imports an entry it holds `<entry>.<pid>-<nonce>.lock`, so
- * a sweep at start-up can tell an interrupted import's temporary file (owner dead: removed) from a
- * concurrent one (owner alive: kept).
+ * time is the entry's last use. Every import sweeps the directory first (io-gguf's `sweepAbandonedImports`):
+ * temporary files of killed imports go, those of concurrent live imports stay.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, realpath, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
-import { importGgufToSmq, type GgufImportProgress } from '@smallmind/io-gguf';
-import { AtomicFile, SMQ_VERSION } from '@smallmind/io-smq';
+import { importGgufToSmq, sweepAbandonedImports, type GgufImportProgress } from '@smallmind/io-gguf';
+import { SMQ_VERSION } from '@smallmind/io-smq';
 
 /** Where imported GGUF files are kept: `$SMALLMIND_CACHE_DIR`, else `~/.cache/smallmind`. */
 export function defaultCacheDir(): string {
@@ -52,28 +51,6 @@ export interface CacheEntry {
   readonly status: 'current' | 'stale' | 'orphaned' | 'unknown';
 }
 
-const recordPath = (smqPath: string): string => `${smqPath}.json`;
-/** `<entry>.smq.<hex>.tmp`, the SMQ writer's temporary file for `<entry>.smq`. */
-const TEMP_FILE = /^(.+\.smq)\.[0-9a-f]+\.tmp$/;
-/** `<entry>.smq.<pid>-<nonce>.lock`, held while a process imports `<entry>.smq`. */
-const LOCK_FILE = /^(.+\.smq)\.(\d+)-[0-9a-f]+\.lock$/;
-/**
- * A temporary file nobody has written to for this long is abandoned even if its owner's pid is alive
- * (pids are reused); a running import writes every chunk, so it never gets near this.
- */
-const ABANDONED_TEMP_MS = 60 * 60 * 1000;
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function removeIfPresent(path: string): Promise<boolean> {
   try {
     await unlink(path);
@@ -93,32 +70,7 @@ async function listDir(dir: string): Promise<string[]> {
   }
 }
 
-/**
- * Removes temporary files of imports that no live process owns (killed, crashed) and the lock files of
- * dead processes. A temporary file is kept while any live process holds a lock on its entry, so two
- * concurrent imports of one model both complete. Returns the removed paths.
- */
-export async function sweepStaleTempFiles(cacheDir: string, now = Date.now()): Promise<string[]> {
-  const names = await listDir(cacheDir);
-  const liveOwners = new Set<string>();
-  const removed: string[] = [];
-  for (const name of names) {
-    const lock = LOCK_FILE.exec(name);
-    if (lock === null) continue;
-    if (isAlive(Number(lock[2]))) liveOwners.add(lock[1]!);
-    else if (await removeIfPresent(join(cacheDir, name))) removed.push(join(cacheDir, name));
-  }
-  for (const name of names) {
-    const temp = TEMP_FILE.exec(name);
-    if (temp === null) continue;
-    const path = join(cacheDir, name);
-    const info = await stat(path).catch(() => undefined);
-    if (info === undefined) continue;
-    const abandoned = now - info.mtimeMs > ABANDONED_TEMP_MS;
-    if ((abandoned || !liveOwners.has(temp[1]!)) && (await removeIfPresent(path))) removed.push(path);
-  }
-  return removed;
-}
+const recordPath = (smqPath: string): string => `${smqPath}.json`;
 
 async function readRecord(smqPath: string): Promise<CacheEntrySource | undefined> {
   try {
@@ -134,6 +86,14 @@ async function readRecord(smqPath: string): Promise<CacheEntrySource | undefined
 /** The recorded source of a cache entry, if `smqPath` is one (undefined for other SMQ files). */
 export async function cacheEntrySource(smqPath: string): Promise<CacheEntrySource | undefined> {
   return readRecord(smqPath);
+}
+
+/**
+ * Removes temporary files of imports into the cache that no live process owns (see io-gguf's
+ * `sweepAbandonedImports`); returns the removed paths.
+ */
+export function sweepStaleTempFiles(cacheDir: string): Promise<string[]> {
+  return sweepAbandonedImports(cacheDir);
 }
 
 /** Marks an entry as just used (the LRU order of `pruneCache`). */
@@ -188,7 +148,7 @@ export interface PruneResult {
  * abandoned temporary files, and, with `maxBytes`, the least recently used entries beyond that size.
  */
 export async function pruneCache(cacheDir: string, options: PruneOptions = {}): Promise<PruneResult> {
-  const tempFiles = await sweepStaleTempFiles(cacheDir);
+  const tempFiles = await sweepAbandonedImports(cacheDir);
   const keep = new Set(options.keep ?? []);
   const removed: CacheEntry[] = [];
   const kept: CacheEntry[] = [];
@@ -214,7 +174,7 @@ export async function pruneCache(cacheDir: string, options: PruneOptions = {}): 
 
 /** Removes every entry and every temporary file no live import owns. */
 export async function clearCache(cacheDir: string): Promise<PruneResult> {
-  const tempFiles = await sweepStaleTempFiles(cacheDir);
+  const tempFiles = await sweepAbandonedImports(cacheDir);
   const removed = await listCache(cacheDir);
   for (const entry of removed) await removeCacheEntry(entry.smqPath);
   // Records whose SMQ file is already gone.
@@ -235,7 +195,7 @@ export async function ensureImported(
   onProgress?: (progress: GgufImportProgress) => void,
 ): Promise<{ smqPath: string; imported: boolean }> {
   const smqPath = await cachedSmqPath(ggufPath, cacheDir);
-  await sweepStaleTempFiles(cacheDir);
+  await sweepAbandonedImports(cacheDir);
   const existing = await stat(smqPath).catch(() => undefined);
   if (existing?.isFile() === true) {
     await touchCacheEntry(smqPath);
@@ -244,18 +204,12 @@ export async function ensureImported(
   await mkdir(cacheDir, { recursive: true });
   const real = await realpath(ggufPath);
   const source = await stat(real);
-  const lock = `${smqPath}.${process.pid}-${randomBytes(4).toString('hex')}.lock`;
-  await writeFile(lock, `${process.pid}\n`);
-  const untrackLock = AtomicFile.removeOnExit(lock);
   try {
     await importGgufToSmq(ggufPath, smqPath, onProgress === undefined ? {} : { onProgress });
   } catch (error) {
     // Another process may have finished the same import first; its file is as good as ours.
     if ((await stat(smqPath).catch(() => undefined))?.isFile() === true) return { smqPath, imported: false };
     throw error;
-  } finally {
-    await removeIfPresent(lock);
-    untrackLock();
   }
   const record: CacheEntrySource & { smqVersion: number; importedAt: string } = {
     path: real,
