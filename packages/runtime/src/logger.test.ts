@@ -44,6 +44,14 @@ describe('createConsoleLogger', () => {
     expect(Object.values(spies).map((s) => s.mock.calls.length)).toEqual([0, 0, 0, 0]);
   });
 
+  it('sends every line to write when given, never to the console', () => {
+    const spies = spyConsole();
+    const lines: string[] = [];
+    logEveryLevel(createConsoleLogger({ level: 'warn', write: (line) => lines.push(line) }));
+    expect(lines).toEqual(['[smallmind] WARN w', '[smallmind] ERROR e']);
+    expect(Object.values(spies).map((s) => s.mock.calls.length)).toEqual([0, 0, 0, 0]);
+  });
+
   it('rejects an unknown level by name', () => {
     expect(() => createConsoleLogger({ level: 'loud' as never })).toThrow(/loud/);
     expect(isLogLevel('warn')).toBe(true);

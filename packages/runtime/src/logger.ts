@@ -13,6 +13,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface ConsoleLoggerOptions {
   /** The least severe level printed (default `info`: DEBUG lines, such as kernel memory details, only when asked). */
   readonly level?: LogLevel;
+  /** Where each line goes instead of the console (a CLI passes stderr, keeping stdout for its output). */
+  readonly write?: (line: string) => void;
 }
 
 /** Whether `value` names a log level (for `--log-level`-style settings read from strings). */
@@ -26,11 +28,14 @@ export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger 
   if (threshold < 0) throw new RangeError(`log level must be one of ${LOG_LEVELS.join(', ')}, got ${String(options.level)}`);
   const enabled = (level: LogLevel): boolean => LOG_LEVELS.indexOf(level) >= threshold;
   const off = (): void => {};
+  const write = options.write;
+  const to = (level: 'debug' | 'info' | 'warn' | 'error', sink: (line: string) => void) =>
+    enabled(level) ? (message: string) => sink(`[smallmind] ${level.toUpperCase()} ${message}`) : off;
   return {
-    debug: enabled('debug') ? (message) => console.debug(`[smallmind] DEBUG ${message}`) : off,
-    info: enabled('info') ? (message) => console.info(`[smallmind] INFO ${message}`) : off,
-    warn: enabled('warn') ? (message) => console.warn(`[smallmind] WARN ${message}`) : off,
-    error: enabled('error') ? (message) => console.error(`[smallmind] ERROR ${message}`) : off,
+    debug: to('debug', write ?? ((line) => console.debug(line))),
+    info: to('info', write ?? ((line) => console.info(line))),
+    warn: to('warn', write ?? ((line) => console.warn(line))),
+    error: to('error', write ?? ((line) => console.error(line))),
   };
 }
 
