@@ -124,6 +124,7 @@ export class SmallMindEngine {
     // reading the next, so two models never have to fit in memory together.
     await this.dispose();
     let loaded: { model: LoadedModel; backend: KernelBackend };
+    const loadedFile = await stat(smqPath).catch(() => undefined);
     try {
       loaded = await this.loadSmq(smqPath, options);
     } catch (error) {
@@ -139,7 +140,9 @@ export class SmallMindEngine {
         );
       }
       this.logger.warn(`the cached model ${smqPath} is damaged (${error.message}); removing it and re-importing ${source}`);
-      await removeCacheEntry(smqPath);
+      // Another process may have healed it already: only remove the very file that failed.
+      const now = await stat(smqPath).catch(() => undefined);
+      if (now !== undefined && now.ino === loadedFile?.ino && now.mtimeMs === loadedFile.mtimeMs) await removeCacheEntry(smqPath);
       ({ smqPath, imported } = await this.importCached(source, options));
       loaded = await this.loadSmq(smqPath, options);
     }

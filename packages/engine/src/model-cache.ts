@@ -5,7 +5,7 @@
  * temporary files of killed imports go, those of concurrent live imports stay.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, realpath, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { importGgufToSmq, sweepAbandonedImports, type GgufImportProgress } from '@smallmind/io-gguf';
@@ -51,16 +51,6 @@ export interface CacheEntry {
   readonly status: 'current' | 'stale' | 'orphaned' | 'unknown';
 }
 
-async function removeIfPresent(path: string): Promise<boolean> {
-  try {
-    await unlink(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
-}
-
 async function listDir(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
@@ -104,8 +94,8 @@ export async function touchCacheEntry(smqPath: string): Promise<void> {
 
 /** Removes an entry and its record. */
 export async function removeCacheEntry(smqPath: string): Promise<void> {
-  await removeIfPresent(smqPath);
-  await removeIfPresent(recordPath(smqPath));
+  await rm(smqPath, { force: true });
+  await rm(recordPath(smqPath), { force: true });
 }
 
 /** Every entry of the cache, most recently used first. */
@@ -179,7 +169,9 @@ export async function clearCache(cacheDir: string): Promise<PruneResult> {
   for (const entry of removed) await removeCacheEntry(entry.smqPath);
   // Records whose SMQ file is already gone.
   for (const name of await listDir(cacheDir)) {
-    if (name.endsWith('.smq.json') && (await removeIfPresent(join(cacheDir, name)))) tempFiles.push(join(cacheDir, name));
+    if (!name.endsWith('.smq.json')) continue;
+    await rm(join(cacheDir, name), { force: true });
+    tempFiles.push(join(cacheDir, name));
   }
   return { removed, tempFiles, bytesKept: 0 };
 }
