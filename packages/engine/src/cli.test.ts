@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from './cli-program.js';
 import { createProgress, parseByteSize, formatBytes } from './format.js';
 import { writeLongMetadataGguf, writeWideStories } from './test-models.js';
 
@@ -32,6 +33,25 @@ function cli(...args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Runs the CLI in this process (no start-up cost), capturing what it writes. */
+async function cliHere(...args: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const capture = (into: string[]) => (chunk: string | Uint8Array): boolean => {
+    into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture(stdout) as typeof process.stdout.write);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture(stderr) as typeof process.stderr.write);
+  try {
+    const status = await runCli([process.execPath, 'smallmind', ...args]);
+    return { status, stdout: stdout.join(''), stderr: stderr.join('') };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
 const lines = (text: string): string[] => text.split('\n').filter((l) => l.length > 0);
 
 describe('smallmind CLI', () => {
@@ -43,26 +63,26 @@ describe('smallmind CLI', () => {
     expect(stdout).toContain('general.architecture = "llama"');
   });
 
-  it('import writes an SMQ file that inspect reads back, and refuses to overwrite', () => {
+  it('import writes an SMQ file that inspect reads back, and refuses to overwrite', async () => {
     const smq = join(work, 'stories.smq');
     const first = cli('import', stories, smq);
     expect(first.status, first.stderr).toBe(0);
     expect(first.stderr).toContain(`imported ${reference.tensors.length} tensors`);
-    const again = cli('import', stories, smq);
+    const again = await cliHere('import', stories, smq);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/exists/i);
-    const shown = cli('inspect', smq);
+    const shown = await cliHere('inspect', smq);
     expect(shown.status).toBe(0);
     expect(shown.stdout).toContain('SMQ v');
     for (const t of reference.tensors) expect(shown.stdout).toContain(t.name);
   });
 
-  it('generate prints only the continuation (never the prompt), as llama.cpp continues it', () => {
+  it('generate prints only the continuation (never the prompt), as llama.cpp continues it', async () => {
     const { status, stdout, stderr } = cli('generate', stories, 'Once upon a time', '-n', '32');
     expect(status, stderr).toBe(0);
     expect(stdout.trimEnd()).toBe(reference.prompts[0]!.greedy_text.trimEnd());
     expect(stderr).toMatch(/prompt tokens .* new tokens/);
-    const quiet = cli('-q', 'generate', stories, 'Once upon a time', '-n', '4');
+    const quiet = await cliHere('-q', 'generate', stories, 'Once upon a time', '-n', '4');
     expect(quiet.status, quiet.stderr).toBe(0);
     expect(quiet.stderr).toBe('');
     expect(quiet.stdout.length).toBeGreaterThan(1);
@@ -79,15 +99,18 @@ describe('smallmind CLI', () => {
     expect(stderr).not.toContain('little girl');
   });
 
-  it('--version prints the package version', () => {
-    for (const flag of ['--version', '-V']) {
-      const { status, stdout } = cli(flag);
-      expect(status).toBe(0);
-      expect(stdout.trim()).toBe(version);
-    }
+  it('--version prints the package version', async () => {
+    const { status, stdout } = cli('--version');
+    expect(status).toBe(0);
+    expect(stdout.trim()).toBe(version);
+    const short = await cliHere('-V');
+    expect(short).toEqual({ status: 0, stdout: `${version}\n`, stderr: '' });
   });
 
-  it('bad flags and values fail with one line and exit code 2; bad files with one line and exit code 1', () => {
+  it('bad flags and values fail with one line and exit code 2; bad files with one line and exit code 1', async () => {
+    const spawned = cli('generate', stories, 'x', '--bogus');
+    expect(spawned.status).toBe(2);
+    expect(lines(spawned.stderr)).toEqual([expect.stringMatching(/^smallmind: UsageError \[UNKNOWN_OPTION\]: .*--bogus/)]);
     const cases: Array<[string[], RegExp]> = [
       [['generate', stories, 'x', '-n', 'many'], /\[INVALID_ARGUMENT\].*--tokens must be an integer/],
       [['generate', stories, 'x', '--bogus'], /\[UNKNOWN_OPTION\].*--bogus/],
@@ -96,15 +119,15 @@ describe('smallmind CLI', () => {
       [['cache', 'prune', '--max-size', '20 parsecs'], /\[INVALID_ARGUMENT\].*--max-size/],
     ];
     for (const [args, message] of cases) {
-      const { status, stderr } = cli(...args);
+      const { status, stderr } = await cliHere(...args);
       expect(status, args.join(' ')).toBe(2);
       expect(lines(stderr), args.join(' ')).toHaveLength(1);
       expect(stderr).toMatch(message);
     }
-    const missing = cli('inspect', join(work, 'nope.gguf'));
+    const missing = await cliHere('inspect', join(work, 'nope.gguf'));
     expect(missing.status).toBe(1);
     expect(lines(missing.stderr)).toEqual([expect.stringMatching(/^smallmind: .*ENOENT.*nope\.gguf/)]);
-    const verbose = cli('inspect', join(work, 'nope.gguf'), '--verbose');
+    const verbose = await cliHere('inspect', join(work, 'nope.gguf'), '--verbose');
     expect(verbose.status).toBe(1);
     expect(verbose.stderr).toMatch(/\n\s+at /); // the stack, only when asked
   });
@@ -123,23 +146,23 @@ describe('smallmind CLI', () => {
     expect([code, signal]).toEqual([0, null]);
   });
 
-  it('cache list, prune and clear show and remove entries with their sizes and sources', () => {
+  it('cache list, prune and clear show and remove entries with their sizes and sources', async () => {
     const dir = join(work, 'cache-commands');
-    const loaded = cli('generate', stories, 'Once', '-n', '1', '--cache-dir', dir);
+    const loaded = await cliHere('generate', stories, 'Once', '-n', '1', '--cache-dir', dir);
     expect(loaded.status, loaded.stderr).toBe(0);
-    const listed = cli('cache', 'list', '--cache-dir', dir);
+    const listed = await cliHere('cache', 'list', '--cache-dir', dir);
     expect(listed.status).toBe(0);
     expect(lines(listed.stdout)).toHaveLength(2);
     expect(listed.stdout).toMatch(/1\.2 MB .* current +.*stories260K-F32\.gguf +stories260K-F32-[0-9a-f]{16}\.smq/);
     expect(listed.stdout).toContain(`1 entry, 1.2 MB in ${dir}`);
-    const pruned = cli('cache', 'prune', '--cache-dir', dir);
+    const pruned = await cliHere('cache', 'prune', '--cache-dir', dir);
     expect(pruned.stdout).toContain('removed 0 entries; 1.2 MB kept');
-    const capped = cli('cache', 'prune', '--max-size', '1MB', '--cache-dir', dir);
+    const capped = await cliHere('cache', 'prune', '--max-size', '1MB', '--cache-dir', dir);
     expect(capped.status).toBe(0);
     expect(capped.stdout).toContain('removed 1 entry; 0 B kept');
     expect(readdirSync(dir)).toEqual([]);
-    cli('generate', stories, 'Once', '-n', '1', '--cache-dir', dir);
-    const cleared = cli('cache', 'clear', '--cache-dir', dir);
+    await cliHere('generate', stories, 'Once', '-n', '1', '--cache-dir', dir);
+    const cleared = await cliHere('cache', 'clear', '--cache-dir', dir);
     expect(cleared.stdout).toContain('removed 1 entry');
     expect(readdirSync(dir)).toEqual([]);
   });
