@@ -240,9 +240,12 @@ describe('createProgress', () => {
     let clock = 0;
     const out: string[] = [];
     const progress = createProgress({ label: 'loading m', write: (t) => out.push(t), tty: true, delayMs: 100, now: () => clock });
+    clock = 1000; // set-up time before the first report does not count
     progress.update(10, 1000);
+    clock = 1050;
+    progress.update(20, 1000);
     expect(out).toEqual([]); // within the delay
-    clock = 150;
+    clock = 1150;
     for (let done = 0; done <= 1000; done += 3) progress.update(done, 1000);
     progress.update(1000, 1000);
     expect(out).toHaveLength(101);

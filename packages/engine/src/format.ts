@@ -31,7 +31,7 @@ export interface ProgressOptions {
   readonly tty: boolean;
   /** Terminal width, to keep the bar on one line (default 80). */
   readonly columns?: number;
-  /** Show nothing until the work has taken this long, so quick loads stay silent (default 500 ms). */
+  /** Show nothing until this long after the first report, so quick loads stay silent (default 500 ms). */
   readonly delayMs?: number;
   readonly now?: () => number;
 }
@@ -50,13 +50,15 @@ const BAR_WIDTH = 24;
  */
 export function createProgress(options: ProgressOptions): Progress {
   const now = options.now ?? (() => performance.now());
-  const started = now();
+  // The clock starts at the first report: set-up before it (opening files, starting threads) is not the work.
+  let started: number | undefined;
   const delayMs = options.delayMs ?? 500;
   const columns = Math.max(40, options.columns ?? 80);
   let drawn = false;
   let last = -1;
   return {
     update(done, total, detail = '') {
+      started ??= now();
       if (now() - started < delayMs) return;
       const percent = total <= 0 ? 100 : Math.min(100, Math.floor((done / total) * 100));
       if (options.tty) {
