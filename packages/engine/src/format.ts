@@ -53,7 +53,7 @@ export function createProgress(options: ProgressOptions): Progress {
   // The clock starts at the first report: set-up before it (opening files, starting threads) is not the work.
   let started: number | undefined;
   const delayMs = options.delayMs ?? 500;
-  const columns = Math.max(40, options.columns ?? 80);
+  const columns = options.columns !== undefined && options.columns > 0 ? Math.max(40, options.columns) : 80;
   let drawn = false;
   let last = -1;
   return {
