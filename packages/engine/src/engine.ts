@@ -1,10 +1,11 @@
 import { stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { dirname, extname } from 'node:path';
 import type { GgufImportProgress } from '@smallmind/io-gguf';
+import { SmqFormatError, SmqReader } from '@smallmind/io-smq';
 import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
 import { Sampler, SmqModelLoader, consoleLogger, type Logger, type Model, type SamplingOptions } from '@smallmind/runtime';
 import { EngineError } from './errors.js';
-import { defaultCacheDir, ensureImported } from './model-cache.js';
+import { cacheEntrySource, defaultCacheDir, ensureImported, pruneCache, removeCacheEntry } from './model-cache.js';
 
 export interface SmallMindEngineOptions {
   /** Where load and import messages go (console by default). */
@@ -15,6 +16,20 @@ export interface SmallMindEngineOptions {
   readonly threads?: number;
   /** `wasm` (default): WebAssembly SIMD kernels; `reference`: the plain TypeScript kernels. */
   readonly kernels?: 'wasm' | 'reference';
+  /**
+   * Most bytes the cache directory may hold: after each GGUF load, the least recently used other entries
+   * are evicted beyond it (default: no cap; `smallmind cache prune --max-size` does the same by hand).
+   */
+  readonly cacheMaxBytes?: number;
+}
+
+/** Progress of reading an SMQ file's weights into the kernels' memory. */
+export interface LoadProgress {
+  /** Bytes of matrix weights loaded so far. */
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly tensorsDone: number;
+  readonly tensorsTotal: number;
 }
 
 export interface LoadModelOptions {
@@ -26,6 +41,8 @@ export interface LoadModelOptions {
   readonly contextLength?: number;
   /** Progress of a GGUF -> SMQ import (only called when an import actually runs). */
   readonly onImportProgress?: (progress: GgufImportProgress) => void;
+  /** Progress of reading the weights, after each matrix. */
+  readonly onLoadProgress?: (progress: LoadProgress) => void;
 }
 
 export interface ModelInfo {
@@ -74,6 +91,10 @@ export class SmallMindEngine {
   constructor(private readonly options: SmallMindEngineOptions = {}) {
     this.logger = options.logger ?? consoleLogger;
     this.cacheDir = options.cacheDir ?? defaultCacheDir();
+    const cap = options.cacheMaxBytes;
+    if (cap !== undefined && (!Number.isSafeInteger(cap) || cap < 0)) {
+      throw new EngineError('INVALID_OPTION', 'cacheMaxBytes', `cacheMaxBytes = ${cap} must be a non-negative integer (bytes)`);
+    }
   }
 
   /** The loaded model: config, tokenizer, metadata, sessions (undefined before `loadModel`). */
@@ -92,29 +113,51 @@ export class SmallMindEngine {
 
     let smqPath = path;
     let imported = false;
+    /** The GGUF file a damaged SMQ file can be re-imported from (undefined: the SMQ file is the user's own). */
+    let source: string | undefined;
     if (kind === '.gguf') {
-      ({ smqPath, imported } = await ensureImported(path, this.cacheDir, options.onImportProgress));
-      this.logger.info(imported ? `imported ${path} -> ${smqPath}` : `using cached import ${smqPath}`);
+      source = path;
+      ({ smqPath, imported } = await this.importCached(path, options));
+    } else {
+      source = (await cacheEntrySource(path))?.path;
     }
     // One model at a time: release the previous one (its weights live in its backend's memory) before
     // reading the next, so two models never have to fit in memory together.
     await this.dispose();
-    const backend = await createBackend({
-      ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
-      prefer: this.options.kernels ?? 'wasm',
-      logger: this.logger,
-    });
+    let loaded: { model: LoadedModel; backend: KernelBackend };
+    const loadedFile = await stat(smqPath).catch(() => undefined);
     try {
+<<<<<<< HEAD
       this.loaded = await SmqModelLoader.loadFromSmq(smqPath, {
         logger: this.logger,
         backend,
         ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
       });
       this.contextOverride = options.contextLength;
+=======
+      loaded = await this.loadSmq(smqPath, options);
+>>>>>>> robust
     } catch (error) {
-      await backend.dispose();
-      throw error;
+      // A cache entry damaged on disk (truncated, flipped bytes) fails at open or at a tensor checksum.
+      // Checking every checksum up front would cost a full extra read, so the load itself is the check.
+      if (!(error instanceof SmqFormatError) || imported || source === undefined) throw error;
+      if ((await stat(source).catch(() => undefined))?.isFile() !== true) {
+        throw new EngineError(
+          'CACHE_ENTRY_CORRUPT',
+          'path',
+          `the cached model ${smqPath} is damaged (${error.message}) and its source ${source} is gone; ` +
+            `remove it with \`smallmind cache clear --cache-dir ${dirname(smqPath)}\` (or \`rm ${smqPath}\`)`,
+        );
+      }
+      this.logger.warn(`the cached model ${smqPath} is damaged (${error.message}); removing it and re-importing ${source}`);
+      // Another process may have healed it already: only remove the very file that failed.
+      const now = await stat(smqPath).catch(() => undefined);
+      if (now !== undefined && now.ino === loadedFile?.ino && now.mtimeMs === loadedFile.mtimeMs) await removeCacheEntry(smqPath);
+      ({ smqPath, imported } = await this.importCached(source, options));
+      loaded = await this.loadSmq(smqPath, options);
     }
+    const { backend } = loaded;
+    this.loaded = loaded.model;
     this.backend = backend;
     const { config, tokenizer } = this.loaded;
     return {
@@ -127,8 +170,64 @@ export class SmallMindEngine {
     };
   }
 
+<<<<<<< HEAD
   private contextLength(model: Model): number {
     return Math.min(this.contextOverride ?? model.config.contextLength, model.config.contextLength);
+=======
+  /** The cached SMQ file of `ggufPath`, imported first if needed; then the cache is held to its size cap. */
+  private async importCached(ggufPath: string, options: LoadModelOptions): Promise<{ smqPath: string; imported: boolean }> {
+    const result = await ensureImported(ggufPath, this.cacheDir, options.onImportProgress);
+    this.logger.info(result.imported ? `imported ${ggufPath} -> ${result.smqPath}` : `using cached import ${result.smqPath}`);
+    if (this.options.cacheMaxBytes !== undefined) {
+      const pruned = await pruneCache(this.cacheDir, { maxBytes: this.options.cacheMaxBytes, keep: [result.smqPath] });
+      for (const entry of pruned.removed) this.logger.info(`cache: evicted ${entry.smqPath} (${entry.bytes} bytes)`);
+    }
+    return result;
+  }
+
+  /** Loads `smqPath` onto a fresh kernel backend (disposed again if the load fails). */
+  private async loadSmq(smqPath: string, options: LoadModelOptions): Promise<{ model: LoadedModel; backend: KernelBackend }> {
+    const backend = await createBackend({
+      ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
+      prefer: this.options.kernels ?? 'wasm',
+      logger: this.logger,
+    });
+    try {
+      return { model: await this.loadOnto(smqPath, backend, options), backend };
+    } catch (error) {
+      await backend.dispose();
+      throw error;
+    }
+  }
+
+  private async loadOnto(smqPath: string, backend: KernelBackend, options: LoadModelOptions): Promise<LoadedModel> {
+    const onLoadProgress = options.onLoadProgress;
+    let progressBackend: KernelBackend | { prepare: KernelBackend['prepare'] } = backend;
+    if (onLoadProgress !== undefined) {
+      // The loader prepares every matrix (2-D and up) in file order; the header says how big each is.
+      const reader = await SmqReader.open(smqPath);
+      const matrices = reader.tensors.filter((t) => t.shape.length >= 2).map((t) => t.byteLength);
+      await reader.close();
+      const bytesTotal = matrices.reduce((sum, n) => sum + n, 0);
+      let tensorsDone = 0;
+      let bytesDone = 0;
+      progressBackend = {
+        prepare: (tensor) => {
+          const prepared = backend.prepare(tensor);
+          bytesDone = Math.min(bytesTotal, bytesDone + (matrices[tensorsDone] ?? 0));
+          tensorsDone++;
+          onLoadProgress({ bytesDone, bytesTotal, tensorsDone, tensorsTotal: matrices.length });
+          return prepared;
+        },
+      };
+    }
+    return SmqModelLoader.loadFromSmq(smqPath, {
+      logger: this.logger,
+      backend: progressBackend,
+      ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
+      ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
+    });
+>>>>>>> robust
   }
 
   /** Generates a continuation of `prompt` (greedy unless a temperature > 0 is given). */

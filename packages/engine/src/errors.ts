@@ -10,6 +10,8 @@ export const EngineErrorCode = {
   PROMPT_TOO_LONG: 'PROMPT_TOO_LONG',
   /** An option is out of range. */
   INVALID_OPTION: 'INVALID_OPTION',
+  /** A cached import is damaged and its source GGUF file is gone, so it cannot be re-imported. */
+  CACHE_ENTRY_CORRUPT: 'CACHE_ENTRY_CORRUPT',
 } as const;
 export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode];
 

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmqReader } from '@smallmind/io-smq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GgufImporter, importGgufToSmq, readGguf } from './index.js';
+import { GgufImporter, importGgufToSmq, readGguf, sweepAbandonedImports } from './index.js';
 import type { GgufImportProgress } from './index.js';
 import { diffMetadata } from './test-support/metadata-diff.js';
 import { REPO_FIXTURES, SHARED_FIXTURES, hasSharedFixtures, listGgufFixtures, materialise, readRef, scratchDir, sha256 } from './test-support/fixtures.js';
@@ -142,5 +143,45 @@ describe('importGgufToSmq behaviour', () => {
     const bad = join(scratch.dir, 'bad.gguf');
     writeFileSync(bad, 'GGUF\x00\x00\x00\x00');
     await expect(importGgufToSmq(bad, smqPath())).rejects.toMatchObject({ name: 'GgufFormatError', code: 'INVALID_VERSION' });
+  });
+});
+
+describe('abandoned imports', () => {
+  /** A pid no process has any more: a child that already exited. */
+  const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid!;
+
+  it('an import holds a lock naming its pid while it runs, and first sweeps temp files of dead importers of its destination', async () => {
+    const dir = join(scratch.dir, `sweep-${counter++}`);
+    mkdirSync(dir);
+    const out = join(dir, 'model.smq');
+    const deadTemp = 'model.smq.0a1b.tmp';
+    const deadLock = `model.smq.${deadPid()}-0001.import-lock`;
+    const otherTemp = 'other.smq.0c2d.tmp'; // another destination: not this import's business
+    for (const name of [deadTemp, deadLock, otherTemp]) writeFileSync(join(dir, name), 'left by a killed import');
+    const seen: string[][] = [];
+    await importGgufToSmq(q4Fixture, out, { onProgress: () => seen.push(readdirSync(dir).sort()) });
+    const during = seen[0]!;
+    expect(during).not.toContain(deadTemp);
+    expect(during).not.toContain(deadLock);
+    expect(during.filter((f) => f.endsWith('.import-lock'))).toEqual([expect.stringMatching(new RegExp(`^model\\.smq\\.${process.pid}-[0-9a-f]+\\.import-lock$`))]);
+    expect(readdirSync(dir).sort()).toEqual(['model.smq', otherTemp]);
+  });
+
+  it('keeps the temp files of a live importer (two concurrent imports of one model both complete)', async () => {
+    const dir = join(scratch.dir, `sweep-${counter++}`);
+    mkdirSync(dir);
+    const [a, b] = await Promise.all([
+      importGgufToSmq(q4Fixture, join(dir, 'same.smq'), { chunkBytes: 4096 }).then(() => 'done', (e: { code?: string }) => e.code),
+      importGgufToSmq(q4Fixture, join(dir, 'same.smq'), { chunkBytes: 4096 }).then(() => 'done', (e: { code?: string }) => e.code),
+    ]);
+    // One publishes; the other either finishes first too or finds the target there: never a vanished temp file.
+    expect([a, b].sort()).toEqual(['TARGET_EXISTS', 'done']);
+    expect(readdirSync(dir)).toEqual(['same.smq']);
+    const live = `x.smq.${process.pid}-0002.import-lock`;
+    writeFileSync(join(dir, live), '');
+    writeFileSync(join(dir, 'x.smq.0e3f.tmp'), '');
+    expect(await sweepAbandonedImports(dir)).toEqual([]);
+    expect(await sweepAbandonedImports(dir, { now: Date.now() + 2 * 60 * 60 * 1000 })).toEqual([join(dir, 'x.smq.0e3f.tmp')]);
+    expect(await sweepAbandonedImports(join(dir, 'missing'))).toEqual([]);
   });
 });

@@ -3,10 +3,15 @@
  * chunks, so memory stays constant whatever the model size; reading the next chunk overlaps writing the
  * current one. The SMQ file is written through io-smq's atomic `SmqWriter`: it appears only when the
  * import completed, and any failure (abort signal, a throwing progress callback, an I/O error) removes
- * the partial file.
+ * the partial file, and so does SIGINT/SIGTERM/SIGHUP (io-smq's `AtomicFile`). Only SIGKILL or a crash can
+ * leave the temporary file behind; while importing, the process holds a lock file naming its pid next to
+ * the destination, so `sweepAbandonedImports` can later remove temporary files whose importer is dead
+ * without touching a concurrent import of the same model.
  */
-import { basename } from 'node:path';
-import { SmqWriter } from '@smallmind/io-smq';
+import { randomBytes } from 'node:crypto';
+import { readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { AtomicFile, SmqWriter } from '@smallmind/io-smq';
 import type { SmqProvenance } from '@smallmind/io-smq';
 import type { GgufTensorInfo } from './header-parser.js';
 import { readGguf } from './reader.js';
@@ -45,6 +50,90 @@ export interface GgufImportResult {
 
 const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 const IMPORTER_NAME = '@smallmind/io-gguf';
+
+/** `<name>.smq.<hex>.tmp`: the SMQ writer's temporary file for `<name>.smq`. */
+const TEMP_FILE = /^(.+)\.[0-9a-f]+\.tmp$/;
+/** `<name>.smq.<pid>-<nonce>.import-lock`: held by the process importing into `<name>.smq`. */
+const LOCK_FILE = /^(.+)\.(\d+)-[0-9a-f]+\.import-lock$/;
+/**
+ * A temporary file nobody wrote to for this long is abandoned even if its owner's pid is alive (pids get
+ * reused); a running import writes every chunk, so it never gets near this.
+ */
+const ABANDONED_TEMP_MS = 60 * 60 * 1000;
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
+  }
+}
+
+async function removeIfPresent(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+export interface SweepOptions {
+  /** Only sweep what belongs to imports into this file (default: every import into `dir`). */
+  readonly destination?: string;
+  /** The current time, for the age rule (default `Date.now()`). */
+  readonly now?: number;
+}
+
+/**
+ * Removes the temporary files of imports into `dir` that no live process owns (the importer was killed
+ * or crashed) and the lock files of dead importers. A temporary file is kept while a live process holds
+ * a lock on its destination, so two concurrent imports of one model both complete. Returns the removed
+ * paths; a missing `dir` has nothing to sweep.
+ */
+export async function sweepAbandonedImports(dir: string, options: SweepOptions = {}): Promise<string[]> {
+  const now = options.now ?? Date.now();
+  const only = options.destination === undefined ? undefined : basename(options.destination);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const liveDestinations = new Set<string>();
+  const removed: string[] = [];
+  for (const name of names) {
+    const lock = LOCK_FILE.exec(name);
+    if (lock === null || (only !== undefined && lock[1] !== only)) continue;
+    if (isAlive(Number(lock[2]))) liveDestinations.add(lock[1]!);
+    else if (await removeIfPresent(join(dir, name))) removed.push(join(dir, name));
+  }
+  for (const name of names) {
+    const temp = TEMP_FILE.exec(name);
+    if (temp === null || !temp[1]!.endsWith('.smq') || (only !== undefined && temp[1] !== only)) continue;
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info === undefined) continue;
+    const abandoned = now - info.mtimeMs > ABANDONED_TEMP_MS;
+    if ((abandoned || !liveDestinations.has(temp[1]!)) && (await removeIfPresent(path))) removed.push(path);
+  }
+  return removed;
+}
+
+/** Marks `destination` as being imported by this process until the returned function runs (or the process ends). */
+async function holdImportLock(destination: string): Promise<() => Promise<void>> {
+  const lock = `${destination}.${process.pid}-${randomBytes(4).toString('hex')}.import-lock`;
+  await writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
+  const untrack = AtomicFile.removeOnExit(lock);
+  return async () => {
+    await removeIfPresent(lock).catch(() => undefined);
+    untrack();
+  };
+}
 
 /** One contiguous piece of one tensor, at most `chunkBytes` long. */
 interface CopyPiece {
@@ -85,10 +174,21 @@ export class GgufImporter {
 
   /** Writes the SMQ file at `destination`: every tensor (type, shape, bytes) and every metadata entry. */
   async importTo(destination: string, options: GgufImportOptions = {}): Promise<GgufImportResult> {
-    const { signal, onProgress } = options;
+    const { signal } = options;
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`);
     signal?.throwIfAborted();
+    await sweepAbandonedImports(dirname(destination), { destination });
+    const release = await holdImportLock(destination);
+    try {
+      return await this.copyInto(destination, options, chunkBytes);
+    } finally {
+      await release();
+    }
+  }
+
+  private async copyInto(destination: string, options: GgufImportOptions, chunkBytes: number): Promise<GgufImportResult> {
+    const { signal, onProgress } = options;
     const tensors = this.gguf.tensors;
     const writer = await SmqWriter.create(destination, {
       metadata: this.gguf.metadata,

@@ -28,5 +28,5 @@ export { ByteWriter, encodeGgufHeader, encodeMetadataEntry } from './encoder.js'
 export type { EncodedTensorInfo } from './encoder.js';
 export { GgufWriter, planGgufLayout, writeGguf } from './writer.js';
 export type { GgufLayout, GgufTensorSpec, GgufTensorWithData, GgufWriterOptions } from './writer.js';
-export { GgufImporter, importGgufToSmq } from './importer.js';
-export type { GgufImportOptions, GgufImportProgress, GgufImportResult } from './importer.js';
+export { GgufImporter, importGgufToSmq, sweepAbandonedImports } from './importer.js';
+export type { GgufImportOptions, GgufImportProgress, GgufImportResult, SweepOptions } from './importer.js';

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AtomicFile, type AtomicFileErrors } from './atomic-file.js';
 import { makeTempDir } from './test-helpers.js';
@@ -61,5 +63,63 @@ describe('AtomicFile', () => {
     await aborted.abort();
     await expect(aborted.commit()).rejects.toMatchObject({ code: 'NOT_OPEN' });
     expect(await readdir(dir)).toEqual(['d.bin']);
+  });
+});
+
+describe('AtomicFile clean-up when the process ends', () => {
+  const child = fileURLToPath(new URL('./signal-child.ts', import.meta.url));
+  const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+  /** Starts the child, waits until its files exist, sends `signal`, and returns how it ended. */
+  async function signalChild(signal: NodeJS.Signals, mode?: string) {
+    const target = join(dir, 'signalled.bin');
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, target, ...(mode === undefined ? [] : [mode])], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const ready = new Promise<void>((resolve) =>
+      proc.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.split('\n').length > 2) resolve();
+      }),
+    );
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, sig) => resolve({ code, signal: sig })));
+    await Promise.race([ready, exited]);
+    const [tempPath, extra] = stdout.trim().split('\n');
+    expect(tempPath, stderr).toBeDefined();
+    const before = (await readdir(dir)).sort();
+    proc.kill(signal);
+    return { ...(await exited), before, tempPath: tempPath!, extra: extra!, stderr };
+  }
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s removes the temporary file and tracked paths, and the process still dies by it', async (signal) => {
+    const ended = await signalChild(signal);
+    expect(ended.before).toEqual(['signalled.bin.child.tmp', 'signalled.bin.lock']);
+    expect(ended.signal, ended.stderr).toBe(signal);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('leaves the decision to an application that handles SIGINT itself, and cleans up when it exits', async () => {
+    const ended = await signalChild('SIGINT', 'own-handler');
+    expect(ended.signal, ended.stderr).toBeNull();
+    expect(ended.code).toBe(3);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('stops tracking a file once it is committed or aborted, and removeOnExit can be undone', async () => {
+    const before = process.listenerCount('SIGTERM');
+    const exitBefore = process.listenerCount('exit');
+    const file = await create('tracked.bin');
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    const untrack = AtomicFile.removeOnExit(join(dir, 'other'));
+    await file.commit();
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    untrack();
+    untrack(); // idempotent
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+    const aborted = await create('aborted.bin');
+    await aborted.abort();
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+    expect(process.listenerCount('exit')).toBe(exitBefore);
   });
 });

@@ -5,9 +5,72 @@
  * final step is `link()`, which fails atomically if the destination appeared in the meantime (no
  * check-then-rename race); filesystems without hard links fall back to check-then-rename.
  */
+import { unlinkSync } from 'node:fs';
 import { access, constants, link, open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+
+/**
+ * Paths removed if the process ends before they are settled: open temporary files (and whatever else a
+ * caller tracks, such as an import's lock file). SIGKILL cannot be caught; callers that need that case
+ * sweep leftovers at start-up (see the engine's model cache).
+ */
+const tracked = new Map<string, number>();
+const CLEANUP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+type CleanupSignal = (typeof CLEANUP_SIGNALS)[number];
+
+function removeTrackedSync(): void {
+  for (const path of tracked.keys()) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already gone, or not ours to remove any more: nothing left to clean.
+    }
+  }
+  tracked.clear();
+}
+
+function onSignal(signal: CleanupSignal): void {
+  // When the application handles the signal itself it decides whether the process ends; if it exits,
+  // the 'exit' hook below still cleans up. When we are the only listener, the signal would have killed
+  // the process: clean up, then let it do exactly that (the exit status still says "killed by SIGINT").
+  if (process.listenerCount(signal) > 1) return;
+  removeTrackedSync();
+  unhook();
+  process.kill(process.pid, signal);
+}
+
+const signalHandlers = new Map<CleanupSignal, () => void>(CLEANUP_SIGNALS.map((signal) => [signal, () => onSignal(signal)]));
+let hooked = false;
+
+function hook(): void {
+  if (hooked) return;
+  hooked = true;
+  for (const [signal, handler] of signalHandlers) process.on(signal, handler);
+  process.on('exit', removeTrackedSync);
+}
+
+function unhook(): void {
+  if (!hooked) return;
+  hooked = false;
+  for (const [signal, handler] of signalHandlers) process.off(signal, handler);
+  process.off('exit', removeTrackedSync);
+}
+
+/** Registers `path` for removal at exit or on SIGINT/SIGTERM/SIGHUP; the returned function unregisters it. */
+function track(path: string): () => void {
+  tracked.set(path, (tracked.get(path) ?? 0) + 1);
+  hook();
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const count = (tracked.get(path) ?? 1) - 1;
+    if (count > 0) tracked.set(path, count);
+    else tracked.delete(path);
+    if (tracked.size === 0) unhook();
+  };
+}
 
 function isErrno(error: unknown, ...codes: readonly string[]): boolean {
   return error instanceof Error && codes.includes((error as NodeJS.ErrnoException).code ?? '');
@@ -70,13 +133,32 @@ export class AtomicFile {
     readonly handle: FileHandle,
     private readonly overwrite: boolean,
     private readonly errors: AtomicFileErrors,
+    private readonly untrack: () => void,
   ) {}
 
-  /** Creates the temporary file. Fails early (`errors.destinationExists`) if `path` exists and `overwrite` is false. */
+  /**
+   * Creates the temporary file. Fails early (`errors.destinationExists`) if `path` exists and `overwrite` is
+   * false. Until `commit()` or `abort()` settles it, the temporary file is also removed if the process exits
+   * or is ended by SIGINT, SIGTERM or SIGHUP.
+   */
   static async create(path: string, options: AtomicFileOptions): Promise<AtomicFile> {
     if (!options.overwrite && (await pathExists(path))) throw options.errors.destinationExists(path, false);
-    const handle = await open(options.tempPath, 'wx');
-    return new AtomicFile(path, options.tempPath, handle, options.overwrite, options.errors);
+    const untrack = track(options.tempPath);
+    try {
+      const handle = await open(options.tempPath, 'wx');
+      return new AtomicFile(path, options.tempPath, handle, options.overwrite, options.errors, untrack);
+    } catch (error) {
+      untrack();
+      throw error;
+    }
+  }
+
+  /**
+   * Removes `path` if the process exits or is ended by SIGINT, SIGTERM or SIGHUP before the returned
+   * function is called: the same clean-up temporary files get, for a caller's own short-lived files.
+   */
+  static removeOnExit(path: string): () => void {
+    return track(path);
   }
 
   get isOpen(): boolean {
@@ -96,6 +178,8 @@ export class AtomicFile {
     } catch (error) {
       await unlink(this.tempPath).catch(() => undefined);
       throw error;
+    } finally {
+      this.untrack();
     }
   }
 
@@ -122,5 +206,6 @@ export class AtomicFile {
     this.state = 'aborted';
     await this.handle.close().catch(() => undefined);
     await unlink(this.tempPath).catch(() => undefined);
+    this.untrack();
   }
 }

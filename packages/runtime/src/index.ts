@@ -1,6 +1,6 @@
 export { ContextOverflowError, InvalidInputError, ModelConfigError, ModelLoadError, SessionError } from './errors.js';
-export { consoleLogger, silentLogger } from './logger.js';
-export type { Logger } from './logger.js';
+export { LOG_LEVELS, consoleLogger, createConsoleLogger, isLogLevel, silentLogger } from './logger.js';
+export type { ConsoleLoggerOptions, LogLevel, Logger } from './logger.js';
 export { architectureByName, architectureOf, supportedArchitectures } from './architectures/index.js';
 export type { AnyArchitecture, Architecture } from './architectures/index.js';
 export { ConfigKeys, readBaseConfig } from './model/config.js';

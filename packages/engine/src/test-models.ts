@@ -1,0 +1,40 @@
+/**
+ * Model files generated for the CLI tests (not part of the public API): the vendored stories260K model
+ * with its feed-forward width widened (zero weights) until the file is big enough that an import is
+ * still running when a test signals it, and a small GGUF whose `inspect --all` output outgrows a pipe.
+ */
+import { writeGguf, readGguf, type GgufTensorWithData } from '@smallmind/io-gguf';
+import { MetadataValueType, ModelMetadata, type MetadataValue } from '@smallmind/io-smq';
+
+/** Writes a valid llama GGUF of about `bytes` bytes built from `storiesPath` (F32). */
+export async function writeWideStories(storiesPath: string, destination: string, bytes: number): Promise<void> {
+  const source = await readGguf(storiesPath);
+  try {
+    const embedding = source.metadata.getU32('llama.embedding_length');
+    const blocks = source.metadata.getU32('llama.block_count');
+    // Three feed-forward matrices of embedding x width F32 per block carry the size.
+    const width = Math.max(1, Math.ceil(bytes / (blocks * 3 * embedding * 4)));
+    const entries: Array<[string, MetadataValue]> = [...source.metadata.entries].map(([key, value]) =>
+      key === 'llama.feed_forward_length' ? [key, { type: MetadataValueType.UINT32, value: width }] : [key, value],
+    );
+    const tensors: GgufTensorWithData[] = [];
+    for (const t of source.tensors) {
+      if (/ffn_(gate|up)\.weight$/.test(t.name)) tensors.push({ name: t.name, type: t.type, shape: [embedding, width], data: new Uint8Array(embedding * width * 4) });
+      else if (/ffn_down\.weight$/.test(t.name)) tensors.push({ name: t.name, type: t.type, shape: [width, embedding], data: new Uint8Array(embedding * width * 4) });
+      else tensors.push({ name: t.name, type: t.type, shape: t.shape, data: await source.readTensorData(t.name) });
+    }
+    await writeGguf(destination, { metadata: new ModelMetadata(entries), tensors });
+  } finally {
+    await source.close();
+  }
+}
+
+/** A GGUF with no tensors and one string array of `items` entries (its `inspect --all` line is long). */
+export async function writeLongMetadataGguf(destination: string, items: number): Promise<void> {
+  const values = Array.from({ length: items }, (_, i) => `token-${i}`);
+  const metadata = new ModelMetadata([
+    ['general.architecture', { type: MetadataValueType.STRING, value: 'llama' }],
+    ['test.long_array', { type: MetadataValueType.ARRAY, value: { elementType: MetadataValueType.STRING, values } }],
+  ]);
+  await writeGguf(destination, { metadata, tensors: [] });
+}
