@@ -90,7 +90,7 @@ describe('SmqModelLoader.loadFromSmq', () => {
     try {
       expect(records.some((r) => /wasm/i.test(r.message))).toBe(true);
       // A prepared tensor's bytes live in kernel memory: a copy, not the reader's buffer.
-      expect(loaded.model.weights.layers[0]!.attnQ.constructor.name).not.toBe('Q8Tensor');
+      expect(loaded.model.weights.layers[0]!.attnQ.constructor.name).not.toBe('Q8_0Tensor');
       const reference = await SmqModelLoader.loadFromSmq(path, { logger: recordingLogger().logger, backend: new ReferenceBackend() });
       const expected = reference.model.evaluate(prompt).slice();
       const logits = loaded.model.evaluate(prompt);
