@@ -1,5 +1,5 @@
 export { MetadataError, MetadataValueType, ModelMetadata, metadataTypeName } from './metadata.js';
-export type { MetadataArray, MetadataScalar, MetadataValue, MetadataValueTypeId } from './metadata.js';
+export type { MetadataArray, MetadataErrorCode, MetadataScalar, MetadataValue, MetadataValueTypeId } from './metadata.js';
 
 export {
   SMQ_ALIGNMENT,

@@ -2,7 +2,7 @@ export { GgmlType, UnknownGgmlTypeError, allGgmlTypes, ggmlTypeInfo, isKnownGgml
 export type { GgmlTypeId, GgmlTypeInfo, GgmlTypeName } from './ggml-type.js';
 export type { BlockFormat } from './block-format.js';
 export type { IWeightTensor } from './weight-tensor.js';
-export { QuantizationError, UnsupportedGgmlTypeError, WeightTensorError } from './errors.js';
+export { QuantizationError, SmallMindError, UnsupportedGgmlTypeError, WeightTensorError } from './errors.js';
 export type { QuantizationErrorCode, QuantizationErrorDetails, WeightTensorErrorCode } from './errors.js';
 export { bf16ToF32, f32ToBf16, f32ToFp16, fp16ToF32, readBf16, readFp16, writeBf16, writeFp16 } from './half.js';
 export { BlockWeightTensor, shapeToRowsCols } from './block-weight-tensor.js';
