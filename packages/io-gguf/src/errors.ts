@@ -68,8 +68,9 @@ export class GgufReadError extends GgufError<GgufReadErrorCode> {
     code: GgufReadErrorCode,
     readonly tensorName: string | undefined,
     detail: string,
+    options?: { cause?: unknown },
   ) {
-    super(code, `${detail} (${code})`);
+    super(code, `${detail} (${code})`, options);
   }
 }
 

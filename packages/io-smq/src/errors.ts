@@ -119,3 +119,26 @@ export class SmqReadError extends SmqError<SmqReadErrorCode> {
     super(code, `${code}: ${detail}`);
   }
 }
+
+/** Codes of `ByteSourceError`: why a `ByteSource` could not deliver the bytes asked for. */
+export const ByteSourceErrorCode = {
+  /** The offset or length is not a non-negative integer, or the range ends past the source's size. */
+  OUT_OF_RANGE: 'OUT_OF_RANGE',
+  /** The data ended before the source's size said it would (e.g. a file truncated after open). */
+  SHORT_READ: 'SHORT_READ',
+  /** The source was read after `close()`. */
+  CLOSED: 'CLOSED',
+} as const;
+export type ByteSourceErrorCode = (typeof ByteSourceErrorCode)[keyof typeof ByteSourceErrorCode];
+
+/** A `ByteSource` read that cannot be served; `offset` is where it failed, `length` what was asked for. */
+export class ByteSourceError extends SmallMindError<ByteSourceErrorCode> {
+  override readonly name = 'ByteSourceError';
+  readonly offset: number;
+  readonly length: number;
+  constructor(code: ByteSourceErrorCode, detail: string, where: { readonly offset: number; readonly length: number }) {
+    super(code, `${code}: ${detail}`);
+    this.offset = where.offset;
+    this.length = where.length;
+  }
+}
