@@ -3,12 +3,17 @@ import { SmallMindError } from '@smallmind/quantization-tensors';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GgufError, GgufFormatError, GgufReadError, GgufWriteError, GgufWriter, MemoryByteSource, openGguf } from './index.js';
+import * as pkg from './index.js';
 import { NeedMoreBytes, parseGgufHeader } from './header-parser.js';
 import { craftGguf } from './test-support/craft.js';
 import { scratchDir } from './test-support/fixtures.js';
 
 /** What `fn` throws or rejects with (undefined if it does not fail: the class checks then fail). */
 const failureOf = (fn: () => unknown): Promise<unknown> => Promise.resolve().then(fn).then(() => undefined, (e: unknown) => e);
+
+
+/** The error classes `index.ts` exports; a new one must be added here (and extend SmallMindError). */
+const EXPECTED = ['ByteSourceError', 'GgufError', 'GgufFormatError', 'GgufReadError', 'GgufWriteError'];
 
 describe('every io-gguf error is a SmallMindError with a string code', () => {
   const scratch = scratchDir();
@@ -40,5 +45,11 @@ describe('every io-gguf error is a SmallMindError with a string code', () => {
     expect(error).toBeInstanceOf(GgufReadError);
     expect(error).toMatchObject({ code: 'SHORT_READ', cause: { name: 'ByteSourceError', code: 'OUT_OF_RANGE' } });
     await file.close();
+  });
+
+  it('covers every error class the package exports', () => {
+    const errorClasses = Object.entries(pkg).filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error);
+    expect(errorClasses.map(([name]) => name).sort()).toEqual(EXPECTED.slice().sort());
+    for (const [name, Class] of errorClasses) expect(Class === SmallMindError || (Class as { prototype: unknown }).prototype instanceof SmallMindError, name).toBe(true);
   });
 });

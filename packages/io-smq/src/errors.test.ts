@@ -1,11 +1,16 @@
 import { SmallMindError } from '@smallmind/quantization-tensors';
 import { describe, expect, it } from 'vitest';
 import { ByteSourceError, MemoryByteSource, MetadataError, ModelMetadata, SmqError, SmqFormatError, SmqReadError, SmqReader, SmqWriteError, SmqWriter } from './index.js';
+import * as pkg from './index.js';
 import { encodeSmqBytes } from './smq-bytes.js';
 import { makeTempDir } from './test-helpers.js';
 
 /** What `fn` throws or rejects with (undefined if it does not fail: the class checks then fail). */
 const failureOf = (fn: () => unknown): Promise<unknown> => Promise.resolve().then(fn).then(() => undefined, (e: unknown) => e);
+
+
+/** The error classes `index.ts` exports; a new one must be added here (and extend SmallMindError). */
+const EXPECTED = ['ByteSourceError', 'MetadataError', 'SmqError', 'SmqFormatError', 'SmqReadError', 'SmqWriteError'];
 
 describe('every io-smq error is a SmallMindError with a string code', () => {
   it.each([
@@ -33,5 +38,11 @@ describe('every io-smq error is a SmallMindError with a string code', () => {
     } finally {
       await cleanup();
     }
+  });
+
+  it('covers every error class the package exports', () => {
+    const errorClasses = Object.entries(pkg).filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error);
+    expect(errorClasses.map(([name]) => name).sort()).toEqual(EXPECTED.slice().sort());
+    for (const [name, Class] of errorClasses) expect(Class === SmallMindError || (Class as { prototype: unknown }).prototype instanceof SmallMindError, name).toBe(true);
   });
 });

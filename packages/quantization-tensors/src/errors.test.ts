@@ -11,6 +11,7 @@ import {
   ggmlTypeInfo,
   quantize,
 } from './index.js';
+import * as pkg from './index.js';
 
 /** Runs `fn`, which must throw, and returns what it threw. */
 function thrown(fn: () => unknown): unknown {
@@ -21,6 +22,10 @@ function thrown(fn: () => unknown): unknown {
   }
   throw new Error('expected the call to throw');
 }
+
+
+/** The error classes `index.ts` exports; a new one must be added here (and extend SmallMindError). */
+const EXPECTED = ['QuantizationError', 'SmallMindError', 'UnknownGgmlTypeError', 'UnsupportedGgmlTypeError', 'WeightTensorError'];
 
 describe('SmallMindError, the base of every error', () => {
   it('is an Error with a readonly code, the subclass name, the message and an optional cause', () => {
@@ -48,5 +53,11 @@ describe('SmallMindError, the base of every error', () => {
     expect(error).toBeInstanceOf(SmallMindError);
     expect(error).toMatchObject({ name, code });
     expect(typeof (error as SmallMindError).code).toBe('string');
+  });
+
+  it('covers every error class the package exports', () => {
+    const errorClasses = Object.entries(pkg).filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error);
+    expect(errorClasses.map(([name]) => name).sort()).toEqual(EXPECTED.slice().sort());
+    for (const [name, Class] of errorClasses) expect(Class === SmallMindError || (Class as { prototype: unknown }).prototype instanceof SmallMindError, name).toBe(true);
   });
 });
