@@ -1,3 +1,5 @@
+import { SmallMindError } from '@smallmind/quantization-tensors';
+
 /** Codes of `EngineError`. */
 export const EngineErrorCode = {
   /** The model path's extension is neither .gguf nor .smq. */
@@ -16,13 +18,13 @@ export const EngineErrorCode = {
 export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode];
 
 /** A misuse of the engine facade; `field` names the option or argument at fault. */
-export class EngineError extends Error {
+export class EngineError extends SmallMindError<EngineErrorCode> {
   override readonly name = 'EngineError';
   constructor(
-    readonly code: EngineErrorCode,
+    code: EngineErrorCode,
     readonly field: string,
     message: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }

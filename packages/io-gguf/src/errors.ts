@@ -2,17 +2,10 @@
  * Typed errors of the GGUF reader, writer and importer. Every error carries a string `code` so callers
  * (and tests) can branch on what went wrong without parsing messages.
  */
+import { SmallMindError } from '@smallmind/quantization-tensors';
 
 /** Base class of every error this package throws on purpose: `code` says what went wrong. */
-export abstract class GgufError<Code extends string = string> extends Error {
-  constructor(
-    readonly code: Code,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export abstract class GgufError<Code extends string = string> extends SmallMindError<Code> {}
 
 /** What can be wrong with the bytes of a GGUF file. */
 export const GgufFormatErrorCode = {
@@ -75,8 +68,9 @@ export class GgufReadError extends GgufError<GgufReadErrorCode> {
     code: GgufReadErrorCode,
     readonly tensorName: string | undefined,
     detail: string,
+    options?: { cause?: unknown },
   ) {
-    super(code, `${detail} (${code})`);
+    super(code, `${detail} (${code})`, options);
   }
 }
 

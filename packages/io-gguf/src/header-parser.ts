@@ -9,7 +9,7 @@
  */
 import { ModelMetadata, MetadataValueType } from '@smallmind/io-smq';
 import type { MetadataArray, MetadataScalar, MetadataValue, MetadataValueTypeId } from '@smallmind/io-smq';
-import { UnknownGgmlTypeError, ggmlTypeInfo } from '@smallmind/quantization-tensors';
+import { SmallMindError, UnknownGgmlTypeError, ggmlTypeInfo } from '@smallmind/quantization-tensors';
 import type { GgmlTypeId } from '@smallmind/quantization-tensors';
 import { GgufFormatError, GgufFormatErrorCode as Code } from './errors.js';
 import { strictUtf8Decoder } from './utf8.js';
@@ -63,10 +63,10 @@ export interface ParseGgufHeaderOptions {
 }
 
 /** Internal signal: the prefix given to the parser ends before the header does. */
-export class NeedMoreBytes extends Error {
+export class NeedMoreBytes extends SmallMindError<'NEED_MORE_BYTES'> {
   override readonly name = 'NeedMoreBytes';
   constructor(readonly bytesNeeded: number) {
-    super(`GGUF header parser needs at least ${bytesNeeded} bytes of the file`);
+    super('NEED_MORE_BYTES', `GGUF header parser needs at least ${bytesNeeded} bytes of the file`);
   }
 }
 

@@ -1,5 +1,6 @@
-export { FileByteSource, MemoryByteSource } from './byte-source.js';
-export type { ByteSource } from './byte-source.js';
+// The byte sources are @smallmind/io-smq's (one implementation for both formats), re-exported for convenience.
+export { ByteSourceError, FileByteSource, MemoryByteSource } from '@smallmind/io-smq';
+export type { ByteSource } from '@smallmind/io-smq';
 export {
   GgufError,
   GgufFormatError,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { GgmlType } from '@smallmind/quantization-tensors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileByteSource, GgufReadError, MemoryByteSource, openGguf, parseGgufHeader, readGguf } from './index.js';
+import type { ByteSource } from './index.js';
 import { craftGguf, f32Tensor, kv } from './test-support/craft.js';
 import { REPO_FIXTURES, scratchDir } from './test-support/fixtures.js';
 
@@ -98,11 +99,12 @@ describe('readGguf / openGguf', () => {
     const path = join(REPO_FIXTURES, 'stories260K/stories260K-F32.gguf');
     const reads: Array<[number, number]> = [];
     const source = await FileByteSource.open(path);
-    const spy = {
+    // Only `read`, as a Blob or HTTP-range source would offer: the reader must not need `readInto`.
+    const spy: ByteSource = {
       size: source.size,
-      readInto: (target: Uint8Array, position: number) => {
-        reads.push([position, target.length]);
-        return source.readInto(target, position);
+      read: (offset, length) => {
+        reads.push([offset, length]);
+        return source.read(offset, length);
       },
       close: () => source.close(),
     };

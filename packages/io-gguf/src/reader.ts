@@ -3,9 +3,8 @@
  * depends on the header size, never on the tensor data), tensor data is read on demand with
  * positional reads.
  */
-import type { ModelMetadata } from '@smallmind/io-smq';
-import { FileByteSource } from './byte-source.js';
-import type { ByteSource } from './byte-source.js';
+import { ByteSourceError, FileByteSource, readIntoFrom } from '@smallmind/io-smq';
+import type { ByteSource, ModelMetadata } from '@smallmind/io-smq';
 import { GgufReadError, GgufReadErrorCode } from './errors.js';
 import { GGUF_DEFAULT_MAX_HEADER_BYTES } from './format.js';
 import { NeedMoreBytes, parseGgufHeader } from './header-parser.js';
@@ -25,6 +24,19 @@ export interface ReadGgufOptions {
  */
 const DEFAULT_INITIAL_READ_BYTES = 256 * 1024;
 const GROWTH_FACTOR = 4;
+
+/**
+ * Fills `target` from `position`; a source that cannot (it ends early, or the range is past its end) is a
+ * `GgufReadError` SHORT_READ, with the source's `ByteSourceError` as its cause.
+ */
+async function readExactly(source: ByteSource, target: Uint8Array, position: number): Promise<void> {
+  try {
+    await readIntoFrom(source, target, position);
+  } catch (error) {
+    if (!(error instanceof ByteSourceError) || error.code === 'CLOSED') throw error;
+    throw new GgufReadError(GgufReadErrorCode.SHORT_READ, undefined, `could not read ${target.length} bytes at ${position}: ${error.message}`, { cause: error });
+  }
+}
 
 /** An open GGUF file: its parsed header, plus on-demand access to tensor data. */
 export class GgufFile implements GgufHeader {
@@ -89,7 +101,7 @@ export class GgufFile implements GgufHeader {
   /** Reads `target.length` bytes at absolute file offset `position`. */
   async readRange(target: Uint8Array, position: number): Promise<void> {
     if (this.closed) throw new GgufReadError(GgufReadErrorCode.CLOSED, undefined, 'the GGUF file is closed');
-    await this.source.readInto(target, position);
+    await readExactly(this.source, target, position);
   }
 
   async close(): Promise<void> {
@@ -103,7 +115,7 @@ export class GgufFile implements GgufHeader {
 export async function readGgufHeader(source: ByteSource, options: ReadGgufOptions = {}): Promise<GgufHeader> {
   const maxHeaderBytes = options.maxHeaderBytes ?? GGUF_DEFAULT_MAX_HEADER_BYTES;
   let buffer = new Uint8Array(Math.min(source.size, options.initialReadBytes ?? DEFAULT_INITIAL_READ_BYTES));
-  await source.readInto(buffer, 0);
+  await readExactly(source, buffer, 0);
   for (;;) {
     try {
       return parseGgufHeader(buffer, { fileSize: source.size, maxHeaderBytes });
@@ -113,7 +125,7 @@ export async function readGgufHeader(source: ByteSource, options: ReadGgufOption
       const length = Math.max(error.bytesNeeded, Math.min(buffer.length * GROWTH_FACTOR, source.size, maxHeaderBytes));
       const grown = new Uint8Array(length);
       grown.set(buffer);
-      await source.readInto(grown.subarray(buffer.length), buffer.length);
+      await readExactly(source, grown.subarray(buffer.length), buffer.length);
       buffer = grown;
     }
   }

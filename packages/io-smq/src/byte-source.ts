@@ -1,55 +1,99 @@
 /**
- * Random-access bytes for the reader: a file read with positional reads (never a seek pointer, so reads may
- * run concurrently and files beyond 4 GiB work), or bytes already in memory.
+ * Random-access bytes, the one abstraction both readers (SMQ here, GGUF in @smallmind/io-gguf) read from.
+ * The interface is what a browser `Blob`/`File` (`blob.slice(a, b).arrayBuffer()`) or an HTTP range request
+ * can offer: an async `read(offset, length)`, a `size` known up front, and `close()`. Sources that can fill a
+ * caller's buffer directly (a file's positional reads, bytes in memory) also offer `readInto`, which saves a
+ * copy for large tensors (e.g. straight into WebAssembly memory).
+ *
+ * This module must not import node:* (a browser build can take it as is); the Node file source lives in
+ * `file-byte-source.ts`.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { SmqFormatError, SmqFormatErrorCode } from './errors.js';
+import { ByteSourceError } from './errors.js';
 
-export interface SmqByteSource {
-  /** Total size in bytes. */
+export interface ByteSource {
+  /** Total size in bytes, fixed when the source was opened. */
   readonly size: number;
-  /** Reads up to `target.length` bytes at `position`; returns how many were read (0 at the end). */
-  read(target: Uint8Array, position: number): Promise<number>;
+  /**
+   * The `length` bytes at `offset`, in a new buffer the caller owns. Rejects with a `ByteSourceError`:
+   * OUT_OF_RANGE if `offset`/`length` are not integers or the range leaves `0..size` (checked before
+   * anything is allocated), SHORT_READ if the data ends early (a file truncated after open), CLOSED after
+   * `close()`.
+   */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Optional: fills all of `target` with the bytes at `offset`, without an intermediate buffer; errors as `read`. */
+  readInto?(target: Uint8Array, offset: number): Promise<void>;
+  /** Releases the underlying resource; later reads reject with CLOSED. Idempotent. */
   close(): Promise<void>;
 }
 
-/** One read call stays well below the 2 GiB limit of a single read(2). */
-const MAX_READ_BYTES = 1 << 30;
-
-export async function fileByteSource(handle: FileHandle): Promise<SmqByteSource> {
-  const { size } = await handle.stat();
-  return {
-    size,
-    async read(target, position) {
-      const length = Math.min(target.length, MAX_READ_BYTES);
-      const { bytesRead } = await handle.read(target, 0, length, position);
-      return bytesRead;
-    },
-    close: () => handle.close(),
-  };
+/** Fills `target` from `source` at `offset`, through `readInto` when the source has it. */
+export async function readIntoFrom(source: ByteSource, target: Uint8Array, offset: number): Promise<void> {
+  if (source.readInto !== undefined) {
+    await source.readInto(target, offset);
+    return;
+  }
+  const bytes = await source.read(offset, target.length);
+  // A custom source could break the contract; a short result must not pass as a full read.
+  if (bytes.length !== target.length) {
+    throw new ByteSourceError('SHORT_READ', `the source returned ${bytes.length} bytes at ${offset}, ${target.length} were asked for`, { offset: offset + Math.min(bytes.length, target.length), length: target.length });
+  }
+  target.set(bytes);
 }
 
-export function memoryByteSource(bytes: Uint8Array): SmqByteSource {
-  return {
-    size: bytes.length,
-    read(target, position) {
-      const n = Math.max(0, Math.min(target.length, bytes.length - position));
-      target.set(bytes.subarray(position, position + n));
-      return Promise.resolve(n);
-    },
-    close: () => Promise.resolve(),
-  };
+/**
+ * Checks a requested range against a source of `size` bytes; every implementation calls this before it
+ * allocates or reads, so an untrusted length never sizes an allocation.
+ */
+export function checkRange(offset: number, length: number, size: number, what: string): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0 || offset > size || length > size - offset) {
+    throw new ByteSourceError('OUT_OF_RANGE', `${what} has ${size} bytes, cannot read ${length} bytes at ${offset}`, { offset, length });
+  }
 }
 
-/** Fills `target` from `position`; a short file (e.g. truncated since open) is a TRUNCATED format error. */
-export async function readFully(source: SmqByteSource, target: Uint8Array, position: number, field: string, tensor?: string): Promise<void> {
-  let filled = 0;
-  while (filled < target.length) {
-    const n = await source.read(target.subarray(filled), position + filled);
-    if (n <= 0) {
-      const where = { offset: position + filled, field };
-      throw new SmqFormatError(SmqFormatErrorCode.TRUNCATED, `file ends at byte ${position + filled}, ${target.length - filled} more bytes expected`, tensor === undefined ? where : { ...where, tensor });
+export function checkOpen(closed: boolean, offset: number, length: number, what: string): void {
+  if (closed) throw new ByteSourceError('CLOSED', `${what} is closed`, { offset, length });
+}
+
+/** Bytes already in memory: tests, fuzzing, or a whole file fetched elsewhere (e.g. in a browser). */
+export class MemoryByteSource implements ByteSource {
+  private readonly bytes: Uint8Array;
+  private closed = false;
+
+  /** Keeps a view of `data` (no copy); the caller should not change it while the source is in use. */
+  constructor(data: Uint8Array | ArrayBuffer) {
+    this.bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  }
+
+  get size(): number {
+    return this.bytes.length;
+  }
+
+  read(offset: number, length: number): Promise<Uint8Array> {
+    try {
+      this.check(offset, length);
+      return Promise.resolve(this.bytes.slice(offset, offset + length));
+    } catch (error) {
+      return Promise.reject(error);
     }
-    filled += n;
+  }
+
+  readInto(target: Uint8Array, offset: number): Promise<void> {
+    try {
+      this.check(offset, target.length);
+      target.set(this.bytes.subarray(offset, offset + target.length));
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  private check(offset: number, length: number): void {
+    checkOpen(this.closed, offset, length, 'the in-memory source');
+    checkRange(offset, length, this.bytes.length, 'the in-memory source');
   }
 }

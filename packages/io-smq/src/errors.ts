@@ -2,6 +2,7 @@
  * Typed errors of the SMQ reader and writer. Every error has a stable string `code`; format errors also say
  * where in the file (`offset`) and which field, so a damaged file can be diagnosed from the message alone.
  */
+import { SmallMindError } from '@smallmind/quantization-tensors';
 
 /** Codes of `SmqFormatError`: what is wrong with a file's bytes (see SPEC.md for each rule). */
 export const SmqFormatErrorCode = {
@@ -73,9 +74,7 @@ export const SmqReadErrorCode = {
 export type SmqReadErrorCode = (typeof SmqReadErrorCode)[keyof typeof SmqReadErrorCode];
 
 /** Base of every error this package throws on purpose. */
-export abstract class SmqError extends Error {
-  abstract readonly code: string;
-}
+export abstract class SmqError<Code extends string = string> extends SmallMindError<Code> {}
 
 export interface SmqFormatErrorDetails {
   /** Absolute byte offset in the file of the offending field or byte. */
@@ -87,17 +86,13 @@ export interface SmqFormatErrorDetails {
 }
 
 /** The bytes of an SMQ file break a rule of SPEC.md. */
-export class SmqFormatError extends SmqError {
+export class SmqFormatError extends SmqError<SmqFormatErrorCode> {
   override readonly name = 'SmqFormatError';
   readonly offset: number;
   readonly field: string;
   readonly tensor: string | undefined;
-  constructor(
-    readonly code: SmqFormatErrorCode,
-    detail: string,
-    where: SmqFormatErrorDetails,
-  ) {
-    super(`${code} at byte ${where.offset} (${where.field}): ${detail}`);
+  constructor(code: SmqFormatErrorCode, detail: string, where: SmqFormatErrorDetails) {
+    super(code, `${code} at byte ${where.offset} (${where.field}): ${detail}`);
     this.offset = where.offset;
     this.field = where.field;
     this.tensor = where.tensor;
@@ -105,25 +100,45 @@ export class SmqFormatError extends SmqError {
 }
 
 /** The writer was given something it cannot write, or was used out of order. */
-export class SmqWriteError extends SmqError {
+export class SmqWriteError extends SmqError<SmqWriteErrorCode> {
   override readonly name = 'SmqWriteError';
   constructor(
-    readonly code: SmqWriteErrorCode,
+    code: SmqWriteErrorCode,
     detail: string,
     /** The input concerned, e.g. `tensors[2].shape`, `metadata["general.name"]`, or the target path. */
     readonly field?: string,
   ) {
-    super(field === undefined ? `${code}: ${detail}` : `${code} (${field}): ${detail}`);
+    super(code, field === undefined ? `${code}: ${detail}` : `${code} (${field}): ${detail}`);
   }
 }
 
 /** An open reader was asked for something it does not have, or used after close(). */
-export class SmqReadError extends SmqError {
+export class SmqReadError extends SmqError<SmqReadErrorCode> {
   override readonly name = 'SmqReadError';
-  constructor(
-    readonly code: SmqReadErrorCode,
-    detail: string,
-  ) {
-    super(`${code}: ${detail}`);
+  constructor(code: SmqReadErrorCode, detail: string) {
+    super(code, `${code}: ${detail}`);
+  }
+}
+
+/** Codes of `ByteSourceError`: why a `ByteSource` could not deliver the bytes asked for. */
+export const ByteSourceErrorCode = {
+  /** The offset or length is not a non-negative integer, or the range ends past the source's size. */
+  OUT_OF_RANGE: 'OUT_OF_RANGE',
+  /** The data ended before the source's size said it would (e.g. a file truncated after open). */
+  SHORT_READ: 'SHORT_READ',
+  /** The source was read after `close()`. */
+  CLOSED: 'CLOSED',
+} as const;
+export type ByteSourceErrorCode = (typeof ByteSourceErrorCode)[keyof typeof ByteSourceErrorCode];
+
+/** A `ByteSource` read that cannot be served; `offset` is where it failed, `length` what was asked for. */
+export class ByteSourceError extends SmallMindError<ByteSourceErrorCode> {
+  override readonly name = 'ByteSourceError';
+  readonly offset: number;
+  readonly length: number;
+  constructor(code: ByteSourceErrorCode, detail: string, where: { readonly offset: number; readonly length: number }) {
+    super(code, `${code}: ${detail}`);
+    this.offset = where.offset;
+    this.length = where.length;
   }
 }

@@ -1,5 +1,5 @@
 export { MetadataError, MetadataValueType, ModelMetadata, metadataTypeName } from './metadata.js';
-export type { MetadataArray, MetadataScalar, MetadataValue, MetadataValueTypeId } from './metadata.js';
+export type { MetadataArray, MetadataErrorCode, MetadataScalar, MetadataValue, MetadataValueTypeId } from './metadata.js';
 
 export {
   SMQ_ALIGNMENT,
@@ -12,11 +12,14 @@ export {
   SMQ_MAX_TENSOR_NAME_BYTES,
   SMQ_VERSION,
 } from './constants.js';
-export { SmqError, SmqFormatError, SmqFormatErrorCode, SmqReadError, SmqReadErrorCode, SmqWriteError, SmqWriteErrorCode } from './errors.js';
+export { ByteSourceError, ByteSourceErrorCode, SmqError, SmqFormatError, SmqFormatErrorCode, SmqReadError, SmqReadErrorCode, SmqWriteError, SmqWriteErrorCode } from './errors.js';
 export type { SmqFormatErrorDetails } from './errors.js';
 export type { SmqProvenance } from './provenance.js';
 export type { SmqTensorInfo } from './header.js';
-export type { SmqByteSource } from './byte-source.js';
+// Random-access byte sources, shared with @smallmind/io-gguf. FileByteSource (node:fs) is its own module.
+export { MemoryByteSource, readIntoFrom } from './byte-source.js';
+export type { ByteSource } from './byte-source.js';
+export { FileByteSource } from './file-byte-source.js';
 // Building blocks shared with @smallmind/io-gguf (little-endian encoding, metadata payloads, atomic file publication).
 export { ByteWriter } from './binary.js';
 export { encodeFixedWidthValue } from './metadata-codec.js';

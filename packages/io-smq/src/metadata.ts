@@ -4,6 +4,8 @@
  * Readers of both formats return a `ModelMetadata`; the runtime reads model configs and tokenizers
  * from it through the typed accessors, which fail naming the key and the expected type.
  */
+import { SmallMindError } from '@smallmind/quantization-tensors';
+
 export const MetadataValueType = {
   UINT8: 0,
   INT8: 1,
@@ -43,15 +45,18 @@ export type MetadataValue =
   | { readonly type: 8; readonly value: string }
   | { readonly type: 9; readonly value: MetadataArray };
 
+/** Codes of `MetadataError`: the key is absent, or holds another type than the caller asked for. */
+export type MetadataErrorCode = 'MISSING_KEY' | 'WRONG_TYPE';
+
 /** A metadata key is missing or has another type than the caller needs. */
-export class MetadataError extends Error {
+export class MetadataError extends SmallMindError<MetadataErrorCode> {
   override readonly name = 'MetadataError';
   constructor(
     readonly key: string,
     readonly expected: string,
     readonly actual: string | undefined,
   ) {
-    super(actual === undefined ? `metadata key "${key}" is missing (expected ${expected})` : `metadata key "${key}" is ${actual}, expected ${expected}`);
+    super(actual === undefined ? 'MISSING_KEY' : 'WRONG_TYPE', actual === undefined ? `metadata key "${key}" is missing (expected ${expected})` : `metadata key "${key}" is ${actual}, expected ${expected}`);
   }
 }
 

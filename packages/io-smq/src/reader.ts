@@ -3,11 +3,11 @@
  * positional reads and verified against its CRC-32 as it arrives.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import { open } from 'node:fs/promises';
-import { fileByteSource, memoryByteSource, readFully, type SmqByteSource } from './byte-source.js';
+import { MemoryByteSource, readIntoFrom, type ByteSource } from './byte-source.js';
 import { crc32 } from './checksum.js';
 import { SMQ_PREFIX_BYTES, align64 } from './constants.js';
-import { SmqFormatError, SmqFormatErrorCode, SmqReadError } from './errors.js';
+import { ByteSourceError, SmqFormatError, SmqFormatErrorCode, SmqReadError } from './errors.js';
+import { FileByteSource } from './file-byte-source.js';
 import { checkZero, parseHeader, parsePrefix, type SmqTensorInfo } from './header.js';
 import type { ModelMetadata } from './metadata.js';
 import type { SmqProvenance } from './provenance.js';
@@ -23,12 +23,27 @@ export interface SmqReaderOptions {
 /** Tensor data is read (and checksummed) in chunks of this size. */
 const READ_CHUNK_BYTES = 16 << 20;
 
+/**
+ * Fills `target` from `position`. The source ending early (a file truncated since open) is the file's
+ * fault, so it becomes a TRUNCATED format error naming the byte where the data ran out.
+ */
+async function readFully(source: ByteSource, target: Uint8Array, position: number, field: string, tensor?: string): Promise<void> {
+  try {
+    await readIntoFrom(source, target, position);
+  } catch (error) {
+    if (!(error instanceof ByteSourceError) || error.code === 'CLOSED') throw error;
+    const offset = error.code === 'SHORT_READ' ? error.offset : Math.min(position, source.size);
+    const where = tensor === undefined ? { offset, field } : { offset, field, tensor };
+    throw new SmqFormatError(SmqFormatErrorCode.TRUNCATED, `file ends at byte ${offset}, ${position + target.length - offset} more bytes expected`, where);
+  }
+}
+
 export class SmqReader {
   private readonly byName: ReadonlyMap<string, SmqTensorInfo>;
   private closed = false;
 
   private constructor(
-    private readonly source: SmqByteSource,
+    private readonly source: ByteSource,
     private readonly verifyChecksums: boolean,
     /** Format version of the file. */
     readonly version: number,
@@ -43,22 +58,22 @@ export class SmqReader {
 
   /** Opens an SMQ file; throws `SmqFormatError` if its header is damaged or breaks a rule of SPEC.md. */
   static async open(path: string, options: SmqReaderOptions = {}): Promise<SmqReader> {
-    const handle = await open(path, 'r');
+    const source = await FileByteSource.open(path);
     try {
-      return await SmqReader.fromSource(await fileByteSource(handle), options);
+      return await SmqReader.fromSource(source, options);
     } catch (e) {
-      await handle.close();
+      await source.close();
       throw e;
     }
   }
 
   /** Reads an SMQ file held in memory (e.g. fetched in a browser). */
-  static fromBytes(bytes: Uint8Array, options: SmqReaderOptions = {}): Promise<SmqReader> {
-    return SmqReader.fromSource(memoryByteSource(bytes), options);
+  static fromBytes(bytes: Uint8Array | ArrayBuffer, options: SmqReaderOptions = {}): Promise<SmqReader> {
+    return SmqReader.fromSource(new MemoryByteSource(bytes), options);
   }
 
   /** Reads from any random-access source; the reader closes it on `close()` (not when opening fails). */
-  static async fromSource(source: SmqByteSource, options: SmqReaderOptions = {}): Promise<SmqReader> {
+  static async fromSource(source: ByteSource, options: SmqReaderOptions = {}): Promise<SmqReader> {
     const prefixBytes = new Uint8Array(Math.min(SMQ_PREFIX_BYTES, source.size));
     await readFully(source, prefixBytes, 0, 'prefix');
     const prefix = parsePrefix(prefixBytes, source.size);

@@ -28,9 +28,9 @@ function runnable(code: string): string {
     .replace(/'([a-z]+\.smq)'/g, (_m, name: string) => JSON.stringify(join(dir, name)));
 }
 
-it('has the writing and the reading example, and both run', async () => {
+it('has the writing, the reading and the byte-source example, and all run', async () => {
   const examples = await readmeExamples();
-  expect(examples).toHaveLength(2);
+  expect(examples).toHaveLength(3);
   const logged: unknown[][] = [];
   const quietConsole = { log: (...args: unknown[]) => logged.push(args), error: (...args: unknown[]) => logged.push(args) };
   for (const example of examples) {
@@ -40,6 +40,8 @@ it('has the writing and the reading example, and both run', async () => {
   // The reading example printed what the writing example wrote.
   expect(logged[0]).toEqual([1, 'llama', 'model.gguf']);
   expect(logged.slice(1, 3).map((args) => args[0])).toEqual(['token_embd.weight', 'output_norm.weight']);
+  // The byte-source example read model.smq through memory and through a Blob, with the same result.
+  expect(logged.slice(-2)).toEqual([[['token_embd.weight', 'output_norm.weight']], [['token_embd.weight', 'output_norm.weight']]]);
   const reader = await smq.SmqReader.open(join(dir, 'small.smq'));
   expect(reader.tensors.map((t) => t.name)).toEqual(['output_norm.weight']);
   await reader.close();

@@ -1,3 +1,5 @@
+import { SmallMindError } from '@smallmind/quantization-tensors';
+
 /** What went wrong, machine-readable. */
 export type KernelErrorCode =
   | 'BAD_OPTIONS'
@@ -16,17 +18,13 @@ export interface KernelErrorDetails {
 }
 
 /** Every error this package throws on purpose. */
-export class KernelError extends Error {
+export class KernelError extends SmallMindError<KernelErrorCode> {
   override readonly name = 'KernelError';
   readonly typeName: string | undefined;
   readonly field: string | undefined;
 
-  constructor(
-    readonly code: KernelErrorCode,
-    message: string,
-    details: KernelErrorDetails = {},
-  ) {
-    super(message);
+  constructor(code: KernelErrorCode, message: string, details: KernelErrorDetails = {}) {
+    super(code, message);
     this.typeName = details.typeName;
     this.field = details.field;
   }

@@ -4,12 +4,12 @@ import { UnsupportedGgmlTypeError, WeightTensorError, type WeightTensorErrorCode
 import { blockFormat, createWeightTensor, dequantize, quantize, supportedGgmlTypes } from './format-registry.js';
 import { BF16Tensor } from './formats/bf16.js';
 import { F16Tensor } from './formats/f16.js';
-import { Fp32Tensor } from './formats/f32.js';
-import { Q4Tensor, q4_0Format } from './formats/q4_0.js';
+import { F32Tensor } from './formats/f32.js';
+import { Q4_0Tensor, q4_0Format } from './formats/q4_0.js';
 import { Q4_1Tensor } from './formats/q4_1.js';
 import { Q5_0Tensor } from './formats/q5_0.js';
 import { Q5_1Tensor } from './formats/q5_1.js';
-import { Q8Tensor, q8_0Format } from './formats/q8_0.js';
+import { Q8_0Tensor, q8_0Format } from './formats/q8_0.js';
 import { q8_1Format } from './formats/q8_1.js';
 import { GgmlType, UnknownGgmlTypeError, ggmlTypeInfo, type GgmlTypeId } from './ggml-type.js';
 import { gaussianValues } from './test-support/random.js';
@@ -117,14 +117,14 @@ describe.each(quantizableTypes.map((info) => [info.name, info.id] as const))('%s
 describe('createWeightTensor', () => {
   it('returns the named class of each legacy/float type', () => {
     const classes: Array<[GgmlTypeId, new (...args: never[]) => unknown]> = [
-      [GgmlType.F32, Fp32Tensor],
+      [GgmlType.F32, F32Tensor],
       [GgmlType.F16, F16Tensor],
       [GgmlType.BF16, BF16Tensor],
-      [GgmlType.Q4_0, Q4Tensor],
+      [GgmlType.Q4_0, Q4_0Tensor],
       [GgmlType.Q4_1, Q4_1Tensor],
       [GgmlType.Q5_0, Q5_0Tensor],
       [GgmlType.Q5_1, Q5_1Tensor],
-      [GgmlType.Q8_0, Q8Tensor],
+      [GgmlType.Q8_0, Q8_0Tensor],
     ];
     for (const [type, TensorClass] of classes) {
       const tensor = createWeightTensor(type, quantize(type, new Float32Array(64)), [64]);

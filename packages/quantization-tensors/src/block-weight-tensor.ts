@@ -35,7 +35,7 @@ export function shapeToRowsCols(shape: readonly number[]): { rows: number; cols:
  * without an activation format, falls back to dequantizing each row to float32 and a float64 dot
  * product with the unquantized activations.
  *
- * The named subclasses (Q4Tensor, F16Tensor, ...) only bind the format and its activation partner.
+ * The named subclasses (Q4_0Tensor, F16Tensor, ...) only bind the format and its activation partner.
  */
 export class BlockWeightTensor implements IWeightTensor {
   readonly type: GgmlTypeId;

@@ -1,5 +1,22 @@
 import type { GgmlTypeId } from './ggml-type.js';
 
+/**
+ * Base of every error SmallMind throws on purpose, in every package: `code` is a stable, machine-readable
+ * reason to branch on (`err instanceof SmallMindError && err.code === 'TRUNCATED'`), `name` the subclass, and
+ * the message says what is wrong and where. Lives here because every package depends on this one.
+ */
+export abstract class SmallMindError<Code extends string = string> extends Error {
+  /** The subclass's name, e.g. `SmqFormatError`; each subclass sets it (stack traces and logs show it). */
+  abstract override readonly name: string;
+  constructor(
+    readonly code: Code,
+    message: string,
+    options?: { readonly cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Why a quantize/dequantize call refused its input. */
 export type QuantizationErrorCode =
   /** `count` is negative, fractional, or not a safe integer; or an offset is. */
@@ -29,17 +46,13 @@ export interface QuantizationErrorDetails {
 }
 
 /** Bad input to `quantize`/`dequantize`: the `code` says what, the details say where. */
-export class QuantizationError extends Error {
+export class QuantizationError extends SmallMindError<QuantizationErrorCode> {
   override readonly name = 'QuantizationError';
   readonly typeName: string;
   readonly byteOffset: number | undefined;
   readonly index: number | undefined;
-  constructor(
-    readonly code: QuantizationErrorCode,
-    message: string,
-    details: QuantizationErrorDetails,
-  ) {
-    super(`${details.typeName}: ${message}`);
+  constructor(code: QuantizationErrorCode, message: string, details: QuantizationErrorDetails) {
+    super(code, `${details.typeName}: ${message}`);
     this.typeName = details.typeName;
     this.byteOffset = details.byteOffset;
     this.index = details.index;
@@ -47,15 +60,15 @@ export class QuantizationError extends Error {
 }
 
 /** A known ggml type this library has no implementation of (for the named operation). */
-export class UnsupportedGgmlTypeError extends Error {
+export class UnsupportedGgmlTypeError extends SmallMindError<'UNSUPPORTED_TYPE'> {
   override readonly name = 'UnsupportedGgmlTypeError';
-  readonly code = 'UNSUPPORTED_TYPE';
   constructor(
     readonly typeId: GgmlTypeId,
     readonly typeName: string,
     readonly operation: 'dequantize' | 'quantize' | 'tensor',
   ) {
     super(
+      'UNSUPPORTED_TYPE',
       operation === 'quantize'
         ? `ggml type ${typeName} (id ${typeId}) has no quantizer in this library`
         : `ggml type ${typeName} (id ${typeId}) is not supported by this library`,
@@ -79,12 +92,9 @@ export type WeightTensorErrorCode =
   | 'ACTIVATION_FORMAT_MISMATCH';
 
 /** Bad tensor construction or call: `code` says what; the message names the tensor's type and shape. */
-export class WeightTensorError extends Error {
+export class WeightTensorError extends SmallMindError<WeightTensorErrorCode> {
   override readonly name = 'WeightTensorError';
-  constructor(
-    readonly code: WeightTensorErrorCode,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: WeightTensorErrorCode, message: string) {
+    super(code, message);
   }
 }

@@ -5,25 +5,23 @@ import { ggmlTypeInfo, type GgmlTypeId, type GgmlTypeInfo } from './ggml-type.js
 import type { IWeightTensor } from './weight-tensor.js';
 import { BF16Tensor, bf16Format } from './formats/bf16.js';
 import { F16Tensor, f16Format } from './formats/f16.js';
-import { Fp32Tensor, f32Format } from './formats/f32.js';
-import { Q4Tensor, q4_0Format } from './formats/q4_0.js';
+import { F32Tensor, f32Format } from './formats/f32.js';
+import { Q4_0Tensor, q4_0Format } from './formats/q4_0.js';
 import { Q4_1Tensor, q4_1Format } from './formats/q4_1.js';
 import { Q5_0Tensor, q5_0Format } from './formats/q5_0.js';
 import { Q5_1Tensor, q5_1Format } from './formats/q5_1.js';
-import { Q8Tensor, q8_0Format } from './formats/q8_0.js';
+import { Q8_0Tensor, q8_0Format } from './formats/q8_0.js';
 import { q8_1Format } from './formats/q8_1.js';
-// ---- k-quant / IQ format imports (one line each) ----
-import { Q2KTensor, q2KFormat } from './formats/q2_k.js';
-import { Q3KTensor, q3KFormat } from './formats/q3_k.js';
-import { Q4KTensor, q4KFormat } from './formats/q4_k.js';
-import { Q5KTensor, q5KFormat } from './formats/q5_k.js';
-import { Q6KTensor, q6KFormat } from './formats/q6_k.js';
-import { q8KFormat } from './formats/q8_k.js';
-import { IQ3XXSTensor, iq3XxsFormat } from './formats/iq3_xxs.js';
-import { IQ4NLTensor, iq4NlFormat } from './formats/iq4_nl.js';
-import { IQ3STensor, iq3SFormat } from './formats/iq3_s.js';
-import { IQ4XSTensor, iq4XsFormat } from './formats/iq4_xs.js';
-// ---- end of k-quant / IQ format imports ----
+import { Q2_KTensor, q2_kFormat } from './formats/q2_k.js';
+import { Q3_KTensor, q3_kFormat } from './formats/q3_k.js';
+import { Q4_KTensor, q4_kFormat } from './formats/q4_k.js';
+import { Q5_KTensor, q5_kFormat } from './formats/q5_k.js';
+import { Q6_KTensor, q6_kFormat } from './formats/q6_k.js';
+import { q8_kFormat } from './formats/q8_k.js';
+import { IQ3_XXSTensor, iq3_xxsFormat } from './formats/iq3_xxs.js';
+import { IQ4_NLTensor, iq4_nlFormat } from './formats/iq4_nl.js';
+import { IQ3_STensor, iq3_sFormat } from './formats/iq3_s.js';
+import { IQ4_XSTensor, iq4_xsFormat } from './formats/iq4_xs.js';
 
 /** A tensor class bound to one format: `new Tensor(data, rows, cols)`. */
 export type WeightTensorConstructor = new (data: Uint8Array, rows: number, cols: number) => IWeightTensor;
@@ -39,27 +37,25 @@ export interface FormatRegistration {
 }
 
 const registrations: readonly FormatRegistration[] = [
-  { format: f32Format, Tensor: Fp32Tensor },
+  { format: f32Format, Tensor: F32Tensor },
   { format: f16Format, Tensor: F16Tensor },
   { format: bf16Format, Tensor: BF16Tensor },
-  { format: q4_0Format, Tensor: Q4Tensor },
+  { format: q4_0Format, Tensor: Q4_0Tensor },
   { format: q4_1Format, Tensor: Q4_1Tensor },
   { format: q5_0Format, Tensor: Q5_0Tensor },
   { format: q5_1Format, Tensor: Q5_1Tensor },
-  { format: q8_0Format, Tensor: Q8Tensor },
+  { format: q8_0Format, Tensor: Q8_0Tensor },
   { format: q8_1Format },
-  // ---- k-quant / IQ formats (one line each: { format: q4KFormat, Tensor: Q4KTensor }) ----
-  { format: q2KFormat, Tensor: Q2KTensor },
-  { format: q3KFormat, Tensor: Q3KTensor },
-  { format: q4KFormat, Tensor: Q4KTensor },
-  { format: q5KFormat, Tensor: Q5KTensor },
-  { format: q6KFormat, Tensor: Q6KTensor },
-  { format: q8KFormat },
-  { format: iq3XxsFormat, Tensor: IQ3XXSTensor },
-  { format: iq4NlFormat, Tensor: IQ4NLTensor },
-  { format: iq3SFormat, Tensor: IQ3STensor },
-  { format: iq4XsFormat, Tensor: IQ4XSTensor },
-  // ---- end of k-quant / IQ formats ----
+  { format: q2_kFormat, Tensor: Q2_KTensor },
+  { format: q3_kFormat, Tensor: Q3_KTensor },
+  { format: q4_kFormat, Tensor: Q4_KTensor },
+  { format: q5_kFormat, Tensor: Q5_KTensor },
+  { format: q6_kFormat, Tensor: Q6_KTensor },
+  { format: q8_kFormat },
+  { format: iq3_xxsFormat, Tensor: IQ3_XXSTensor },
+  { format: iq4_nlFormat, Tensor: IQ4_NLTensor },
+  { format: iq3_sFormat, Tensor: IQ3_STensor },
+  { format: iq4_xsFormat, Tensor: IQ4_XSTensor },
 ];
 
 const registrationById = new Map<GgmlTypeId, FormatRegistration>(registrations.map((entry) => [entry.format.info.id, entry]));

@@ -3,6 +3,8 @@
  * arriving upstream): an id we do not know gets an `UnknownGgmlTypeError`, never a guess.
  * Removed ids (4, 5, 31-33, 36-38) are unknown on purpose.
  */
+import { SmallMindError } from './errors.js';
+
 export const GgmlType = {
   F32: 0,
   F16: 1,
@@ -57,11 +59,10 @@ export interface GgmlTypeInfo {
 }
 
 /** Raised for a type id this library does not know (removed, or newer than us). */
-export class UnknownGgmlTypeError extends Error {
+export class UnknownGgmlTypeError extends SmallMindError<'UNKNOWN_TYPE'> {
   override readonly name = 'UnknownGgmlTypeError';
-  readonly code = 'UNKNOWN_TYPE';
   constructor(readonly typeId: number) {
-    super(`unknown ggml type id ${typeId}`);
+    super('UNKNOWN_TYPE', `unknown ggml type id ${typeId}`);
   }
 }
 

@@ -28,8 +28,8 @@ function runnable(code: string): string {
     .replace(CLAIM_LINE, (_line, expression: string, claimed: string) => `claims.push({ expression: ${JSON.stringify(expression)}, claimed: ${JSON.stringify(claimed)}, actual: ${expression} });`);
 }
 
-it('has the two API examples, and both run', () => {
-  expect(examples).toHaveLength(2);
+it('has the two API examples and the error example, and all run', () => {
+  expect(examples).toHaveLength(3);
   for (const example of examples) {
     expect(example).toContain(`from '${PACKAGE_NAME}'`);
     new Function('tensors', 'claims', runnable(example))(tensors, []);
@@ -39,7 +39,7 @@ it('has the two API examples, and both run', () => {
 it('the values the examples state in comments are what the code returns', () => {
   const claims: Claim[] = [];
   for (const example of examples) new Function('tensors', 'claims', runnable(example))(tensors, claims);
-  expect(claims.map((c) => c.expression)).toEqual(['byteLengthFor(GgmlType.Q4_K, 512)', 'blockFormat(GgmlType.Q5_1).vecDotType', 'w instanceof Q4Tensor']);
+  expect(claims.map((c) => c.expression)).toEqual(['byteLengthFor(GgmlType.Q4_K, 512)', 'blockFormat(GgmlType.Q5_1).vecDotType', 'w instanceof Q4_0Tensor', 'caught instanceof SmallMindError']);
   for (const { expression, claimed, actual } of claims) {
     const expected: unknown = claimed.startsWith('GgmlType.') ? tensors.GgmlType[claimed.slice('GgmlType.'.length) as tensors.GgmlTypeName] : JSON.parse(claimed);
     expect(actual, expression).toBe(expected);

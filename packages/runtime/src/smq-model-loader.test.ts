@@ -99,7 +99,7 @@ describe('SmqModelLoader.loadFromSmq', () => {
     try {
       expect(records.some((r) => /wasm/i.test(r.message))).toBe(true);
       // A prepared tensor's bytes live in kernel memory: a copy, not the reader's buffer.
-      expect(weightsOf(loaded).layers[0]!.q.constructor.name).not.toBe('Q8Tensor');
+      expect(weightsOf(loaded).layers[0]!.q.constructor.name).not.toBe('Q8_0Tensor');
       const reference = await SmqModelLoader.loadFromSmq(path, { logger: recordingLogger().logger, backend: new ReferenceBackend() });
       const expected = evaluate(reference, prompt).slice();
       const logits = evaluate(loaded, prompt);

@@ -6,10 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetadataValueType, ModelMetadata } from '@smallmind/io-smq';
+import { MemoryByteSource, MetadataValueType, ModelMetadata } from '@smallmind/io-smq';
 import type { MetadataValue } from '@smallmind/io-smq';
 import { GgmlType } from '@smallmind/quantization-tensors';
-import { MemoryByteSource } from '../byte-source.js';
 import { encodeGgufHeader } from '../encoder.js';
 import { GgufFormatError, GgufFormatErrorCode } from '../errors.js';
 import { parseGgufHeader } from '../header-parser.js';

@@ -55,7 +55,7 @@ export const f32Format: BlockFormat = {
 };
 
 /** An F32 weight matrix; matVec multiplies with unquantized float32 activations. */
-export class Fp32Tensor extends BlockWeightTensor {
+export class F32Tensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
     super(f32Format, data, rows, cols, f32Format);
   }

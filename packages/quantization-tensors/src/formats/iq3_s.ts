@@ -2,7 +2,7 @@ import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType } from '../ggml-type.js';
 import { IQ3S_GRID, iq3Format, type Iq3Layout } from './iq-grids.js';
-import { q8KFormat } from './q8_k.js';
+import { q8_kFormat } from './q8_k.js';
 
 /**
  * IQ3_S: 256 weights in 8 sub-blocks of 32, each 8 groups of 4 grid magnitudes with explicit
@@ -30,11 +30,11 @@ const LAYOUT: Iq3Layout = {
   signs: (bytes, base, sub, group) => bytes[base + SIGNS + 4 * sub + group] as number,
 };
 
-export const iq3SFormat: BlockFormat = iq3Format(GgmlType.IQ3_S, LAYOUT);
+export const iq3_sFormat: BlockFormat = iq3Format(GgmlType.IQ3_S, LAYOUT);
 
 /** An IQ3_S weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
-export class IQ3STensor extends BlockWeightTensor {
+export class IQ3_STensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
-    super(iq3SFormat, data, rows, cols, q8KFormat);
+    super(iq3_sFormat, data, rows, cols, q8_kFormat);
   }
 }

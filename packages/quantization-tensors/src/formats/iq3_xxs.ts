@@ -3,7 +3,7 @@ import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType } from '../ggml-type.js';
 import { IQ3XXS_GRID, KSIGNS_IQ2XS, iq3Format, type Iq3Layout } from './iq-grids.js';
 import { readU32 } from './legacy-block-math.js';
-import { q8KFormat } from './q8_k.js';
+import { q8_kFormat } from './q8_k.js';
 
 /**
  * IQ3_XXS: 256 weights in 8 sub-blocks of 32, each 8 groups of 4 grid magnitudes with signs.
@@ -26,11 +26,11 @@ const LAYOUT: Iq3Layout = {
   signs: (bytes, base, sub, group) => KSIGNS_IQ2XS[(readU32(bytes, base + AUX + 4 * sub) >>> (7 * group)) & 127] as number,
 };
 
-export const iq3XxsFormat: BlockFormat = iq3Format(GgmlType.IQ3_XXS, LAYOUT);
+export const iq3_xxsFormat: BlockFormat = iq3Format(GgmlType.IQ3_XXS, LAYOUT);
 
 /** An IQ3_XXS weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
-export class IQ3XXSTensor extends BlockWeightTensor {
+export class IQ3_XXSTensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
-    super(iq3XxsFormat, data, rows, cols, q8KFormat);
+    super(iq3_xxsFormat, data, rows, cols, q8_kFormat);
   }
 }

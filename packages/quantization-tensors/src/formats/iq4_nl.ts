@@ -200,7 +200,7 @@ function quantizeIq4Nl(src: Float32Array, srcOffset: number, dst: Uint8Array, ds
   }
 }
 
-export const iq4NlFormat: BlockFormat = {
+export const iq4_nlFormat: BlockFormat = {
   info: ggmlTypeInfo(GgmlType.IQ4_NL),
   vecDotType: GgmlType.Q8_0,
   dequantize: dequantizeIq4Nl,
@@ -209,8 +209,8 @@ export const iq4NlFormat: BlockFormat = {
 };
 
 /** A IQ4_NL weight matrix; matVec/matMul quantize activations to Q8_0 and use the integer dot. */
-export class IQ4NLTensor extends BlockWeightTensor {
+export class IQ4_NLTensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
-    super(iq4NlFormat, data, rows, cols, q8_0Format);
+    super(iq4_nlFormat, data, rows, cols, q8_0Format);
   }
 }

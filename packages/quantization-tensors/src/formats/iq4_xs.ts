@@ -5,7 +5,7 @@ import { readFp16 } from '../half.js';
 import { dequantizeIq4Group, iq4GroupDot, quantizeIq4Block } from './iq4_nl.js';
 import { int8View } from './legacy-block-math.js';
 import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, QK_K, q8KScale } from './k-quant-shared.js';
-import { q8KFormat } from './q8_k.js';
+import { q8_kFormat } from './q8_k.js';
 
 // Local, not imported: V8 only inlines Math.fround through a module-local binding.
 const fround = Math.fround;
@@ -71,7 +71,7 @@ function quantizeIq4Xs(src: Float32Array, srcOffset: number, dst: Uint8Array, ds
   }
 }
 
-export const iq4XsFormat: BlockFormat = {
+export const iq4_xsFormat: BlockFormat = {
   info: ggmlTypeInfo(GgmlType.IQ4_XS),
   vecDotType: GgmlType.Q8_K,
   dequantize: dequantizeIq4Xs,
@@ -80,8 +80,8 @@ export const iq4XsFormat: BlockFormat = {
 };
 
 /** A IQ4_XS weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
-export class IQ4XSTensor extends BlockWeightTensor {
+export class IQ4_XSTensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
-    super(iq4XsFormat, data, rows, cols, q8KFormat);
+    super(iq4_xsFormat, data, rows, cols, q8_kFormat);
   }
 }

@@ -28,16 +28,16 @@ import {
   type RefFixture,
   type RefTensor,
 } from '../test-support/reference-fixtures.js';
-import { iq4NlFormat } from './iq4_nl.js';
-import { iq4XsFormat } from './iq4_xs.js';
-import { q2KFormat } from './q2_k.js';
-import { q3KFormat } from './q3_k.js';
-import { q4KFormat } from './q4_k.js';
-import { q5KFormat } from './q5_k.js';
-import { q6KFormat } from './q6_k.js';
+import { iq4_nlFormat } from './iq4_nl.js';
+import { iq4_xsFormat } from './iq4_xs.js';
+import { q2_kFormat } from './q2_k.js';
+import { q3_kFormat } from './q3_k.js';
+import { q4_kFormat } from './q4_k.js';
+import { q5_kFormat } from './q5_k.js';
+import { q6_kFormat } from './q6_k.js';
 
 const quantizers = new Map<number, BlockFormat>(
-  [q2KFormat, q3KFormat, q4KFormat, q5KFormat, q6KFormat, iq4NlFormat, iq4XsFormat].map((format) => [format.info.id, format]),
+  [q2_kFormat, q3_kFormat, q4_kFormat, q5_kFormat, q6_kFormat, iq4_nlFormat, iq4_xsFormat].map((format) => [format.info.id, format]),
 );
 
 type Case = [name: string, source: RefFixture, original: RefTensor, llamaTensor: RefTensor];

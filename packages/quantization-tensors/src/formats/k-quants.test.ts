@@ -14,21 +14,21 @@ import { dequantizeWith, quantizeWith } from '../test-support/block-formats.js';
 import { gaussianValues, randomBytes } from '../test-support/random.js';
 import { elementCount, listRefFixtures, readRefTensors, tensorBytes, vendoredFixturesDir } from '../test-support/reference-fixtures.js';
 import { IQ3S_GRID, IQ3XXS_GRID, KSIGNS_IQ2XS, KVALUES_IQ4NL } from './iq-grids.js';
-import { IQ3STensor, iq3SFormat } from './iq3_s.js';
-import { IQ3XXSTensor, iq3XxsFormat } from './iq3_xxs.js';
-import { IQ4NLTensor, iq4NlFormat } from './iq4_nl.js';
-import { IQ4XSTensor, iq4XsFormat } from './iq4_xs.js';
+import { IQ3_STensor, iq3_sFormat } from './iq3_s.js';
+import { IQ3_XXSTensor, iq3_xxsFormat } from './iq3_xxs.js';
+import { IQ4_NLTensor, iq4_nlFormat } from './iq4_nl.js';
+import { IQ4_XSTensor, iq4_xsFormat } from './iq4_xs.js';
 import { nearestInt } from './k-quant-shared.js';
-import { Q2KTensor, q2KFormat } from './q2_k.js';
-import { Q3KTensor, q3KFormat } from './q3_k.js';
-import { Q4KTensor, q4KFormat } from './q4_k.js';
-import { Q5KTensor, q5KFormat } from './q5_k.js';
-import { Q6KTensor, q6KFormat } from './q6_k.js';
+import { Q2_KTensor, q2_kFormat } from './q2_k.js';
+import { Q3_KTensor, q3_kFormat } from './q3_k.js';
+import { Q4_KTensor, q4_kFormat } from './q4_k.js';
+import { Q5_KTensor, q5_kFormat } from './q5_k.js';
+import { Q6_KTensor, q6_kFormat } from './q6_k.js';
 import { q8_0Format } from './q8_0.js';
-import { q8KFormat } from './q8_k.js';
+import { q8_kFormat } from './q8_k.js';
 
-const kQuants = [q2KFormat, q3KFormat, q4KFormat, q5KFormat, q6KFormat];
-const weightFormats = [...kQuants, iq3XxsFormat, iq3SFormat, iq4NlFormat, iq4XsFormat];
+const kQuants = [q2_kFormat, q3_kFormat, q4_kFormat, q5_kFormat, q6_kFormat];
+const weightFormats = [...kQuants, iq3_xxsFormat, iq3_sFormat, iq4_nlFormat, iq4_xsFormat];
 
 function rms(values: Float32Array): number {
   let sum = 0;
@@ -43,7 +43,7 @@ function rmse(a: Float32Array, b: Float32Array): number {
 }
 
 function partnerOf(format: BlockFormat): BlockFormat {
-  return format.vecDotType === GgmlType.Q8_0 ? q8_0Format : q8KFormat;
+  return format.vecDotType === GgmlType.Q8_0 ? q8_0Format : q8_kFormat;
 }
 
 describe('nearestInt (ggml nearest_int)', () => {
@@ -76,14 +76,14 @@ describe("llama.cpp's quantization function criteria", () => {
   const data = series(0);
   const data2 = series(1);
   const maxQuantizationError = new Map<BlockFormat, number>([
-    [q2KFormat, 0.0075],
-    [q3KFormat, 0.004],
-    [q4KFormat, 0.002],
-    [q5KFormat, 0.002],
-    [q6KFormat, 0.002],
-    [q8KFormat, 0.002],
-    [iq4NlFormat, 0.002],
-    [iq4XsFormat, 0.002],
+    [q2_kFormat, 0.0075],
+    [q3_kFormat, 0.004],
+    [q4_kFormat, 0.002],
+    [q5_kFormat, 0.002],
+    [q6_kFormat, 0.002],
+    [q8_kFormat, 0.002],
+    [iq4_nlFormat, 0.002],
+    [iq4_xsFormat, 0.002],
   ]);
 
   it.each([...maxQuantizationError].map(([format, bound]) => [format.info.name, format, bound] as const))(
@@ -94,11 +94,11 @@ describe("llama.cpp's quantization function criteria", () => {
     },
   );
 
-  it.each([...kQuants, iq4NlFormat, iq4XsFormat].map((format) => [format.info.name, format] as const))('%s dot product error', (_name, format) => {
+  it.each([...kQuants, iq4_nlFormat, iq4_xsFormat].map((format) => [format.info.name, format] as const))('%s dot product error', (_name, format) => {
     let exact = 0;
     for (let i = 0; i < testSize; i++) exact += data[i]! * data2[i]!;
     const result = format.vecDot!(testSize, quantizeWith(format, data), 0, quantizeWith(partnerOf(format), data2), 0);
-    expect(Math.abs(result - exact) / testSize).toBeLessThan(format === q2KFormat ? 0.04 : 0.02);
+    expect(Math.abs(result - exact) / testSize).toBeLessThan(format === q2_kFormat ? 0.04 : 0.02);
   });
 });
 
@@ -112,13 +112,13 @@ describe("llama.cpp's quantization function criteria", () => {
 describe('round-trip error is within uniform-rounding bounds', () => {
   const uniformBound = (levels: number, rangeInSigmas: number): number => rangeInSigmas / (levels - 1) / Math.sqrt(12);
   const cases: Array<[string, BlockFormat, number]> = [
-    ['Q2_K', q2KFormat, uniformBound(4, 5)],
-    ['Q3_K', q3KFormat, uniformBound(8, 5)],
-    ['Q4_K', q4KFormat, uniformBound(16, 5)],
-    ['Q5_K', q5KFormat, uniformBound(32, 5)],
-    ['Q6_K', q6KFormat, uniformBound(64, 5)],
-    ['IQ4_NL', iq4NlFormat, uniformBound(16, 5)],
-    ['IQ4_XS', iq4XsFormat, uniformBound(16, 5)],
+    ['Q2_K', q2_kFormat, uniformBound(4, 5)],
+    ['Q3_K', q3_kFormat, uniformBound(8, 5)],
+    ['Q4_K', q4_kFormat, uniformBound(16, 5)],
+    ['Q5_K', q5_kFormat, uniformBound(32, 5)],
+    ['Q6_K', q6_kFormat, uniformBound(64, 5)],
+    ['IQ4_NL', iq4_nlFormat, uniformBound(16, 5)],
+    ['IQ4_XS', iq4_xsFormat, uniformBound(16, 5)],
   ];
 
   it.each(cases)('%s on N(0, 0.02^2) data', (_name, format, bound) => {
@@ -129,7 +129,7 @@ describe('round-trip error is within uniform-rounding bounds', () => {
 
   it('error shrinks with every added bit', () => {
     const values = gaussianValues(256 * 64, 7, 1);
-    const errors = [q2KFormat, q3KFormat, q4KFormat, q5KFormat, q6KFormat, q8KFormat].map((format) =>
+    const errors = [q2_kFormat, q3_kFormat, q4_kFormat, q5_kFormat, q6_kFormat, q8_kFormat].map((format) =>
       rmse(values, dequantizeWith(format, quantizeWith(format, values), values.length)),
     );
     for (let i = 1; i < errors.length; i++) expect(errors[i]).toBeLessThan(errors[i - 1]!);
@@ -139,7 +139,7 @@ describe('round-trip error is within uniform-rounding bounds', () => {
     const fixture = listRefFixtures(vendoredFixturesDir).find((f) => f.id === 'synthetic/synthetic-Q4_K_M')!;
     const tensor = readRefTensors(fixture.refPath).find((t) => t.name === 'token_embd.weight')!;
     const bytes = tensorBytes(new Uint8Array(readFileSync(fixture.ggufPath!)), tensor);
-    const weights = dequantizeWith(q6KFormat, bytes, elementCount(tensor));
+    const weights = dequantizeWith(q6_kFormat, bytes, elementCount(tensor));
     const roundTrip = dequantizeWith(format, quantizeWith(format, weights), weights.length);
     expect(rmse(weights, roundTrip) / rms(weights)).toBeLessThan(bound);
   });
@@ -147,7 +147,7 @@ describe('round-trip error is within uniform-rounding bounds', () => {
 
 describe('Q8_K activation blocks', () => {
   const values = gaussianValues(512, 99, 3);
-  const bytes = quantizeWith(q8KFormat, values);
+  const bytes = quantizeWith(q8_kFormat, values);
   const view = new DataView(bytes.buffer);
 
   it('stores d as float32 and maps the largest magnitude to -127 or 127', () => {
@@ -172,12 +172,12 @@ describe('Q8_K activation blocks', () => {
   });
 
   it('dequantizes within half a step of the input, and all-zero blocks to zeros', () => {
-    const roundTrip = dequantizeWith(q8KFormat, bytes, 512);
+    const roundTrip = dequantizeWith(q8_kFormat, bytes, 512);
     for (let i = 0; i < 512; i++) {
       const d = Math.abs(view.getFloat32(Math.floor(i / 256) * 292, true));
       expect(Math.abs(roundTrip[i]! - values[i]!)).toBeLessThanOrEqual(d / 2 + 1e-6 * d);
     }
-    const zeros = quantizeWith(q8KFormat, new Float32Array(256));
+    const zeros = quantizeWith(q8_kFormat, new Float32Array(256));
     expect(zeros.every((b) => b === 0)).toBe(true);
   });
 });
@@ -216,15 +216,15 @@ describe('IQ tables', () => {
 describe('vecDot equals the float64 dot of dequantized operands', () => {
   // fp16 scale fields per format (byte offsets within a block).
   const scaleFields = new Map<BlockFormat, number[]>([
-    [q2KFormat, [80, 82]],
-    [q3KFormat, [108]],
-    [q4KFormat, [0, 2]],
-    [q5KFormat, [0, 2]],
-    [q6KFormat, [208]],
-    [iq3XxsFormat, [0]],
-    [iq3SFormat, [0]],
-    [iq4NlFormat, [0]],
-    [iq4XsFormat, [0]],
+    [q2_kFormat, [80, 82]],
+    [q3_kFormat, [108]],
+    [q4_kFormat, [0, 2]],
+    [q5_kFormat, [0, 2]],
+    [q6_kFormat, [208]],
+    [iq3_xxsFormat, [0]],
+    [iq3_sFormat, [0]],
+    [iq4_nlFormat, [0]],
+    [iq4_xsFormat, [0]],
   ]);
   const count = 256 * 8;
 
@@ -263,27 +263,27 @@ describe('vecDot equals the float64 dot of dequantized operands', () => {
   });
 
   it('reads weights and activations at their byte offsets', () => {
-    const weights = randomBlocks(q4KFormat, 5);
-    const activation = quantizeWith(q8KFormat, gaussianValues(count, 6));
+    const weights = randomBlocks(q4_kFormat, 5);
+    const activation = quantizeWith(q8_kFormat, gaussianValues(count, 6));
     const shiftedW = new Uint8Array(weights.length + 3);
     shiftedW.set(weights, 3);
     const shiftedA = new Uint8Array(activation.length + 7);
     shiftedA.set(activation, 7);
-    expect(q4KFormat.vecDot!(count, shiftedW, 3, shiftedA, 7)).toBe(q4KFormat.vecDot!(count, weights, 0, activation, 0));
+    expect(q4_kFormat.vecDot!(count, shiftedW, 3, shiftedA, 7)).toBe(q4_kFormat.vecDot!(count, weights, 0, activation, 0));
   });
 });
 
 describe('tensor classes', () => {
   const classes = [
-    [GgmlType.Q2_K, Q2KTensor, q2KFormat],
-    [GgmlType.Q3_K, Q3KTensor, q3KFormat],
-    [GgmlType.Q4_K, Q4KTensor, q4KFormat],
-    [GgmlType.Q5_K, Q5KTensor, q5KFormat],
-    [GgmlType.Q6_K, Q6KTensor, q6KFormat],
-    [GgmlType.IQ3_XXS, IQ3XXSTensor, iq3XxsFormat],
-    [GgmlType.IQ3_S, IQ3STensor, iq3SFormat],
-    [GgmlType.IQ4_NL, IQ4NLTensor, iq4NlFormat],
-    [GgmlType.IQ4_XS, IQ4XSTensor, iq4XsFormat],
+    [GgmlType.Q2_K, Q2_KTensor, q2_kFormat],
+    [GgmlType.Q3_K, Q3_KTensor, q3_kFormat],
+    [GgmlType.Q4_K, Q4_KTensor, q4_kFormat],
+    [GgmlType.Q5_K, Q5_KTensor, q5_kFormat],
+    [GgmlType.Q6_K, Q6_KTensor, q6_kFormat],
+    [GgmlType.IQ3_XXS, IQ3_XXSTensor, iq3_xxsFormat],
+    [GgmlType.IQ3_S, IQ3_STensor, iq3_sFormat],
+    [GgmlType.IQ4_NL, IQ4_NLTensor, iq4_nlFormat],
+    [GgmlType.IQ4_XS, IQ4_XSTensor, iq4_xsFormat],
   ] as const;
 
   it.each(classes.map(([type, Tensor, format]) => [format.info.name, type, Tensor, format] as const))(

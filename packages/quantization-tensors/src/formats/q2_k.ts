@@ -3,7 +3,7 @@ import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType, ggmlTypeInfo } from '../ggml-type.js';
 import { readFp16, writeFp16 } from '../half.js';
 import { Q8_K_BLOCK_BYTES, Q8_K_QS_OFFSET, QK_K, makeQkx2Quants, nearestInt, pack2BitLevels, q8KGroupSum, q8KScale } from './k-quant-shared.js';
-import { q8KFormat } from './q8_k.js';
+import { q8_kFormat } from './q8_k.js';
 
 // Local, not imported: V8 only inlines Math.fround through a module-local binding.
 const fround = Math.fround;
@@ -136,7 +136,7 @@ function vecDotQ2K(count: number, w: Uint8Array, wOffset: number, a: Uint8Array,
   return sum;
 }
 
-export const q2KFormat: BlockFormat = {
+export const q2_kFormat: BlockFormat = {
   info: ggmlTypeInfo(GgmlType.Q2_K),
   vecDotType: GgmlType.Q8_K,
   dequantize: dequantizeQ2K,
@@ -145,8 +145,8 @@ export const q2KFormat: BlockFormat = {
 };
 
 /** A Q2_K weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
-export class Q2KTensor extends BlockWeightTensor {
+export class Q2_KTensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
-    super(q2KFormat, data, rows, cols, q8KFormat);
+    super(q2_kFormat, data, rows, cols, q8_kFormat);
   }
 }

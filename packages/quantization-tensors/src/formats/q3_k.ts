@@ -11,7 +11,7 @@ import {
   type SignedSubBlockLayout,
 } from './k-quant-shared.js';
 import { signedAbsMax } from './legacy-block-math.js';
-import { q8KFormat } from './q8_k.js';
+import { q8_kFormat } from './q8_k.js';
 
 // Local, not imported: V8 only inlines Math.fround through a module-local binding.
 const fround = Math.fround;
@@ -116,11 +116,11 @@ function quantizeQ3K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
 }
 
 /** Dequantize and vecDot are the shared Q3_K/Q6_K block loops over `LAYOUT` (see `signedSubBlockFormat`). */
-export const q3KFormat: BlockFormat = signedSubBlockFormat(GgmlType.Q3_K, LAYOUT, quantizeQ3K);
+export const q3_kFormat: BlockFormat = signedSubBlockFormat(GgmlType.Q3_K, LAYOUT, quantizeQ3K);
 
 /** A Q3_K weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
-export class Q3KTensor extends BlockWeightTensor {
+export class Q3_KTensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
-    super(q3KFormat, data, rows, cols, q8KFormat);
+    super(q3_kFormat, data, rows, cols, q8_kFormat);
   }
 }

@@ -16,7 +16,7 @@ const LAYOUT: LevelBlockLayout = { blockBytes: 18, levelCount: 16, qsOffset: 2, 
 export const q4_0Format: BlockFormat = levelBlockFormat(GgmlType.Q4_0, LAYOUT, 'sum-times-weight-then-activation-scale');
 
 /** A Q4_0 weight matrix; matVec quantizes activations to Q8_0. */
-export class Q4Tensor extends BlockWeightTensor {
+export class Q4_0Tensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
     super(q4_0Format, data, rows, cols, q8_0Format);
   }

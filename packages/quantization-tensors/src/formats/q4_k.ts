@@ -2,7 +2,7 @@ import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType } from '../ggml-type.js';
 import { scaleMinK4Format, type ScaleMinK4Layout, type ScaleMinK4Search } from './k-quant-shared.js';
-import { q8KFormat } from './q8_k.js';
+import { q8_kFormat } from './q8_k.js';
 
 /**
  * Q4_K: 256 weights in 8 sub-blocks of 32, x = d * scale_j * q - dmin * min_j, q in 0..15.
@@ -25,11 +25,11 @@ const SEARCH: ScaleMinK4Search = { nmax: 15, rmin: -1, nstep: 20 };
  * recomputed from the rounded scales.
  * Dequantize and vecDot are the shared Q4_K/Q5_K block loops (see `scaleMinK4Format`).
  */
-export const q4KFormat: BlockFormat = scaleMinK4Format(GgmlType.Q4_K, LAYOUT, SEARCH);
+export const q4_kFormat: BlockFormat = scaleMinK4Format(GgmlType.Q4_K, LAYOUT, SEARCH);
 
 /** A Q4_K weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
-export class Q4KTensor extends BlockWeightTensor {
+export class Q4_KTensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
-    super(q4KFormat, data, rows, cols, q8KFormat);
+    super(q4_kFormat, data, rows, cols, q8_kFormat);
   }
 }

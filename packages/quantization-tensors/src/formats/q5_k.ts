@@ -2,7 +2,7 @@ import type { BlockFormat } from '../block-format.js';
 import { BlockWeightTensor } from '../block-weight-tensor.js';
 import { GgmlType } from '../ggml-type.js';
 import { scaleMinK4Format, type ScaleMinK4Layout, type ScaleMinK4Search } from './k-quant-shared.js';
-import { q8KFormat } from './q8_k.js';
+import { q8_kFormat } from './q8_k.js';
 
 /**
  * Q5_K: 256 weights in 8 sub-blocks of 32, x = d * scale_j * q - dmin * min_j, q in 0..31.
@@ -26,11 +26,11 @@ const SEARCH: ScaleMinK4Search = { nmax: 31, rmin: -0.5, nstep: 15 };
  * nmax/range; levels above 15 set their qh bit.
  * Dequantize and vecDot are the shared Q4_K/Q5_K block loops (see `scaleMinK4Format`).
  */
-export const q5KFormat: BlockFormat = scaleMinK4Format(GgmlType.Q5_K, LAYOUT, SEARCH);
+export const q5_kFormat: BlockFormat = scaleMinK4Format(GgmlType.Q5_K, LAYOUT, SEARCH);
 
 /** A Q5_K weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
-export class Q5KTensor extends BlockWeightTensor {
+export class Q5_KTensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
-    super(q5KFormat, data, rows, cols, q8KFormat);
+    super(q5_kFormat, data, rows, cols, q8_kFormat);
   }
 }

@@ -10,7 +10,7 @@ import {
   type SignedSubBlockLayout,
 } from './k-quant-shared.js';
 import { signedAbsMax } from './legacy-block-math.js';
-import { q8KFormat } from './q8_k.js';
+import { q8_kFormat } from './q8_k.js';
 
 // Local, not imported: V8 only inlines Math.fround through a module-local binding.
 const fround = Math.fround;
@@ -105,11 +105,11 @@ function quantizeQ6K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
 }
 
 /** Dequantize and vecDot are the shared Q3_K/Q6_K block loops over `LAYOUT` (see `signedSubBlockFormat`). */
-export const q6KFormat: BlockFormat = signedSubBlockFormat(GgmlType.Q6_K, LAYOUT, quantizeQ6K);
+export const q6_kFormat: BlockFormat = signedSubBlockFormat(GgmlType.Q6_K, LAYOUT, quantizeQ6K);
 
 /** A Q6_K weight matrix; matVec/matMul quantize activations to Q8_K and use the integer dot. */
-export class Q6KTensor extends BlockWeightTensor {
+export class Q6_KTensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
-    super(q6KFormat, data, rows, cols, q8KFormat);
+    super(q6_kFormat, data, rows, cols, q8_kFormat);
   }
 }

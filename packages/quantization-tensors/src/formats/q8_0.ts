@@ -79,7 +79,7 @@ export const q8_0Format: BlockFormat = {
 };
 
 /** A Q8_0 weight matrix; matVec quantizes activations to Q8_0. */
-export class Q8Tensor extends BlockWeightTensor {
+export class Q8_0Tensor extends BlockWeightTensor {
   constructor(data: Uint8Array, rows: number, cols: number) {
     super(q8_0Format, data, rows, cols, q8_0Format);
   }

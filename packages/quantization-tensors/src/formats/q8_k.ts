@@ -69,7 +69,7 @@ function quantizeQ8K(src: Float32Array, srcOffset: number, dst: Uint8Array, dstO
  * Q8_K has no dot product of its own in ggml (it is only ever the right-hand side); `vecDotType`
  * names itself so the contract stays total.
  */
-export const q8KFormat: BlockFormat = {
+export const q8_kFormat: BlockFormat = {
   info: ggmlTypeInfo(GgmlType.Q8_K),
   vecDotType: GgmlType.Q8_K,
   dequantize: dequantizeQ8K,
