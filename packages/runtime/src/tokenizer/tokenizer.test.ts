@@ -156,10 +156,15 @@ describe('bad metadata and bad input', () => {
   });
 
   it('rejects unsupported tokenizer families and pre-tokenizers', () => {
-    expect(thrown(() => createTokenizer(vocabMetadata(base({ model: 'bert' }))))).toMatchObject({ code: 'UNSUPPORTED_MODEL', field: 'tokenizer.ggml.model' });
+    const model = thrown(() => createTokenizer(vocabMetadata(base({ model: 't5' }))));
+    expect(model).toMatchObject({ code: 'UNSUPPORTED_MODEL', field: 'tokenizer.ggml.model' });
+    expect(model.message).toContain('"t5"');
+    expect(model.message).toContain('bert (WPM)');
     const e = thrown(() => bpe(asciiBpeTokens([]), { 'tokenizer.ggml.pre': str('made-up') }));
     expect(e).toMatchObject({ code: 'UNSUPPORTED_PRE_TOKENIZER', field: 'tokenizer.ggml.pre' });
     expect(e.message).toContain('made-up');
+    // The message lists what is supported, so a user can see the nearest valid name.
+    for (const name of ['llama3', 'qwen35', 'kimi-k2', 'superbpe']) expect(e.message).toContain(name);
   });
 
   it('rejects duplicate tokens, short score arrays and an empty vocabulary', () => {
