@@ -9,5 +9,5 @@ export { SmqModelLoader } from './smq-model-loader.js';
 export type { LoadFromSmqOptions, LoadedModel, WeightBackend } from './smq-model-loader.js';
 export { Sampler, createRng, generateTokens } from './sampling.js';
 export type { GenerateTokensOptions, SamplingOptions } from './sampling.js';
-export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer } from './tokenizer/index.js';
+export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer, supportedPreTokenizers } from './tokenizer/index.js';
 export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer, TokenizerKind } from './tokenizer/index.js';

@@ -8,7 +8,7 @@ import { BpeEncoder } from './bpe.js';
 import { TokenizerError } from './errors.js';
 import { SpmEncoder } from './spm.js';
 import { WpmEncoder } from './wpm.js';
-import { byteOfAlphabetChar, toWellFormed, utf8Encode } from './unicode.js';
+import { byteOfAlphabetChar, isWhitespace, toLowerCodepoint, toWellFormed, utf8Encode } from './unicode.js';
 import { loadVocabulary, TokenAttr, type TokenizerKind, type Vocabulary } from './vocabulary.js';
 
 export interface EncodeOptions {
@@ -146,6 +146,8 @@ class VocabTokenizer implements Tokenizer {
         this.spm.encode(spaced.replaceAll(' ', SPACE_ESCAPE), out);
       } else if (this.wpm !== undefined) {
         this.wpm.encode(fragment.text, out);
+      } else if (this.vocab.dropWhitespace) {
+        for (const segment of whitespaceSeparated(fragment.text, this.vocab.lowercase)) (this.bpe as BpeEncoder).encode(segment, out);
       } else {
         (this.bpe as BpeEncoder).encode(this.vocab.escapeWhitespace ? fragment.text.replaceAll(' ', SPACE_ESCAPE) : fragment.text, out);
       }
@@ -300,4 +302,21 @@ function decodeByteLevel(text: string): Uint8Array {
     bytes.push(...utf8Encode(`[UNK_BYTE_0x${hex}${text}]`));
   }
   return Uint8Array.from(bytes);
+}
+
+/** llama.cpp's whitespace session: the runs between whitespace code points, optionally lowercased. */
+function whitespaceSeparated(text: string, lowercase: boolean): string[] {
+  const segments: string[] = [];
+  let current = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) as number;
+    if (isWhitespace(cp)) {
+      if (current.length > 0) segments.push(current);
+      current = '';
+    } else {
+      current += lowercase ? String.fromCodePoint(toLowerCodepoint(cp)) : ch;
+    }
+  }
+  if (current.length > 0) segments.push(current);
+  return segments;
 }

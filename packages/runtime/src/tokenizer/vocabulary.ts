@@ -46,7 +46,7 @@ const ATTR_OF_TYPE: Readonly<Record<number, number>> = {
 export type TokenizerKind = 'spm' | 'bpe' | 'wpm';
 
 /** `tokenizer.ggml.model` values we implement, with the tokenizer each builds. */
-const SUPPORTED_MODELS = 'llama (SPM), gpt2 and gemma4 (BPE), bert (WPM)';
+const SUPPORTED_MODELS = 'llama (SPM), gpt2, gemma4 and whitespace (BPE), bert (WPM)';
 
 /** Special token ids; undefined where the vocabulary has none. */
 export interface SpecialTokens {
@@ -92,6 +92,8 @@ export interface Vocabulary {
   readonly stripAccents: boolean;
   /** Longest token text in UTF-8 bytes (WPM's longest-match window). */
   readonly maxTokenBytes: number;
+  /** `tokenizer.ggml.model` = whitespace: whitespace is dropped and each run between is BPE-encoded alone. */
+  readonly dropWhitespace: boolean;
 }
 
 const KEY = {
@@ -205,7 +207,7 @@ export function loadVocabulary(md: ModelMetadata): Vocabulary {
     Object.assign(special, { bos: 101, unk: 100, sep: 102, pad: 0, mask: 103 });
     addBos = true;
     escapeWhitespace = true;
-  } else if (model === 'gpt2' || model === 'gemma4') {
+  } else if (model === 'gpt2' || model === 'gemma4' || model === 'whitespace') {
     kind = 'bpe';
     // Gemma 4 is always SentencePiece-style BPE whatever `pre` says; GPT-2 files default to ids 11.
     const preName = model === 'gemma4' ? 'gemma4' : md.has(KEY.pre) ? read(() => md.getString(KEY.pre)) : undefined;
@@ -213,7 +215,7 @@ export function loadVocabulary(md: ModelMetadata): Vocabulary {
     if (preTokenizer === undefined) {
       throw new TokenizerError('UNSUPPORTED_PRE_TOKENIZER', KEY.pre, `unknown BPE pre-tokenizer "${preName}" (supported: ${supportedPreTokenizers().join(', ')})`);
     }
-    if (model === 'gpt2') Object.assign(special, { bos: preTokenizer.noDefaultBos ? undefined : 11, eos: 11 });
+    if (model !== 'gemma4') Object.assign(special, { bos: preTokenizer.noDefaultBos ? undefined : 11, eos: 11 });
     addBos = preTokenizer.addBos;
     escapeWhitespace = preTokenizer.escapeWhitespace;
   } else {
@@ -293,12 +295,13 @@ export function loadVocabulary(md: ModelMetadata): Vocabulary {
   specialTokensByLength.sort((a, b) => (tokens[b] as string).length - (tokens[a] as string).length || a - b);
 
   // BertNormalizer options (llama.cpp reads them for every model; only WPM uses them).
-  const lowercase = optionalBool(md, KEY.lowercase) ?? true;
+  // llama.cpp turns lowercasing off for the `whitespace` pre-tokenizer unless the file says otherwise.
+  const lowercase = optionalBool(md, KEY.lowercase) ?? preTokenizer?.type !== 'whitespace';
   const stripAccents = optionalBool(md, KEY.stripAccents) ?? lowercase;
   let maxTokenBytes = 0;
   for (const text of tokens) maxTokenBytes = Math.max(maxTokenBytes, utf8Length(text));
 
-  return { kind, tokens, scores, attrs, tokenToId, mergeRanks, preTokenizer, special, eog, specialTokensByLength, addBos, addEos, addSpacePrefix, escapeWhitespace, lowercase, stripAccents, maxTokenBytes };
+  return { kind, tokens, scores, attrs, tokenToId, mergeRanks, preTokenizer, special, eog, specialTokensByLength, addBos, addEos, addSpacePrefix, escapeWhitespace, lowercase, stripAccents, maxTokenBytes, dropWhitespace: model === 'whitespace' };
 }
 
 /** UTF-8 length of a string without allocating. */

@@ -5,7 +5,7 @@
  * phantom U+2581 in front, greedy longest-match against the vocabulary. A word with any unmatched rest
  * becomes a single [UNK].
  */
-import { Category, categoryOf, type CodepointRange, inRanges, isControl, isWhitespace, nfdFirstCodepoint, toLowerCodepoint } from './unicode.js';
+import { Category, categoryOf, codepointsOf, type CodepointRange, inRanges, isControl, isWhitespace, nfdFirstCodepoint, toLowerCodepoint } from './unicode.js';
 import type { Vocabulary } from './vocabulary.js';
 
 const PHANTOM_SPACE = '\u2581';
@@ -17,17 +17,17 @@ export class WpmEncoder {
   encode(text: string, out: number[]): void {
     const { tokenToId, maxTokenBytes, special } = this.vocab;
     for (const word of this.preprocess(text)) {
-      const chars = Array.from(PHANTOM_SPACE + word);
-      const bytesOf = chars.map((ch) => utf8Bytes(ch.codePointAt(0) as number));
+      const text = PHANTOM_SPACE + word;
+      const { cpts, utf16Offsets } = codepointsOf(text);
       const start = out.length;
-      for (let i = 0; i < chars.length; ) {
+      for (let i = 0; i < cpts.length; ) {
         // Longest piece starting at i that is a token; llama.cpp bounds the window by the longest token.
         let end = i;
         let bytes = 0;
-        while (end < chars.length && bytes + (bytesOf[end] as number) <= maxTokenBytes) bytes += bytesOf[end++] as number;
+        while (end < cpts.length && bytes + utf8Bytes(cpts[end] as number) <= maxTokenBytes) bytes += utf8Bytes(cpts[end++] as number);
         let matched = -1;
         for (; end > i; end--) {
-          const id = tokenToId.get(chars.slice(i, end).join(''));
+          const id = tokenToId.get(text.slice(utf16Offsets[i], utf16Offsets[end]));
           if (id !== undefined) {
             out.push(id);
             matched = end;
