@@ -17,7 +17,7 @@ export { SmqModelLoader } from './smq-model-loader.js';
 export type { LoadFromSmqOptions, WeightBackend } from './smq-model-loader.js';
 export { Sampler, createRng, describeRange, samplingOptionTable, validateOptions, validateSamplingOptions } from './sampling.js';
 export type { OptionSpec, OptionType, SamplingOptions } from './sampling.js';
-export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer } from './tokenizer/index.js';
+export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer, supportedPreTokenizers } from './tokenizer/index.js';
 export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer, TokenizerKind } from './tokenizer/index.js';
 export {
   boundF32Tensors,

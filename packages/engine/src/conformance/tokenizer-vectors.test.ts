@@ -2,7 +2,8 @@
  * Tokenizer conformance against llama.cpp: its `test-tokenizer-0` vectors (`ggml-vocab-*.gguf.inp/.out`,
  * tokenized with add_special = false, parse_special = false) and the stories260K prompts of the reference
  * JSON (BOS included). The default suite uses the repo's vendored fixtures; the full suite walks every
- * vocabulary in ../shared/fixtures/vocab when that folder exists (bert-bge is WordPiece: not supported).
+ * vocabulary in ../shared/fixtures/vocab when that folder exists. WordPiece (bert-bge) lowercases and strips
+ * accents, so its vectors are checked without the round trip.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,29 +75,32 @@ function readVectors(base: string): Vector[] {
 function checkVectors(name: string, tok: Tokenizer, vectors: readonly Vector[]): string[] {
   const failures: string[] = [];
   for (const { input, expected } of vectors) {
-    const got = tok.encode(input, { addBos: false, addEos: false, parseSpecial: false });
+    const got = tok.encode(input, { addBos: false, addEos: false, addSep: false, parseSpecial: false });
     if (got.join(' ') !== expected.join(' ')) failures.push(`${JSON.stringify(input)}: expected [${expected.join(' ')}] got [${got.join(' ')}]`);
   }
   console.log(`${name}: ${vectors.length - failures.length}/${vectors.length} vectors match llama.cpp`);
   return failures;
 }
 
+/** WordPiece normalizes (lowercase, no accents, no control characters): its text does not come back. */
+const roundTrips = (name: string) => !name.includes('bert');
+
 /** decode(encode(x)) must give x back for every vector input. */
 function roundTripFailures(tok: Tokenizer, vectors: readonly Vector[]): string[] {
   return vectors
-    .map(({ input }) => ({ input, back: tok.decode(tok.encode(input, { addBos: false, addEos: false })) }))
+    .map(({ input }) => ({ input, back: tok.decode(tok.encode(input, { addBos: false, addEos: false, addSep: false })) }))
     .filter(({ input, back }) => back !== input)
     .map(({ input, back }) => `${JSON.stringify(input)} came back as ${JSON.stringify(back)}`);
 }
 
 describe('tokenizer vectors (vendored fixtures)', () => {
-  it.each(['ggml-vocab-llama-spm', 'ggml-vocab-gpt-2'])('%s: every llama.cpp vector matches and round-trips', async (name) => {
+  it.each(['ggml-vocab-llama-spm', 'ggml-vocab-gpt-2', 'ggml-vocab-bert-bge'])('%s: every llama.cpp vector matches (and round-trips)', async (name) => {
     const base = join(repoFixtures, 'vocab', `${name}.gguf`);
     const tok = await loadVocab(`${base}.gz`);
     const vectors = readVectors(base);
     expect(vectors.length).toBeGreaterThan(40);
     expect(checkVectors(name, tok, vectors)).toEqual([]);
-    expect(roundTripFailures(tok, vectors)).toEqual([]);
+    if (roundTrips(name)) expect(roundTripFailures(tok, vectors)).toEqual([]);
   });
 
   describe('stories260K prompts (SPM from a real model file)', () => {
@@ -145,22 +149,22 @@ describe('tokenizer vectors (vendored fixtures)', () => {
 const sharedVocab = join(sharedFixtures, 'vocab');
 const sharedNames = existsSync(sharedVocab)
   ? readdirSync(sharedVocab)
-      .filter((f) => f.endsWith('.gguf.inp') && !f.startsWith('ggml-vocab-bert-bge'))
+      .filter((f) => f.endsWith('.gguf.inp'))
       .map((f) => f.slice(0, -'.gguf.inp'.length))
       .sort()
   : [];
 
 describe.skipIf(!existsSync(sharedVocab))('tokenizer vectors (every vocabulary in ../shared/fixtures/vocab)', () => {
   it('covers the first-class vocabularies', () => {
-    for (const name of ['ggml-vocab-llama-bpe', 'ggml-vocab-qwen2', 'ggml-vocab-gemma-4', 'ggml-vocab-llama-spm']) expect(sharedNames).toContain(name);
+    for (const name of ['ggml-vocab-llama-bpe', 'ggml-vocab-qwen2', 'ggml-vocab-gemma-4', 'ggml-vocab-llama-spm', 'ggml-vocab-bert-bge']) expect(sharedNames).toContain(name);
   });
 
-  it.each(sharedNames)('%s: every llama.cpp vector matches and round-trips', async (name) => {
+  it.each(sharedNames)('%s: every llama.cpp vector matches (and round-trips)', async (name) => {
     const base = join(sharedVocab, `${name}.gguf`);
     const tok = await loadVocab(`${base}.gz`);
     const vectors = readVectors(base);
     expect(vectors.length).toBeGreaterThan(40);
     expect(checkVectors(name, tok, vectors)).toEqual([]);
-    expect(roundTripFailures(tok, vectors)).toEqual([]);
+    if (roundTrips(name)) expect(roundTripFailures(tok, vectors)).toEqual([]);
   });
 });

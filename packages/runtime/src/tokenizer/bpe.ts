@@ -4,7 +4,7 @@
  * apply the adjacent merge of lowest rank (ties: leftmost). Symbols that are not tokens fall back to
  * their bytes. Words repeat a lot in real text, so their token ids are cached.
  */
-import { GEMMA4_SPEC, splitWords, type PreTokenizerSpec } from './pre-tokenizer.js';
+import { splitWords, type PreTokenizerSpec } from './pre-tokenizer.js';
 import { SymbolChain, mergeByPriority } from './symbols.js';
 import { byteLevelEncode, byteTokenText, codepointsOf, utf8Encode } from './unicode.js';
 import type { Vocabulary } from './vocabulary.js';
@@ -55,7 +55,7 @@ export class BpeEncoder {
     const { tokenToId, mergeRanks } = this.vocab;
     const wholeId = tokenToId.get(word);
     // Llama 3 emits a word that is a token as is; Gemma 4 does so for runs of newlines.
-    const whole = wholeId !== undefined && (this.spec.ignoreMerges || (this.spec === GEMMA4_SPEC && /^\n+$/.test(word)));
+    const whole = wholeId !== undefined && (this.spec.ignoreMerges || (this.spec.gemma4 && /^\n+$/.test(word)));
     const chain = new SymbolChain(word, whole);
     mergeByPriority(chain, (left, right) => mergeRanks.get(`${chain.symbolText(left)} ${chain.symbolText(right)}`));
     const ids: number[] = [];

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { GEMMA4_SPEC, GPT2_PATTERN, LLAMA3_PATTERN, QWEN2_PATTERN, preTokenizerSpec, splitWords, supportedPreTokenizers } from './pre-tokenizer.js';
+import {
+  AFMOE_DIGITS_PATTERN,
+  GEMMA4_SPEC,
+  GPT2_PATTERN,
+  KIMI_K2_PATTERN,
+  LLAMA3_PATTERN,
+  QWEN2_PATTERN,
+  QWEN35_PATTERN,
+  preTokenizerSpec,
+  splitWords,
+  supportedPreTokenizers,
+} from './pre-tokenizer.js';
 import { codepointsOf } from './unicode.js';
 
 function split(text: string, patterns: readonly string[]): string[] {
@@ -54,6 +65,42 @@ describe('Llama 3 scanner', () => {
   });
 });
 
+describe('Qwen2 / Qwen 3.5 scanners', () => {
+  it('Qwen2 splits every digit; a combining mark after a letter starts a new word', () => {
+    expect(split('12345', [QWEN2_PATTERN])).toEqual(['1', '2', '3', '4', '5']);
+    expect(split('e\u0301x', [QWEN2_PATTERN])).toEqual(['e', '\u0301x']);
+  });
+
+  it('Qwen 3.5 keeps combining marks inside letter runs, and a mark alone is not punctuation', () => {
+    expect(split('e\u0301x', [QWEN35_PATTERN])).toEqual(['e\u0301x']);
+    expect(split('\u0915\u093F \u0915', [QWEN35_PATTERN])).toEqual(['\u0915\u093F', ' \u0915']);
+    expect(split('!\u0301', [QWEN35_PATTERN])).toEqual(['!\u0301']);
+  });
+});
+
+describe('Kimi K2 scanner', () => {
+  const k2 = (t: string) => split(t, [KIMI_K2_PATTERN]);
+
+  it('cuts Han runs out of letter words and keeps a trailing contraction with its word', () => {
+    expect(k2('abc\u4E2D\u6587def')).toEqual(['abc', '\u4E2D\u6587', 'def']);
+    expect(k2("it's DON'T")).toEqual(["it's", " DON'T"]);
+    expect(k2(' \u4E2D')).toEqual([' ', '\u4E2D']);
+  });
+
+  it('groups digits by three and attaches newlines to punctuation', () => {
+    expect(k2('1234567')).toEqual(['123', '456', '7']);
+    expect(k2('a!?\n\nb')).toEqual(['a', '!?\n\n', 'b']);
+  });
+});
+
+describe('AFMoE digit scanner', () => {
+  it('cuts a leading 1-2 digits, then groups of three; text before digits joins the first group', () => {
+    expect(split('1234567', [AFMOE_DIGITS_PATTERN])).toEqual(['1', '234', '567']);
+    expect(split('123456', [AFMOE_DIGITS_PATTERN])).toEqual(['123', '456']);
+    expect(split('ab12cd', [AFMOE_DIGITS_PATTERN])).toEqual(['ab12', 'cd']);
+  });
+});
+
 describe('collapsed regex rules (categories on non-ASCII text)', () => {
   const qwen2 = (t: string) => split(t, [QWEN2_PATTERN]);
 
@@ -77,6 +124,15 @@ describe('collapsed regex rules (categories on non-ASCII text)', () => {
 describe('pattern rules without categories (code points, ASCII \\s)', () => {
   it('Gemma 4 keeps lines whole and cuts out newline runs', () => {
     expect(split('a b\n\nc d\n', GEMMA4_SPEC.patterns)).toEqual(['a b', '\n\n', 'c d', '\n']);
+  });
+
+  it('SuperBPE: an empty lookahead match still cuts the digits into groups of three from the right', () => {
+    expect(split('x 1234567 y', preTokenizerSpec('superbpe')?.patterns ?? [])).toEqual(['x ', '1', '234', '567', ' y']);
+  });
+
+  it('Jais 2: long whitespace runs are cut into power-of-two chunks', () => {
+    const words = split(`a${' '.repeat(21)}b`, preTokenizerSpec('jais-2')?.patterns ?? []);
+    expect(words).toEqual(['a', ' '.repeat(16), ' '.repeat(4), ' b']);
   });
 
   it('DeepSeek LLM: \\s only means ASCII whitespace after non-ASCII spaces became \\x0B', () => {
@@ -108,6 +164,17 @@ describe('pre-tokenizer table', () => {
   it('only Llama 3 style vocabularies ignore merges for whole-token words and default to BOS', () => {
     expect(preTokenizerSpec('llama-bpe')).toMatchObject({ ignoreMerges: true, addBos: true, byteLevel: true });
     expect(preTokenizerSpec('qwen2')).toMatchObject({ ignoreMerges: false, addBos: false });
-    expect(preTokenizerSpec('gemma4')).toMatchObject({ byteLevel: false });
+    expect(preTokenizerSpec('gemma4')).toMatchObject({ byteLevel: false, escapeWhitespace: true, gemma4: true });
+    expect(preTokenizerSpec('tekken')).toMatchObject({ ignoreMerges: true, addBos: true });
+    expect(preTokenizerSpec('chatglm-bpe')).toMatchObject({ noDefaultBos: true });
+    expect(preTokenizerSpec('whitespace')).toMatchObject({ byteLevel: false, escapeWhitespace: false });
+  });
+
+  it("accepts every name of llama.cpp's list, names of one type sharing one spec", () => {
+    for (const name of ['qwen35', 'deepseek-v3', 'tekken', 'poro-chat', 'viking', 'exaone-moe', 'gpt-4o', 'superbpe', 'bailingmoe2', 'seed-coder', 'kimi-k2', 'hunyuan-dense', 'afmoe', 'laguna', 'mellum2']) {
+      expect(preTokenizerSpec(name), name).toBeDefined();
+    }
+    expect(preTokenizerSpec('llama4')).toBe(preTokenizerSpec('gpt-4o'));
+    expect(preTokenizerSpec('megrez')).toBe(preTokenizerSpec('qwen2'));
   });
 });

@@ -101,6 +101,53 @@ describe('special ids and end of generation', () => {
   });
 });
 
+describe('per-file tokenizer flags', () => {
+  const tokens = asciiBpeTokens([]);
+  const withPre = (pre: string, extra = {}) => bpe(tokens, { 'tokenizer.ggml.pre': str(pre), ...extra });
+
+  it("start from the pre-tokenizer's defaults: Llama 3 adds BOS, GPT-2 does not", () => {
+    expect(withPre('llama3').addBos).toBe(true);
+    expect(withPre('gpt-2').addBos).toBe(false);
+    expect(withPre('llama3').encode('a')).toEqual([11, idOf(tokens, 'a')]);
+  });
+
+  it('add_bos_token / add_eos_token in the file override those defaults', () => {
+    const noBos = withPre('llama3', { 'tokenizer.ggml.add_bos_token': bool(false) });
+    expect(noBos.encode('a')).toEqual([idOf(tokens, 'a')]);
+    const both = withPre('gpt-2', { 'tokenizer.ggml.add_bos_token': bool(true), 'tokenizer.ggml.add_eos_token': bool(true) });
+    expect(both.encode('a')).toEqual([11, idOf(tokens, 'a'), 11]);
+  });
+
+  it('ChatGLM has no default BOS, only one the file names', () => {
+    expect(withPre('chatglm-bpe').bosId).toBeUndefined();
+    expect(withPre('glm4', { 'tokenizer.ggml.bos_token_id': u32(3) }).bosId).toBe(3);
+  });
+
+  it('add_space_prefix = false stops SPM from putting a space before the text (and decode from removing one)', () => {
+    const spaced = spm(SPM_PIECES);
+    const unspaced = spm(SPM_PIECES, { 'tokenizer.ggml.add_space_prefix': bool(false) });
+    expect(spaced.encode('a', { addBos: false })).toEqual([idOf(SPM_PIECES, '▁a')]);
+    expect(unspaced.encode('a', { addBos: false })).toEqual([idOf(SPM_PIECES, 'a')]);
+    expect(unspaced.decode([idOf(SPM_PIECES, '▁a')])).toBe(' a');
+    expect(spaced.decode([idOf(SPM_PIECES, '▁a')])).toBe('a');
+  });
+
+  it('Kimi K2 vocabularies may come without merges; other BPE files may not', () => {
+    const tok = createTokenizer(vocabMetadata({ model: 'gpt2', tokens, extra: { 'tokenizer.ggml.pre': str('kimi-k2') } }));
+    expect(tok.encode('ab')).toEqual([idOf(tokens, 'a'), idOf(tokens, 'b')]);
+    expect(thrown(() => createTokenizer(vocabMetadata({ model: 'gpt2', tokens, extra: { 'tokenizer.ggml.pre': str('qwen2') } })))).toMatchObject({ code: 'MISSING_KEY' });
+  });
+
+  it('the whitespace model drops whitespace and encodes each run alone, without lowercasing by default', () => {
+    const tok = createTokenizer(vocabMetadata({ model: 'whitespace', tokens, merges: [], extra: { 'tokenizer.ggml.pre': str('whitespace') } }));
+    expect(tok.encode('A  b\tc')).toEqual(['A', 'b', 'c'].map((t) => idOf(tokens, t)));
+    const lower = createTokenizer(
+      vocabMetadata({ model: 'whitespace', tokens, merges: [], extra: { 'tokenizer.ggml.pre': str('whitespace'), 'tokenizer.ggml.normalizer.lowercase': bool(true) } }),
+    );
+    expect(lower.encode('A')).toEqual([idOf(tokens, 'a')]);
+  });
+});
+
 describe('decoding', () => {
   const tok = spm(SPM_PIECES);
   const a = idOf(SPM_PIECES, '▁a');
@@ -156,10 +203,15 @@ describe('bad metadata and bad input', () => {
   });
 
   it('rejects unsupported tokenizer families and pre-tokenizers', () => {
-    expect(thrown(() => createTokenizer(vocabMetadata(base({ model: 'bert' }))))).toMatchObject({ code: 'UNSUPPORTED_MODEL', field: 'tokenizer.ggml.model' });
+    const model = thrown(() => createTokenizer(vocabMetadata(base({ model: 't5' }))));
+    expect(model).toMatchObject({ code: 'UNSUPPORTED_MODEL', field: 'tokenizer.ggml.model' });
+    expect(model.message).toContain('"t5"');
+    expect(model.message).toContain('bert (WPM)');
     const e = thrown(() => bpe(asciiBpeTokens([]), { 'tokenizer.ggml.pre': str('made-up') }));
     expect(e).toMatchObject({ code: 'UNSUPPORTED_PRE_TOKENIZER', field: 'tokenizer.ggml.pre' });
     expect(e.message).toContain('made-up');
+    // The message lists what is supported, so a user can see the nearest valid name.
+    for (const name of ['llama3', 'qwen35', 'kimi-k2', 'superbpe']) expect(e.message).toContain(name);
   });
 
   it('rejects duplicate tokens, short score arrays and an empty vocabulary', () => {

@@ -7,7 +7,8 @@ import type { ModelMetadata } from '@smallmind/io-smq';
 import { BpeEncoder } from './bpe.js';
 import { TokenizerError } from './errors.js';
 import { SpmEncoder } from './spm.js';
-import { byteOfAlphabetChar, toWellFormed, utf8Encode } from './unicode.js';
+import { WpmEncoder } from './wpm.js';
+import { byteOfAlphabetChar, isWhitespace, toLowerCodepoint, toWellFormed, utf8Encode } from './unicode.js';
 import { loadVocabulary, TokenAttr, type TokenizerKind, type Vocabulary } from './vocabulary.js';
 
 export interface EncodeOptions {
@@ -15,6 +16,11 @@ export interface EncodeOptions {
   addBos?: boolean;
   /** Append EOS. Default: `tokenizer.ggml.add_eos_token`, else false. */
   addEos?: boolean;
+  /**
+   * Append SEP (BERT's `[SEP]`). Default: true for WPM, where llama.cpp always frames the text as
+   * `[CLS] ... [SEP]` when adding special tokens; false otherwise.
+   */
+  addSep?: boolean;
   /** Recognise control tokens (e.g. `<|im_start|>`) written in the text. Default false: they are plain text. */
   parseSpecial?: boolean;
 }
@@ -36,7 +42,7 @@ export interface StreamDecoder {
 }
 
 export interface Tokenizer {
-  /** `spm` (tokenizer.ggml.model = llama) or `bpe` (gpt2, gemma4). */
+  /** `spm` (tokenizer.ggml.model = llama), `bpe` (gpt2, gemma4) or `wpm` (bert). */
   readonly kind: TokenizerKind;
   readonly vocabSize: number;
   readonly bosId: number | undefined;
@@ -47,6 +53,8 @@ export interface Tokenizer {
   readonly addBos: boolean;
   /** Whether `encode` appends EOS by default. */
   readonly addEos: boolean;
+  /** Whether `encode` appends SEP by default (WPM). */
+  readonly addSep: boolean;
   encode(text: string, options?: EncodeOptions): number[];
   /** UTF-8 text of the tokens; invalid byte sequences become U+FFFD. */
   decode(ids: readonly number[], options?: DecodeOptions): string;
@@ -82,11 +90,13 @@ const isAsciiSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
 class VocabTokenizer implements Tokenizer {
   private readonly spm: SpmEncoder | undefined;
   private readonly bpe: BpeEncoder | undefined;
+  private readonly wpm: WpmEncoder | undefined;
   private readonly pieces: Array<Uint8Array | undefined>;
 
   constructor(private readonly vocab: Vocabulary) {
     this.spm = vocab.kind === 'spm' ? new SpmEncoder(vocab) : undefined;
     this.bpe = vocab.kind === 'bpe' ? new BpeEncoder(vocab) : undefined;
+    this.wpm = vocab.kind === 'wpm' ? new WpmEncoder(vocab) : undefined;
     this.pieces = new Array<Uint8Array | undefined>(vocab.tokens.length);
   }
 
@@ -111,10 +121,14 @@ class VocabTokenizer implements Tokenizer {
   get addEos(): boolean {
     return this.vocab.addEos;
   }
+  get addSep(): boolean {
+    return this.vocab.kind === 'wpm';
+  }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     const addBos = options.addBos ?? this.vocab.addBos;
     const addEos = options.addEos ?? this.vocab.addEos;
+    const addSep = options.addSep ?? this.addSep;
     const wellFormed = toWellFormed(text);
     const fragments = wellFormed.length > 0 ? this.partition(wellFormed, options.parseSpecial ?? false) : [];
     const out: number[] = [];
@@ -130,12 +144,17 @@ class VocabTokenizer implements Tokenizer {
       if (this.spm !== undefined) {
         const spaced = this.vocab.addSpacePrefix && afterSpecial ? ` ${fragment.text}` : fragment.text;
         this.spm.encode(spaced.replaceAll(' ', SPACE_ESCAPE), out);
+      } else if (this.wpm !== undefined) {
+        this.wpm.encode(fragment.text, out);
+      } else if (this.vocab.dropWhitespace) {
+        for (const segment of whitespaceSeparated(fragment.text, this.vocab.lowercase)) (this.bpe as BpeEncoder).encode(segment, out);
       } else {
         (this.bpe as BpeEncoder).encode(this.vocab.escapeWhitespace ? fragment.text.replaceAll(' ', SPACE_ESCAPE) : fragment.text, out);
       }
       afterSpecial = false;
     }
     if (addEos) out.push(this.requireSpecial('eos'));
+    if (addSep) out.push(this.requireSpecial('sep'));
     return out;
   }
 
@@ -196,9 +215,10 @@ class VocabTokenizer implements Tokenizer {
     };
   }
 
-  private requireSpecial(which: 'bos' | 'eos'): number {
+  private requireSpecial(which: 'bos' | 'eos' | 'sep'): number {
     const id = this.vocab.special[which];
-    if (id === undefined) throw new TokenizerError('MISSING_SPECIAL_TOKEN', which === 'bos' ? 'addBos' : 'addEos', `the vocabulary has no ${which.toUpperCase()} token`);
+    const option = { bos: 'addBos', eos: 'addEos', sep: 'addSep' }[which];
+    if (id === undefined) throw new TokenizerError('MISSING_SPECIAL_TOKEN', option, `the vocabulary has no ${which.toUpperCase()} token`);
     return id;
   }
 
@@ -224,7 +244,7 @@ class VocabTokenizer implements Tokenizer {
     const text = this.vocab.tokens[id] as string;
     if (attr & (TokenAttr.UNKNOWN | TokenAttr.CONTROL | TokenAttr.USER_DEFINED)) return utf8Encode(text);
     if (attr & TokenAttr.NORMAL) {
-      if (this.vocab.kind === 'spm' || this.vocab.escapeWhitespace) return utf8Encode(text.replaceAll(SPACE_ESCAPE, ' '));
+      if (this.vocab.kind !== 'bpe' || this.vocab.escapeWhitespace) return utf8Encode(text.replaceAll(SPACE_ESCAPE, ' '));
       return decodeByteLevel(text);
     }
     if (attr & TokenAttr.BYTE) return Uint8Array.of(Number.parseInt(text.slice(3, 5), 16));
@@ -282,4 +302,21 @@ function decodeByteLevel(text: string): Uint8Array {
     bytes.push(...utf8Encode(`[UNK_BYTE_0x${hex}${text}]`));
   }
   return Uint8Array.from(bytes);
+}
+
+/** llama.cpp's whitespace session: the runs between whitespace code points, optionally lowercased. */
+function whitespaceSeparated(text: string, lowercase: boolean): string[] {
+  const segments: string[] = [];
+  let current = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) as number;
+    if (isWhitespace(cp)) {
+      if (current.length > 0) segments.push(current);
+      current = '';
+    } else {
+      current += lowercase ? String.fromCodePoint(toLowerCodepoint(cp)) : ch;
+    }
+  }
+  if (current.length > 0) segments.push(current);
+  return segments;
 }

@@ -132,3 +132,37 @@ export function byteOfAlphabetChar(cp: number): number | undefined {
 export function byteTokenText(byte: number): string {
   return `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
 }
+
+const UNASSIGNED = /^\p{Cn}$/u;
+
+/**
+ * llama.cpp's `is_control` (\p{C} without unassigned code points, which its tables flag as "undefined"
+ * instead): Cc, Cf, Co and Cs.
+ */
+export function isControl(cp: number): boolean {
+  return categoryOf(cp) === Category.OTHER && !UNASSIGNED.test(String.fromCodePoint(cp));
+}
+
+/**
+ * Simple (one code point to one) lowercase mapping, as llama.cpp's `unicode_tolower` table holds it:
+ * where the full mapping expands (U+0130 gives "i" + U+0307) the first code point is the simple one.
+ */
+export function toLowerCodepoint(cp: number): number {
+  if (cp < 0x80) return cp >= 0x41 && cp <= 0x5a ? cp + 32 : cp;
+  return String.fromCodePoint(cp).toLowerCase().codePointAt(0) as number;
+}
+
+/** llama.cpp's one-to-one "NFD": the first code point of a code point's canonical decomposition (é gives e). */
+export function nfdFirstCodepoint(cp: number): number {
+  if (cp < 0xc0) return cp;
+  return String.fromCodePoint(cp).normalize('NFD').codePointAt(0) as number;
+}
+
+/** An inclusive code point range. */
+export type CodepointRange = readonly [first: number, last: number];
+
+/** Whether cp falls in one of the ranges. */
+export function inRanges(cp: number, ranges: readonly CodepointRange[]): boolean {
+  for (const [first, last] of ranges) if (cp >= first && cp <= last) return true;
+  return false;
+}

@@ -6,7 +6,7 @@
  */
 import { MetadataError, MetadataValueType, type ModelMetadata } from '@smallmind/io-smq';
 import { TokenizerError } from './errors.js';
-import { GEMMA4_SPEC, preTokenizerSpec, supportedPreTokenizers, type PreTokenizerSpec } from './pre-tokenizer.js';
+import { preTokenizerSpec, supportedPreTokenizers, type PreTokenizerSpec } from './pre-tokenizer.js';
 
 /** Token types as stored in `tokenizer.ggml.token_type`. */
 export const TokenType = {
@@ -42,7 +42,11 @@ const ATTR_OF_TYPE: Readonly<Record<number, number>> = {
   [TokenType.BYTE]: TokenAttr.BYTE,
 };
 
-export type TokenizerKind = 'spm' | 'bpe';
+/** `spm` (SentencePiece), `bpe` (byte-level or SentencePiece-style BPE) or `wpm` (BERT's WordPiece). */
+export type TokenizerKind = 'spm' | 'bpe' | 'wpm';
+
+/** `tokenizer.ggml.model` values we implement, with the tokenizer each builds. */
+const SUPPORTED_MODELS = 'llama (SPM), gpt2, gemma4 and whitespace (BPE), bert (WPM)';
 
 /** Special token ids; undefined where the vocabulary has none. */
 export interface SpecialTokens {
@@ -80,8 +84,16 @@ export interface Vocabulary {
   readonly addBos: boolean;
   readonly addEos: boolean;
   readonly addSpacePrefix: boolean;
-  /** Spaces are written as U+2581 in token texts (SPM, and SentencePiece-style BPE such as Gemma 4). */
+  /** Spaces are written as U+2581 in token texts (SPM, WPM, and SentencePiece-style BPE such as Gemma 4). */
   readonly escapeWhitespace: boolean;
+  /** WPM: BertNormalizer's lowercasing (`tokenizer.ggml.normalizer.lowercase`, default true). */
+  readonly lowercase: boolean;
+  /** WPM: drop accents after NFD (`tokenizer.ggml.normalizer.strip_accents`, default = lowercase). */
+  readonly stripAccents: boolean;
+  /** Longest token text in UTF-8 bytes (WPM's longest-match window). */
+  readonly maxTokenBytes: number;
+  /** `tokenizer.ggml.model` = whitespace: whitespace is dropped and each run between is BPE-encoded alone. */
+  readonly dropWhitespace: boolean;
 }
 
 const KEY = {
@@ -94,6 +106,8 @@ const KEY = {
   addBos: 'tokenizer.ggml.add_bos_token',
   addEos: 'tokenizer.ggml.add_eos_token',
   addSpacePrefix: 'tokenizer.ggml.add_space_prefix',
+  lowercase: 'tokenizer.ggml.normalizer.lowercase',
+  stripAccents: 'tokenizer.ggml.normalizer.strip_accents',
   name: 'general.name',
   architecture: 'general.architecture',
 } as const;
@@ -187,7 +201,13 @@ export function loadVocabulary(md: ModelMetadata): Vocabulary {
     addBos = true;
     addSpacePrefix = true;
     escapeWhitespace = true;
-  } else if (model === 'gpt2' || model === 'gemma4') {
+  } else if (model === 'bert') {
+    // llama.cpp's WPM: [CLS] = BOS 101, [UNK] 100, [SEP] 102, [PAD] 0, [MASK] 103 unless the file says otherwise.
+    kind = 'wpm';
+    Object.assign(special, { bos: 101, unk: 100, sep: 102, pad: 0, mask: 103 });
+    addBos = true;
+    escapeWhitespace = true;
+  } else if (model === 'gpt2' || model === 'gemma4' || model === 'whitespace') {
     kind = 'bpe';
     // Gemma 4 is always SentencePiece-style BPE whatever `pre` says; GPT-2 files default to ids 11.
     const preName = model === 'gemma4' ? 'gemma4' : md.has(KEY.pre) ? read(() => md.getString(KEY.pre)) : undefined;
@@ -195,11 +215,11 @@ export function loadVocabulary(md: ModelMetadata): Vocabulary {
     if (preTokenizer === undefined) {
       throw new TokenizerError('UNSUPPORTED_PRE_TOKENIZER', KEY.pre, `unknown BPE pre-tokenizer "${preName}" (supported: ${supportedPreTokenizers().join(', ')})`);
     }
-    if (model === 'gpt2') Object.assign(special, { bos: 11, eos: 11 });
+    if (model !== 'gemma4') Object.assign(special, { bos: preTokenizer.noDefaultBos ? undefined : 11, eos: 11 });
     addBos = preTokenizer.addBos;
-    escapeWhitespace = preTokenizer === GEMMA4_SPEC;
+    escapeWhitespace = preTokenizer.escapeWhitespace;
   } else {
-    throw new TokenizerError('UNSUPPORTED_MODEL', KEY.model, `tokenizer model "${model}" is not supported (supported: llama (SPM), gpt2 and gemma4 (BPE))`);
+    throw new TokenizerError('UNSUPPORTED_MODEL', KEY.model, `tokenizer model "${model}" is not supported (supported: ${SUPPORTED_MODELS})`);
   }
   addSpacePrefix = optionalBool(md, KEY.addSpacePrefix) ?? addSpacePrefix;
 
@@ -225,7 +245,9 @@ export function loadVocabulary(md: ModelMetadata): Vocabulary {
     attrs[id] = typeValues === undefined ? TokenAttr.NORMAL : (ATTR_OF_TYPE[typeValues[id] as number] ?? TokenAttr.UNDEFINED);
   }
 
-  const mergeRanks = kind === 'bpe' ? loadMergeRanks(md) : new Map<string, number>();
+  // Kimi K2 files may carry no merges at all (llama.cpp then merges nothing).
+  const mergesOptional = preTokenizer?.type === 'kimi-k2' && !md.has(KEY.merges);
+  const mergeRanks = kind === 'bpe' && !mergesOptional ? loadMergeRanks(md) : new Map<string, number>();
 
   // Special ids: a default outside the vocabulary is dropped; a metadata id outside it is ignored.
   for (const key of Object.keys(special) as Array<keyof SpecialTokens>) {
@@ -240,7 +262,7 @@ export function loadVocabulary(md: ModelMetadata): Vocabulary {
 
   addBos = optionalBool(md, KEY.addBos) ?? addBos;
   addEos = optionalBool(md, KEY.addEos) ?? addEos;
-  if (preTokenizer === GEMMA4_SPEC) addBos = true; // llama.cpp overrides Gemma 4 files that say false
+  if (preTokenizer?.gemma4 === true) addBos = true; // llama.cpp overrides Gemma 4 files that say false
   if (addBos && special.bos === undefined) throw new TokenizerError('INVALID_METADATA', KEY.addBos, `${KEY.addBos} is true but the vocabulary has no BOS token`);
   if (addEos && special.eos === undefined) throw new TokenizerError('INVALID_METADATA', KEY.addEos, `${KEY.addEos} is true but the vocabulary has no EOS token`);
 
@@ -272,7 +294,29 @@ export function loadVocabulary(md: ModelMetadata): Vocabulary {
   }
   specialTokensByLength.sort((a, b) => (tokens[b] as string).length - (tokens[a] as string).length || a - b);
 
-  return { kind, tokens, scores, attrs, tokenToId, mergeRanks, preTokenizer, special, eog, specialTokensByLength, addBos, addEos, addSpacePrefix, escapeWhitespace };
+  // BertNormalizer options (llama.cpp reads them for every model; only WPM uses them).
+  // llama.cpp turns lowercasing off for the `whitespace` pre-tokenizer unless the file says otherwise.
+  const lowercase = optionalBool(md, KEY.lowercase) ?? preTokenizer?.type !== 'whitespace';
+  const stripAccents = optionalBool(md, KEY.stripAccents) ?? lowercase;
+  let maxTokenBytes = 0;
+  for (const text of tokens) maxTokenBytes = Math.max(maxTokenBytes, utf8Length(text));
+
+  return { kind, tokens, scores, attrs, tokenToId, mergeRanks, preTokenizer, special, eog, specialTokensByLength, addBos, addEos, addSpacePrefix, escapeWhitespace, lowercase, stripAccents, maxTokenBytes, dropWhitespace: model === 'whitespace' };
+}
+
+/** UTF-8 length of a string without allocating. */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 function loadMergeRanks(md: ModelMetadata): Map<string, number> {
