@@ -6,7 +6,7 @@
 // activation row. matMul ("mm"): each weight row is decoded once into a per-thread scratch row
 // (quants widened to i16 plus per-block/per-group scales) and then dotted with all n activation
 // rows, two at a time, so decoding is amortised over the whole batch.
-import { dot16, hsum, hsumI, madd, relaxedDot, store16 } from './common';
+import { broadcast16, byteBitToBytes, dot16, highNibbles, hsum, hsumI, lowNibbles, madd, relaxedDot, relaxedPairs, store16 } from './common';
 import { f32Lanes, f32Scalar } from './f32';
 import { f16Lanes, f16Scalar } from './f16';
 import { bf16Lanes, bf16Scalar } from './bf16';
@@ -18,7 +18,7 @@ import { Q4_1_BLOCK_BYTES, q4_1Group, q4_1Min, q4_1Scale } from './q4_1';
 import { Q5_1_BLOCK_BYTES, q5_1Group, q5_1Min, q5_1Scale } from './q5_1';
 import { Q2_K_BLOCK_BYTES, q2_kD, q2_kDmin, q2_kGroup, q2_kMin, q2_kScale } from './q2_k';
 import { Q3_K_BLOCK_BYTES, Q3_K_OFFSET, q3_kD, q3_kLevels, q3_kScale } from './q3_k';
-import { Q4_K_BLOCK_BYTES, q4_kD, q4_kDmin, q4_kGroup, q4_kMin, q4_kScale } from './q4_k';
+import { Q4_K_BLOCK_BYTES, q4_kD, q4_kDmin, q4_kGroup, q4_kMin, q4_kScale, q4_kScalesMins } from './q4_k';
 import { Q5_K_BLOCK_BYTES, q5_kD, q5_kDmin, q5_kGroup, q5_kMin, q5_kScale } from './q5_k';
 import { Q6_K_BLOCK_BYTES, Q6_K_OFFSET, q6_kD, q6_kLevels, q6_kScale, q6_kScales } from './q6_k';
 import { IQ4_XS_BLOCK_BYTES, iq4_xsD, iq4_xsGroup, iq4_xsScale } from './iq4_xs';
@@ -91,8 +91,9 @@ export const BF16: i32 = 30;
     let init = i32x4.splat(0);
     if (offset32(fmt) != 0) init = i32x4.replace_lane(init, 0, -offset32(fmt) * load<i32>(a8 + <usize>cols + (<usize>i << 2)));
     const a8q = a8 + (<usize>i << 5);
-    const s = relaxedDot(v128.load(a8q), levels32(fmt, b, 0), init);
-    return relaxedDot(v128.load(a8q, 16), levels32(fmt, b, 1), s);
+    // Levels are at most 31: two pair sums (<= 2 * 2 * 127 * 31) still fit i16, so one widening.
+    const pairs = i16x8.add(relaxedPairs(v128.load(a8q), levels32(fmt, b, 0)), relaxedPairs(v128.load(a8q, 16), levels32(fmt, b, 1)));
+    return i32x4.add(init, i32x4.extadd_pairwise_i16x8_s(pairs));
   }
   const ap = a + (<usize>i << 6);
   return i32x4.add(dot16(group32(fmt, b, 0), ap), dot16(group32(fmt, b, 1), ap + 32));
@@ -383,6 +384,96 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   return isum;
 }
 
+/**
+ * Unsigned levels of the two sub-blocks (32 weights each) 2j and 2j+1 of a Q4_K/Q5_K block, from
+ * the quant bytes loaded once: sub-block 2j is the low nibbles of qs[32j..32j+32], 2j+1 the high.
+ */
+@inline function kPairLevels(fmt: i32, b: usize, j: i32, high: bool, part: i32): v128 {
+  const q = v128.load(b + (fmt == Q4_K ? 16 : 48) + (<usize>j << 5) + (<usize>part << 4));
+  const levels = high ? highNibbles(q) : lowNibbles(q);
+  if (fmt == Q4_K) return levels;
+  return v128.or(levels, byteBitToBytes(v128.load(b + 16 + (<usize>part << 4)), 2 * j + (high ? 1 : 0), 16));
+}
+
+/**
+ * isum + scale(s) * (sub-block s . activations) for a Q4_K/Q5_K sub-block of 32 (s constant after
+ * unrolling). Relaxed build: two pmaddubsw, added as i16 (levels <= 31), then one pmaddwd with the
+ * scale broadcast from `sc` (i16 scales); the multiply by the scale costs nothing extra. SIMD128:
+ * i16 dot products, one i32 multiply per sub-block.
+ */
+@inline function kSubBlockDot(fmt: i32, b: usize, ap: usize, a8: usize, sc: v128, s: i32, isum: v128): v128 {
+  const j = s >> 1;
+  const high = (s & 1) == 1;
+  const l0 = kPairLevels(fmt, b, j, high, 0);
+  const l1 = kPairLevels(fmt, b, j, high, 1);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const pairs = i16x8.add(relaxedPairs(v128.load(a8 + (<usize>s << 5)), l0), relaxedPairs(v128.load(a8 + (<usize>s << 5), 16), l1));
+    return i32x4.add(isum, i32x4.dot_i16x8_s(pairs, broadcast16(sc, s)));
+  }
+  const d = i32x4.add(dot16(l0, ap + (<usize>s << 6)), dot16(l1, ap + (<usize>s << 6) + 32));
+  return i32x4.add(isum, i32x4.mul(d, i32x4.extend_low_i16x8_u(broadcast16(sc, s))));
+}
+
+/** The eight sub-blocks of a Q4_K/Q5_K block; `sm` from q4_kScalesMins. */
+@inline function kPairBlockDot(fmt: i32, b: usize, ap: usize, a8: usize, sm: v128): v128 {
+  const sc = i16x8.extend_low_i8x16_u(sm);
+  let isum = i32x4.splat(0);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 0, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 1, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 2, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 3, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 4, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 5, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 6, isum);
+  return kSubBlockDot(fmt, b, ap, a8, sc, 7, isum);
+}
+
+/** sum_g min(g >> 1) * bsum(g) of a Q4_K/Q5_K block as four i32 lanes: the mins paired up against the 16 group sums. */
+@inline function kPairMins(sm: v128, bs: usize): v128 {
+  const mins = i16x8.extend_high_i8x16_u(sm);
+  const lo = i8x16.shuffle(mins, mins, 0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7);
+  const hi = i8x16.shuffle(mins, mins, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
+  return i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(bs)), i32x4.dot_i16x8_s(hi, v128.load(bs, 16)));
+}
+
+/**
+ * isum + scale(g) * (group g . activations) for the four Q6_K groups sharing one load of ql/qh:
+ * half `n` (0, 1) and 16-byte part `part` (0, 1), groups g = 8n + 2k + part for k = 0..3. Relaxed
+ * build only: one pmaddubsw per group (6-bit levels: pair sums <= 2 * 127 * 63) and one pmaddwd
+ * with the i16 group scale broadcast from scLo/scHi.
+ */
+@inline function q6Quad(b: usize, a8: usize, n: i32, part: i32, scales: v128, isum: v128): v128 {
+  const ql0 = v128.load(b + (<usize>n << 6) + (<usize>part << 4));
+  const ql1 = v128.load(b + (<usize>n << 6) + 32 + (<usize>part << 4));
+  const qh = v128.load(b + 128 + (<usize>n << 5) + (<usize>part << 4));
+  const mask = i8x16.splat(0x30);
+  // The 2 high bits of quarter k are bits 2k, 2k+1 of qh, moved to bits 4, 5 (16-bit shifts; the
+  // bits that cross into the neighbouring byte are masked off).
+  const l0 = v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask));
+  const l1 = v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask));
+  const l2 = v128.or(highNibbles(ql0), v128.and(qh, mask));
+  const l3 = v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask));
+  const g = (n << 3) + part;
+  isum = i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>g << 4)), l0), broadcast16(scales, part)));
+  isum = i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>(g + 2) << 4)), l1), broadcast16(scales, part + 2)));
+  isum = i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>(g + 4) << 4)), l2), broadcast16(scales, part + 4)));
+  return i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>(g + 6) << 4)), l3), broadcast16(scales, part + 6)));
+}
+
+/** One Q6_K block on the relaxed build: 16 groups, then the offset 32 taken off via the group sums. */
+@inline function q6RelaxedBlockDot(b: usize, a8: usize, bs: usize): v128 {
+  const sc = q6_kScales(b);
+  const lo = i16x8.extend_low_i8x16_s(sc);
+  const hi = i16x8.extend_high_i8x16_s(sc);
+  let isum = i32x4.splat(0);
+  isum = q6Quad(b, a8, 0, 0, lo, isum);
+  isum = q6Quad(b, a8, 0, 1, lo, isum);
+  isum = q6Quad(b, a8, 1, 0, hi, isum);
+  isum = q6Quad(b, a8, 1, 1, hi, isum);
+  const offset = i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(bs)), i32x4.dot_i16x8_s(hi, v128.load(bs, 16)));
+  return i32x4.sub(isum, i32x4.shl(offset, 5));
+}
+
 /** sum over groups of min(g) * bsum(g) (Q2_K: 16 groups; Q4_K/Q5_K: pairs share a min). */
 @inline function kBlockMins(fmt: i32, b: usize, bs: usize): i32 {
   let imin: i32 = 0;
@@ -406,14 +497,24 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
     let b = w + <usize>r * rowBytes;
     let acc = f32x4.splat(0);
     let accMin: f32 = 0;
+    let accMinV = f32x4.splat(0);
     for (let i = 0; i < nb; i++) {
-      const isum = kBlockDot(fmt, b, a + (<usize>i << 9), a8 + (<usize>i << 8), asum + (<usize>i << 5));
+      const ap = a + (<usize>i << 9);
+      const a8i = a8 + (<usize>i << 8);
+      const bs = asum + (<usize>i << 5);
       const dy = load<f32>(ad + (<usize>i << 2));
-      acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d256(fmt, b) * dy), acc);
-      if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>kBlockMins(fmt, b, asum + (<usize>i << 5));
+      if (fmt == Q4_K || fmt == Q5_K) {
+        const sm = q4_kScalesMins(b);
+        acc = madd(f32x4.convert_i32x4_s(kPairBlockDot(fmt, b, ap, a8i, sm)), f32x4.splat(d256(fmt, b) * dy), acc);
+        accMinV = madd(f32x4.convert_i32x4_s(kPairMins(sm, bs)), f32x4.splat(dmin256(fmt, b) * dy), accMinV);
+      } else {
+        const isum = ASC_FEATURE_RELAXED_SIMD && fmt == Q6_K ? q6RelaxedBlockDot(b, a8i, bs) : kBlockDot(fmt, b, ap, a8i, bs);
+        acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d256(fmt, b) * dy), acc);
+        if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>kBlockMins(fmt, b, bs);
+      }
       b += bytes;
     }
-    store<f32>(y + (<usize>r << 2), hsum(acc) - accMin);
+    store<f32>(y + (<usize>r << 2), hsum(acc) - accMin - hsum(accMinV));
   }
 }
 
