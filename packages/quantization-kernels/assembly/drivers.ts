@@ -546,13 +546,148 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   }
 }
 
+/**
+ * Relaxed-SIMD decoded row of the unsigned k-quants (Q2_K..Q6_K): u8 levels[cols] | i16 scale[cols/16]
+ * | i16 min[cols/16] (per group; 0 without mins) | f32 d[nb] | f32 dmin[nb]. Smaller than the
+ * SIMD128 form (levels stay 8-bit), so the same scratch fits; the group scale is applied after the
+ * i8 dot by pmaddwd instead of being folded into the weights.
+ */
+@inline function decode256Levels(fmt: i32, b: usize, cols: i32, out: usize): void {
+  const nb = cols >> 8;
+  const ng = cols >> 4;
+  const scOut = out + <usize>cols;
+  const mnOut = scOut + (<usize>ng << 1);
+  const dOut = mnOut + (<usize>ng << 1);
+  const dmOut = dOut + (<usize>nb << 2);
+  const bytes = blockBytes256(fmt);
+  for (let i = 0; i < nb; i++) {
+    for (let g = 0; g < 16; g++) {
+      const gi = (i << 4) + g;
+      v128.store(out + (<usize>gi << 4), levels256(fmt, b, g));
+      store<i16>(scOut + (<usize>gi << 1), <i16>scale256(fmt, b, g));
+      store<i16>(mnOut + (<usize>gi << 1), <i16>(hasMin256(fmt) ? min256(fmt, b, g) : 0));
+    }
+    store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+    store<f32>(dmOut + (<usize>i << 2), hasMin256(fmt) ? dmin256(fmt, b) : 0);
+    b += bytes;
+  }
+}
+
+/** isum + scale . (i8 activations x levels) for one group of 16 and one activation row. */
+@inline function groupTerm(isum: v128, a8: usize, levels: v128, scale: v128): v128 {
+  return i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8), levels), scale));
+}
+
+/** -shift-scaled sum_g scale_g * bsum_g (the level offset of Q3_K/Q6_K) or sum_g min_g * bsum_g, as four i32 lanes. */
+@inline function groupSums(perGroup: usize, bs: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(v128.load(perGroup), v128.load(bs)), i32x4.dot_i16x8_s(v128.load(perGroup, 16), v128.load(bs, 16)));
+}
+
+/**
+ * A relaxed-SIMD decoded row (decode256Levels) times n Q8_K activation rows, four per pass: each
+ * group's levels and scale are loaded once for the four rows, each row costs one pmaddubsw, one
+ * pmaddwd and one add per 16 weights (the SIMD128 path needs two of each plus twice the loads).
+ */
+function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool, offsetShift: i32, pairedScales: bool): void {
+  const nb = cols >> 8;
+  const ng = cols >> 4;
+  const scl = dw + <usize>cols;
+  const mns = scl + (<usize>ng << 1);
+  const dd = mns + (<usize>ng << 1);
+  const dm = dd + (<usize>nb << 2);
+  const actD = <usize>cols << 1;
+  const actBs = actD + (<usize>nb << 2);
+  const actQ8 = actBs + (<usize>ng << 1);
+  for (let i = 0; i < n; i += 4) {
+    const a0 = rowAt(a, aStride, i, 0, n);
+    const a1 = rowAt(a, aStride, i, 1, n);
+    const a2 = rowAt(a, aStride, i, 2, n);
+    const a3 = rowAt(a, aStride, i, 3, n);
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    let acc2 = f32x4.splat(0);
+    let acc3 = f32x4.splat(0);
+    let accm0 = f32x4.splat(0);
+    let accm1 = f32x4.splat(0);
+    let accm2 = f32x4.splat(0);
+    let accm3 = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      let s0 = i32x4.splat(0);
+      let s1 = i32x4.splat(0);
+      let s2 = i32x4.splat(0);
+      let s3 = i32x4.splat(0);
+      const q8 = actQ8 + (<usize>b << 8);
+      for (let g = 0; g < 16; g += 2) {
+        const gi = (b << 4) + g;
+        const l0 = v128.load(dw + (<usize>gi << 4));
+        const l1 = v128.load(dw + (<usize>gi << 4), 16);
+        const o = q8 + (<usize>g << 4);
+        if (pairedScales) {
+          // Q4_K/Q5_K: groups 2k, 2k+1 share a scale and levels are <= 31, so their i16 pair sums
+          // add without overflow and one pmaddwd applies the scale to both.
+          const scale = v128.load16_splat(scl + (<usize>gi << 1));
+          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a0 + o), l0), relaxedPairs(v128.load(a0 + o, 16), l1)), scale));
+          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a1 + o), l0), relaxedPairs(v128.load(a1 + o, 16), l1)), scale));
+          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a2 + o), l0), relaxedPairs(v128.load(a2 + o, 16), l1)), scale));
+          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a3 + o), l0), relaxedPairs(v128.load(a3 + o, 16), l1)), scale));
+        } else {
+          const sc0 = v128.load16_splat(scl + (<usize>gi << 1));
+          const sc1 = v128.load16_splat(scl + (<usize>gi << 1), 2);
+          s0 = groupTerm(groupTerm(s0, a0 + o, l0, sc0), a0 + o + 16, l1, sc1);
+          s1 = groupTerm(groupTerm(s1, a1 + o, l0, sc0), a1 + o + 16, l1, sc1);
+          s2 = groupTerm(groupTerm(s2, a2 + o, l0, sc0), a2 + o + 16, l1, sc1);
+          s3 = groupTerm(groupTerm(s3, a3 + o, l0, sc0), a3 + o + 16, l1, sc1);
+        }
+      }
+      const go = <usize>b << 5;
+      const bs = actBs + go;
+      if (offsetShift != 0) {
+        s0 = i32x4.sub(s0, i32x4.shl(groupSums(scl + go, a0 + bs), offsetShift));
+        s1 = i32x4.sub(s1, i32x4.shl(groupSums(scl + go, a1 + bs), offsetShift));
+        s2 = i32x4.sub(s2, i32x4.shl(groupSums(scl + go, a2 + bs), offsetShift));
+        s3 = i32x4.sub(s3, i32x4.shl(groupSums(scl + go, a3 + bs), offsetShift));
+      }
+      const bo = <usize>b << 2;
+      const d = load<f32>(dd + bo);
+      const dy0 = load<f32>(a0 + actD + bo);
+      const dy1 = load<f32>(a1 + actD + bo);
+      const dy2 = load<f32>(a2 + actD + bo);
+      const dy3 = load<f32>(a3 + actD + bo);
+      acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * dy0), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * dy1), acc1);
+      acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * dy2), acc2);
+      acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * dy3), acc3);
+      if (withMin) {
+        const dmin = load<f32>(dm + bo);
+        accm0 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a0 + bs)), f32x4.splat(dmin * dy0), accm0);
+        accm1 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a1 + bs)), f32x4.splat(dmin * dy1), accm1);
+        accm2 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a2 + bs)), f32x4.splat(dmin * dy2), accm2);
+        accm3 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a3 + bs)), f32x4.splat(dmin * dy3), accm3);
+      }
+    }
+    storeRows(y, yStride, i, n, hsum(acc0) - hsum(accm0), hsum(acc1) - hsum(accm1), hsum(acc2) - hsum(accm2), hsum(acc3) - hsum(accm3));
+  }
+}
+
+/** log2 of the level offset the relaxed k-quant path takes off through the group sums (0: none). */
+@inline function offsetShift256(fmt: i32): i32 {
+  if (fmt == Q3_K) return 2;
+  if (fmt == Q6_K) return 5;
+  return 0;
+}
+
 @inline export function mm256(
   fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
   y: usize, yStride: usize, cols: i32, scratch: usize,
 ): void {
   for (let r = r0; r < r1; r++) {
-    decode256(fmt, w + <usize>r * rowBytes, cols, scratch);
-    rows256(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin256(fmt));
+    if (ASC_FEATURE_RELAXED_SIMD && unsigned256(fmt)) {
+      decode256Levels(fmt, w + <usize>r * rowBytes, cols, scratch);
+      levelRows256(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin256(fmt), offsetShift256(fmt), fmt == Q4_K || fmt == Q5_K);
+    } else {
+      decode256(fmt, w + <usize>r * rowBytes, cols, scratch);
+      rows256(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin256(fmt));
+    }
   }
 }
 
