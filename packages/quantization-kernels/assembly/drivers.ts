@@ -252,13 +252,107 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
 }
 
 
+/**
+ * Where pack_rows4 put the four-row tables of the n activation rows at `a`: right after them,
+ * 16-aligned; group q (rows 4q .. 4q+3), block b at + (q * nb + b) * 32: f32 d[4] | i32 sum[4]
+ * (Q8_0) or f32 s[4] (Q8_1).
+ */
+@inline function rows4Table(a: usize, aStride: usize, n: i32): usize {
+  return (a + <usize>n * aStride + 15) & ~(<usize>15);
+}
+
+/**
+ * Relaxed-SIMD matMul of the unsigned 32-blocks (Q4_0, Q5_0, Q4_1, Q5_1): the weight row is
+ * decoded once to u8 levels | f32 d[nb] | f32 m[nb]; each block's levels serve four activation
+ * rows (i8 x u7 dot, 16 multiply-adds per instruction), whose four integer dots are reduced into
+ * one vector (lane k = row i + k) so the offset, the scales and the float accumulation cost one
+ * vector operation for all four rows, with d, sums and s read from the pack_rows4 tables.
+ */
+@inline function mm32Levels(
+  fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
+  y: usize, yStride: usize, cols: i32, scratch: usize,
+): void {
+  const nb = cols >> 5;
+  const q8 = (<usize>cols << 1) + (<usize>nb << (hasMin32(fmt) ? 3 : 2));
+  const table = rows4Table(a, aStride, n);
+  const dOut = scratch + <usize>cols;
+  const mOut = dOut + (<usize>nb << 2);
+  const bytes = blockBytes32(fmt);
+  const shift = fmt == Q5_0 ? 4 : 3;
+  for (let r = r0; r < r1; r++) {
+    let b = w + <usize>r * rowBytes;
+    for (let i = 0; i < nb; i++) {
+      v128.store(scratch + (<usize>i << 5), levels32(fmt, b, 0));
+      v128.store(scratch + (<usize>i << 5), levels32(fmt, b, 1), 16);
+      store<f32>(dOut + (<usize>i << 2), scale32(fmt, b));
+      if (hasMin32(fmt)) store<f32>(mOut + (<usize>i << 2), min32(fmt, b));
+      b += bytes;
+    }
+    const yr = y + (<usize>r << 2);
+    for (let i = 0; i < n; i += 4) {
+      const a0 = rowAt(a, aStride, i, 0, n) + q8;
+      const a1 = rowAt(a, aStride, i, 1, n) + q8;
+      const a2 = rowAt(a, aStride, i, 2, n) + q8;
+      const a3 = rowAt(a, aStride, i, 3, n) + q8;
+      const t = table + <usize>(i >> 2) * (<usize>nb << 5);
+      let acc = f32x4.splat(0);
+      for (let k = 0; k < nb; k++) {
+        const o = <usize>k << 5;
+        const l0 = v128.load(scratch + o);
+        const l1 = v128.load(scratch + o, 16);
+        // Levels are at most 31: two pair sums still fit i16.
+        const p0 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a0 + o), l0), relaxedPairs(v128.load(a0 + o, 16), l1)));
+        const p1 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a1 + o), l0), relaxedPairs(v128.load(a1 + o, 16), l1)));
+        const p2 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a2 + o), l0), relaxedPairs(v128.load(a2 + o, 16), l1)));
+        const p3 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a3 + o), l0), relaxedPairs(v128.load(a3 + o, 16), l1)));
+        // Transpose-add: [sum p0, sum p1, sum p2, sum p3] (unpack low/high dwords, then qwords).
+        const q01 = i32x4.add(i32x4.shuffle(p0, p1, 0, 4, 1, 5), i32x4.shuffle(p0, p1, 2, 6, 3, 7));
+        const q23 = i32x4.add(i32x4.shuffle(p2, p3, 0, 4, 1, 5), i32x4.shuffle(p2, p3, 2, 6, 3, 7));
+        let dots = i32x4.add(i32x4.shuffle(q01, q23, 0, 1, 4, 5), i32x4.shuffle(q01, q23, 2, 3, 6, 7));
+        const tb = t + o;
+        if (offset32(fmt) != 0) dots = i32x4.sub(dots, i32x4.shl(v128.load(tb, 16), shift));
+        const dw = load<f32>(dOut + (<usize>k << 2));
+        acc = madd(f32x4.convert_i32x4_s(dots), f32x4.mul(v128.load(tb), f32x4.splat(dw)), acc);
+        if (hasMin32(fmt)) acc = madd(f32x4.splat(load<f32>(mOut + (<usize>k << 2))), v128.load(tb, 16), acc);
+      }
+      storeRows(yr, yStride, i, n, f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1), f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3));
+    }
+  }
+}
+
 @inline export function mm32(
   fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
   y: usize, yStride: usize, cols: i32, scratch: usize,
 ): void {
+  if (ASC_FEATURE_RELAXED_SIMD && unsigned32(fmt)) {
+    mm32Levels(fmt, w, rowBytes, r0, r1, a, aStride, n, y, yStride, cols, scratch);
+    return;
+  }
   for (let r = r0; r < r1; r++) {
     decode32(fmt, w + <usize>r * rowBytes, cols, scratch);
     rows32(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin32(fmt));
+  }
+}
+
+/**
+ * After quantize_activations of n Q8_0 (kind 8) or Q8_1 (kind 9) rows at `a`: writes the four-row
+ * tables the relaxed matMul reads (see rows4Table); rows past n repeat row 4q. Other kinds: nothing.
+ */
+export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i32): void {
+  if (kind != 8 && kind != 9) return;
+  const nb = cols >> 5;
+  const table = rows4Table(a, aStride, n);
+  for (let i = 0; i < n; i += 4) {
+    const t = table + <usize>(i >> 2) * (<usize>nb << 5);
+    for (let k = 0; k < 4; k++) {
+      const d = rowAt(a, aStride, i, k, n) + (<usize>cols << 1);
+      // Q8_0: i16 q | f32 d | i8 q | i32 sum; Q8_1: i16 q | f32 d | f32 s | i8 q.
+      const second = kind == 9 ? d + (<usize>nb << 2) : d + (<usize>nb << 2) + <usize>cols;
+      for (let b = 0; b < nb; b++) {
+        store<u32>(t + (<usize>b << 5) + (<usize>k << 2), load<u32>(d + (<usize>b << 2)));
+        store<u32>(t + (<usize>b << 5) + 16 + (<usize>k << 2), load<u32>(second + (<usize>b << 2)));
+      }
+    }
   }
 }
 

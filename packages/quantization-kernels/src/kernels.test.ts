@@ -76,12 +76,15 @@ describe('matMul', () => {
     }
   });
 
-  it('processes batches larger than the scratch arena in chunks', async () => {
-    const backend = await createBackend({ threads: 2, arenaBytes: 1 << 20, minParallelWork: 0, warmUpRounds: 0 });
+  it.each(builds)('processes batches larger than the scratch arena in chunks (%s)', async (_name, relaxedSimd) => {
+    const backend = await createBackend({ threads: 2, arenaBytes: 1 << 20, minParallelWork: 0, warmUpRounds: 0, relaxedSimd });
     try {
-      const reference = referenceTensor(GgmlType.Q4_K, 96, 4096, 3);
-      // A row of activations, its Q8_K form and 96 outputs take ~28 KiB: 60 rows need two chunks.
-      check(reference, backend.prepare(reference), 60, 9);
+      // A row of activations, its quantized form (plus the four-row tables for Q8_0/Q8_1) and 96
+      // outputs take ~28 KiB: 61 rows need two chunks, the second not a multiple of four.
+      for (const type of [GgmlType.Q4_K, GgmlType.Q4_0, GgmlType.Q4_1]) {
+        const reference = referenceTensor(type, 96, 4096, 3);
+        check(reference, backend.prepare(reference), 61, 9);
+      }
     } finally {
       await backend.dispose();
     }

@@ -1,6 +1,6 @@
 /// <reference path="./webassembly.d.ts" />
 import { blockFormat, ggmlTypeInfo } from '@smallmind/quantization-tensors';
-import { KERNEL_FORMATS, activationRowBytes, decodedRowBytes } from './kernel-formats.js';
+import { KERNEL_FORMATS, activationRowBytes, decodedRowBytes, packedActivationBytes } from './kernel-formats.js';
 import { instantiateKernels, type KernelExports, type KernelFunction } from './wasm-module.js';
 
 /** One kernel instance and the memory it runs on. */
@@ -55,12 +55,13 @@ export function runProbes(instance: KernelInstance): ProbeOutputs {
     const w = align64(exports.heap_base());
     const xPtr = align64(w + PROBE_ROWS * rowBytes + 16);
     const aPtr = align64(xPtr + x.byteLength);
-    const yPtr = align64(aPtr + PROBE_BATCH * actBytes);
+    const yPtr = align64(aPtr + PROBE_BATCH * actBytes + packedActivationBytes(format.activation, PROBE_BATCH, PROBE_COLS));
     const scratch = align64(yPtr + PROBE_ROWS * PROBE_BATCH * 4);
     if (scratch + decodedRowBytes(format, PROBE_COLS) > memory.buffer.byteLength) throw new Error('probe memory too small');
     new Uint8Array(memory.buffer, w, PROBE_ROWS * rowBytes).set(probeBytes(PROBE_ROWS * rowBytes, index));
     new Float32Array(memory.buffer, xPtr, x.length).set(x);
     exports.quantize_activations(format.activation, xPtr, PROBE_COLS * 4, aPtr, actBytes, PROBE_COLS, PROBE_BATCH);
+    exports.pack_rows4(format.activation, aPtr, actBytes, PROBE_BATCH, PROBE_COLS);
     for (const [name, n] of [[`mv_${format.exportName}`, 1], [`mm_${format.exportName}`, PROBE_BATCH]] as const) {
       const y = new Float32Array(memory.buffer, yPtr, PROBE_ROWS * n);
       y.fill(Number.NaN);

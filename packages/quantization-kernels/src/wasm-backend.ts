@@ -1,7 +1,7 @@
 import { blockFormat, ggmlTypeInfo, type GgmlTypeId, type IWeightTensor } from '@smallmind/quantization-tensors';
 import type { KernelBackend } from './backend.js';
 import { KernelError } from './errors.js';
-import { KERNEL_FORMATS, activationRowBytes, decodedRowBytes, kernelFormat, type KernelFormat } from './kernel-formats.js';
+import { KERNEL_FORMATS, activationRowBytes, decodedRowBytes, kernelFormat, packedActivationBytes, type KernelFormat } from './kernel-formats.js';
 import type { KernelLogger } from './logger.js';
 import { MemoryShard } from './memory-shard.js';
 import { MAX_JOBS, type KernelJob, type ThreadPool } from './thread-pool.js';
@@ -113,7 +113,8 @@ export class WasmBackend implements KernelBackend {
     const first = tensors[0];
     if (first === undefined || tensors.length > MAX_JOBS) return false;
     if (tensors.some((t) => t.owner !== this || t.shard !== first.shard || t.cols !== first.cols)) return false;
-    return this.groupLayout(tensors).perRow + this.groupLayout(tensors).scratchBytes <= this.settings.arenaBytes;
+    const layout = this.groupLayout(tensors);
+    return layout.scratchBytes + layout.fixedBytes + layout.perRow <= this.settings.arenaBytes;
   }
 
   /**
@@ -128,7 +129,7 @@ export class WasmBackend implements KernelBackend {
     const { shard, cols } = first;
     const exports = shard.exports;
     const layout = this.groupLayout(tensors);
-    const chunk = Math.max(1, Math.floor((this.settings.arenaBytes - layout.scratchBytes) / layout.perRow));
+    const chunk = Math.max(1, Math.floor((this.settings.arenaBytes - layout.scratchBytes - layout.fixedBytes) / layout.perRow));
     const pool = this.settings.pool;
     const work = tensors.reduce((sum, t) => sum + t.rows, 0) * cols;
     const parallel = pool !== undefined && tensors.every((t) => t.rows >= this.threads);
@@ -141,8 +142,9 @@ export class WasmBackend implements KernelBackend {
       const activations = new Map<number, { ptr: number; bytes: number }>();
       for (const [kind, bytes] of layout.activations) {
         exports.quantize_activations(kind, xPtr, cols * 4, next, bytes, cols, k);
+        if (k > 1) exports.pack_rows4(kind, next, bytes, k, cols);
         activations.set(kind, { ptr: next, bytes });
-        next += k * bytes;
+        next += align16(k * bytes + packedActivationBytes(kind, k, cols));
       }
       const jobs: KernelJob[] = tensors.map((tensor) => {
         const act = activations.get(tensor.format.activation)!;
@@ -164,8 +166,11 @@ export class WasmBackend implements KernelBackend {
     }
   }
 
-  /** Arena use of a group: per-thread decode scratch, then per activation row x, each activation kind and each output. */
-  private groupLayout(tensors: readonly WasmWeightTensor[]): { decodeBytes: number; scratchBytes: number; perRow: number; activations: Map<number, number> } {
+  /**
+   * Arena use of a group: per-thread decode scratch and fixed bytes, then per activation row: x,
+   * each activation kind (with its share of the pack_rows4 tables) and each output.
+   */
+  private groupLayout(tensors: readonly WasmWeightTensor[]): { decodeBytes: number; scratchBytes: number; fixedBytes: number; perRow: number; activations: Map<number, number> } {
     const cols = tensors[0]!.cols;
     const activations = new Map<number, number>();
     let decodeBytes = 0;
@@ -176,12 +181,18 @@ export class WasmBackend implements KernelBackend {
       outputs += align16(t.rows * 4);
     }
     let perRow = align16(cols * 4) + outputs;
-    for (const bytes of activations.values()) perRow += bytes;
-    return { decodeBytes, scratchBytes: this.threads * decodeBytes, perRow, activations };
+    let fixedBytes = 0;
+    for (const [kind, bytes] of activations) {
+      // packedActivationBytes(k) <= k * (its 4-row value / 4) + one group + 16; align16 adds <= 15.
+      const group = packedActivationBytes(kind, 4, cols);
+      perRow += bytes + group / 4;
+      fixedBytes += group + 32;
+    }
+    return { decodeBytes, scratchBytes: this.threads * decodeBytes, fixedBytes, perRow, activations };
   }
 
   private minimumArena(format: KernelFormat, rows: number, cols: number): number {
-    return this.threads * decodedRowBytes(format, cols) + align16(cols * 4) + activationRowBytes(format.activation, cols) + align16(rows * 4);
+    return this.threads * decodedRowBytes(format, cols) + align16(cols * 4) + activationRowBytes(format.activation, cols) + 2 * packedActivationBytes(format.activation, 4, cols) + 32 + align16(rows * 4);
   }
 
   private place(bytes: number): { shard: MemoryShard; ptr: number } {

@@ -18,6 +18,7 @@ export interface KernelExports {
   convert_f16(src: number, dst: number, n: number): void;
   relaxed_simd(): number;
   quantize_activations(kind: number, x: number, xStride: number, out: number, outStride: number, cols: number, n: number): void;
+  pack_rows4(kind: number, a: number, aStride: number, n: number, cols: number): void;
   readonly [kernel: string]: unknown;
 }
 
