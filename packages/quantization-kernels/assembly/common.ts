@@ -119,9 +119,29 @@ export function f32ToF16(f: f32): u32 {
   return v128.and(q, i8x16.splat(0x0f));
 }
 
-/** High nibbles of 16 bytes. */
+/** High nibbles of 16 bytes (a 16-bit shift and a mask: x64 has no byte shift, V8 emulates i8x16.shr_u). */
 @inline export function highNibbles(q: v128): v128 {
-  return i8x16.shr_u(q, 4);
+  return v128.and(i16x8.shr_u(q, 4), i8x16.splat(0x0f));
+}
+
+/**
+ * i16 pair sums of 16 i8 activations times 16 unsigned 7-bit levels (relaxed-SIMD build only; one
+ * pmaddubsw on x64). Exact while |a0 * l0 + a1 * l1| stays inside i16: 2 * 127 * 63 for 6-bit levels.
+ */
+@inline export function relaxedPairs(a8: v128, levels: v128): v128 {
+  return i16x8.relaxed_dot_i8x16_i7x16_s(a8, levels);
+}
+
+/** Lane l (0..7, constant after unrolling) of an i16x8 in all eight lanes (one pshufb). */
+@inline export function broadcast16(v: v128, l: i32): v128 {
+  if (l == 0) return i8x16.shuffle(v, v, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1);
+  if (l == 1) return i8x16.shuffle(v, v, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+  if (l == 2) return i8x16.shuffle(v, v, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5);
+  if (l == 3) return i8x16.shuffle(v, v, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7);
+  if (l == 4) return i8x16.shuffle(v, v, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9);
+  if (l == 5) return i8x16.shuffle(v, v, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11);
+  if (l == 6) return i8x16.shuffle(v, v, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13);
+  return i8x16.shuffle(v, v, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15);
 }
 
 /**

@@ -6,7 +6,7 @@
 // activation row. matMul ("mm"): each weight row is decoded once into a per-thread scratch row
 // (quants widened to i16 plus per-block/per-group scales) and then dotted with all n activation
 // rows, two at a time, so decoding is amortised over the whole batch.
-import { dot16, hsum, hsumI, madd, relaxedDot, store16 } from './common';
+import { broadcast16, byteBitToBytes, dot16, highNibbles, hsum, hsumI, lowNibbles, madd, relaxedDot, relaxedPairs, store16 } from './common';
 import { f32Lanes, f32Scalar } from './f32';
 import { f16Lanes, f16Scalar } from './f16';
 import { bf16Lanes, bf16Scalar } from './bf16';
@@ -18,7 +18,7 @@ import { Q4_1_BLOCK_BYTES, q4_1Group, q4_1Min, q4_1Scale } from './q4_1';
 import { Q5_1_BLOCK_BYTES, q5_1Group, q5_1Min, q5_1Scale } from './q5_1';
 import { Q2_K_BLOCK_BYTES, q2_kD, q2_kDmin, q2_kGroup, q2_kMin, q2_kScale } from './q2_k';
 import { Q3_K_BLOCK_BYTES, Q3_K_OFFSET, q3_kD, q3_kLevels, q3_kScale } from './q3_k';
-import { Q4_K_BLOCK_BYTES, q4_kD, q4_kDmin, q4_kGroup, q4_kMin, q4_kScale } from './q4_k';
+import { Q4_K_BLOCK_BYTES, q4_kD, q4_kDmin, q4_kGroup, q4_kMin, q4_kScale, q4_kScalesMins } from './q4_k';
 import { Q5_K_BLOCK_BYTES, q5_kD, q5_kDmin, q5_kGroup, q5_kMin, q5_kScale } from './q5_k';
 import { Q6_K_BLOCK_BYTES, Q6_K_OFFSET, q6_kD, q6_kLevels, q6_kScale, q6_kScales } from './q6_k';
 import { IQ4_XS_BLOCK_BYTES, iq4_xsD, iq4_xsGroup, iq4_xsScale } from './iq4_xs';
@@ -91,8 +91,9 @@ export const BF16: i32 = 30;
     let init = i32x4.splat(0);
     if (offset32(fmt) != 0) init = i32x4.replace_lane(init, 0, -offset32(fmt) * load<i32>(a8 + <usize>cols + (<usize>i << 2)));
     const a8q = a8 + (<usize>i << 5);
-    const s = relaxedDot(v128.load(a8q), levels32(fmt, b, 0), init);
-    return relaxedDot(v128.load(a8q, 16), levels32(fmt, b, 1), s);
+    // Levels are at most 31: two pair sums (<= 2 * 2 * 127 * 31) still fit i16, so one widening.
+    const pairs = i16x8.add(relaxedPairs(v128.load(a8q), levels32(fmt, b, 0)), relaxedPairs(v128.load(a8q, 16), levels32(fmt, b, 1)));
+    return i32x4.add(init, i32x4.extadd_pairwise_i16x8_s(pairs));
   }
   const ap = a + (<usize>i << 6);
   return i32x4.add(dot16(group32(fmt, b, 0), ap), dot16(group32(fmt, b, 1), ap + 32));
@@ -251,13 +252,107 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
 }
 
 
+/**
+ * Where pack_rows4 put the four-row tables of the n activation rows at `a`: right after them,
+ * 16-aligned; group q (rows 4q .. 4q+3), block b at + (q * nb + b) * 32: f32 d[4] | i32 sum[4]
+ * (Q8_0) or f32 s[4] (Q8_1).
+ */
+@inline function rows4Table(a: usize, aStride: usize, n: i32): usize {
+  return (a + <usize>n * aStride + 15) & ~(<usize>15);
+}
+
+/**
+ * Relaxed-SIMD matMul of the unsigned 32-blocks (Q4_0, Q5_0, Q4_1, Q5_1): the weight row is
+ * decoded once to u8 levels | f32 d[nb] | f32 m[nb]; each block's levels serve four activation
+ * rows (i8 x u7 dot, 16 multiply-adds per instruction), whose four integer dots are reduced into
+ * one vector (lane k = row i + k) so the offset, the scales and the float accumulation cost one
+ * vector operation for all four rows, with d, sums and s read from the pack_rows4 tables.
+ */
+@inline function mm32Levels(
+  fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
+  y: usize, yStride: usize, cols: i32, scratch: usize,
+): void {
+  const nb = cols >> 5;
+  const q8 = (<usize>cols << 1) + (<usize>nb << (hasMin32(fmt) ? 3 : 2));
+  const table = rows4Table(a, aStride, n);
+  const dOut = scratch + <usize>cols;
+  const mOut = dOut + (<usize>nb << 2);
+  const bytes = blockBytes32(fmt);
+  const shift = fmt == Q5_0 ? 4 : 3;
+  for (let r = r0; r < r1; r++) {
+    let b = w + <usize>r * rowBytes;
+    for (let i = 0; i < nb; i++) {
+      v128.store(scratch + (<usize>i << 5), levels32(fmt, b, 0));
+      v128.store(scratch + (<usize>i << 5), levels32(fmt, b, 1), 16);
+      store<f32>(dOut + (<usize>i << 2), scale32(fmt, b));
+      if (hasMin32(fmt)) store<f32>(mOut + (<usize>i << 2), min32(fmt, b));
+      b += bytes;
+    }
+    const yr = y + (<usize>r << 2);
+    for (let i = 0; i < n; i += 4) {
+      const a0 = rowAt(a, aStride, i, 0, n) + q8;
+      const a1 = rowAt(a, aStride, i, 1, n) + q8;
+      const a2 = rowAt(a, aStride, i, 2, n) + q8;
+      const a3 = rowAt(a, aStride, i, 3, n) + q8;
+      const t = table + <usize>(i >> 2) * (<usize>nb << 5);
+      let acc = f32x4.splat(0);
+      for (let k = 0; k < nb; k++) {
+        const o = <usize>k << 5;
+        const l0 = v128.load(scratch + o);
+        const l1 = v128.load(scratch + o, 16);
+        // Levels are at most 31: two pair sums still fit i16.
+        const p0 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a0 + o), l0), relaxedPairs(v128.load(a0 + o, 16), l1)));
+        const p1 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a1 + o), l0), relaxedPairs(v128.load(a1 + o, 16), l1)));
+        const p2 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a2 + o), l0), relaxedPairs(v128.load(a2 + o, 16), l1)));
+        const p3 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a3 + o), l0), relaxedPairs(v128.load(a3 + o, 16), l1)));
+        // Transpose-add: [sum p0, sum p1, sum p2, sum p3] (unpack low/high dwords, then qwords).
+        const q01 = i32x4.add(i32x4.shuffle(p0, p1, 0, 4, 1, 5), i32x4.shuffle(p0, p1, 2, 6, 3, 7));
+        const q23 = i32x4.add(i32x4.shuffle(p2, p3, 0, 4, 1, 5), i32x4.shuffle(p2, p3, 2, 6, 3, 7));
+        let dots = i32x4.add(i32x4.shuffle(q01, q23, 0, 1, 4, 5), i32x4.shuffle(q01, q23, 2, 3, 6, 7));
+        const tb = t + o;
+        if (offset32(fmt) != 0) dots = i32x4.sub(dots, i32x4.shl(v128.load(tb, 16), shift));
+        const dw = load<f32>(dOut + (<usize>k << 2));
+        acc = madd(f32x4.convert_i32x4_s(dots), f32x4.mul(v128.load(tb), f32x4.splat(dw)), acc);
+        if (hasMin32(fmt)) acc = madd(f32x4.splat(load<f32>(mOut + (<usize>k << 2))), v128.load(tb, 16), acc);
+      }
+      storeRows(yr, yStride, i, n, f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1), f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3));
+    }
+  }
+}
+
 @inline export function mm32(
   fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
   y: usize, yStride: usize, cols: i32, scratch: usize,
 ): void {
+  if (ASC_FEATURE_RELAXED_SIMD && unsigned32(fmt)) {
+    mm32Levels(fmt, w, rowBytes, r0, r1, a, aStride, n, y, yStride, cols, scratch);
+    return;
+  }
   for (let r = r0; r < r1; r++) {
     decode32(fmt, w + <usize>r * rowBytes, cols, scratch);
     rows32(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin32(fmt));
+  }
+}
+
+/**
+ * After quantize_activations of n Q8_0 (kind 8) or Q8_1 (kind 9) rows at `a`: writes the four-row
+ * tables the relaxed matMul reads (see rows4Table); rows past n repeat row 4q. Other kinds: nothing.
+ */
+export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i32): void {
+  if (kind != 8 && kind != 9) return;
+  const nb = cols >> 5;
+  const table = rows4Table(a, aStride, n);
+  for (let i = 0; i < n; i += 4) {
+    const t = table + <usize>(i >> 2) * (<usize>nb << 5);
+    for (let k = 0; k < 4; k++) {
+      const d = rowAt(a, aStride, i, k, n) + (<usize>cols << 1);
+      // Q8_0: i16 q | f32 d | i8 q | i32 sum; Q8_1: i16 q | f32 d | f32 s | i8 q.
+      const second = kind == 9 ? d + (<usize>nb << 2) : d + (<usize>nb << 2) + <usize>cols;
+      for (let b = 0; b < nb; b++) {
+        store<u32>(t + (<usize>b << 5) + (<usize>k << 2), load<u32>(d + (<usize>b << 2)));
+        store<u32>(t + (<usize>b << 5) + 16 + (<usize>k << 2), load<u32>(second + (<usize>b << 2)));
+      }
+    }
   }
 }
 
@@ -383,6 +478,96 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   return isum;
 }
 
+/**
+ * Unsigned levels of the two sub-blocks (32 weights each) 2j and 2j+1 of a Q4_K/Q5_K block, from
+ * the quant bytes loaded once: sub-block 2j is the low nibbles of qs[32j..32j+32], 2j+1 the high.
+ */
+@inline function kPairLevels(fmt: i32, b: usize, j: i32, high: bool, part: i32): v128 {
+  const q = v128.load(b + (fmt == Q4_K ? 16 : 48) + (<usize>j << 5) + (<usize>part << 4));
+  const levels = high ? highNibbles(q) : lowNibbles(q);
+  if (fmt == Q4_K) return levels;
+  return v128.or(levels, byteBitToBytes(v128.load(b + 16 + (<usize>part << 4)), 2 * j + (high ? 1 : 0), 16));
+}
+
+/**
+ * isum + scale(s) * (sub-block s . activations) for a Q4_K/Q5_K sub-block of 32 (s constant after
+ * unrolling). Relaxed build: two pmaddubsw, added as i16 (levels <= 31), then one pmaddwd with the
+ * scale broadcast from `sc` (i16 scales); the multiply by the scale costs nothing extra. SIMD128:
+ * i16 dot products, one i32 multiply per sub-block.
+ */
+@inline function kSubBlockDot(fmt: i32, b: usize, ap: usize, a8: usize, sc: v128, s: i32, isum: v128): v128 {
+  const j = s >> 1;
+  const high = (s & 1) == 1;
+  const l0 = kPairLevels(fmt, b, j, high, 0);
+  const l1 = kPairLevels(fmt, b, j, high, 1);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const pairs = i16x8.add(relaxedPairs(v128.load(a8 + (<usize>s << 5)), l0), relaxedPairs(v128.load(a8 + (<usize>s << 5), 16), l1));
+    return i32x4.add(isum, i32x4.dot_i16x8_s(pairs, broadcast16(sc, s)));
+  }
+  const d = i32x4.add(dot16(l0, ap + (<usize>s << 6)), dot16(l1, ap + (<usize>s << 6) + 32));
+  return i32x4.add(isum, i32x4.mul(d, i32x4.extend_low_i16x8_u(broadcast16(sc, s))));
+}
+
+/** The eight sub-blocks of a Q4_K/Q5_K block; `sm` from q4_kScalesMins. */
+@inline function kPairBlockDot(fmt: i32, b: usize, ap: usize, a8: usize, sm: v128): v128 {
+  const sc = i16x8.extend_low_i8x16_u(sm);
+  let isum = i32x4.splat(0);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 0, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 1, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 2, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 3, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 4, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 5, isum);
+  isum = kSubBlockDot(fmt, b, ap, a8, sc, 6, isum);
+  return kSubBlockDot(fmt, b, ap, a8, sc, 7, isum);
+}
+
+/** sum_g min(g >> 1) * bsum(g) of a Q4_K/Q5_K block as four i32 lanes: the mins paired up against the 16 group sums. */
+@inline function kPairMins(sm: v128, bs: usize): v128 {
+  const mins = i16x8.extend_high_i8x16_u(sm);
+  const lo = i8x16.shuffle(mins, mins, 0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7);
+  const hi = i8x16.shuffle(mins, mins, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
+  return i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(bs)), i32x4.dot_i16x8_s(hi, v128.load(bs, 16)));
+}
+
+/**
+ * isum + scale(g) * (group g . activations) for the four Q6_K groups sharing one load of ql/qh:
+ * half `n` (0, 1) and 16-byte part `part` (0, 1), groups g = 8n + 2k + part for k = 0..3. Relaxed
+ * build only: one pmaddubsw per group (6-bit levels: pair sums <= 2 * 127 * 63) and one pmaddwd
+ * with the i16 group scale broadcast from scLo/scHi.
+ */
+@inline function q6Quad(b: usize, a8: usize, n: i32, part: i32, scales: v128, isum: v128): v128 {
+  const ql0 = v128.load(b + (<usize>n << 6) + (<usize>part << 4));
+  const ql1 = v128.load(b + (<usize>n << 6) + 32 + (<usize>part << 4));
+  const qh = v128.load(b + 128 + (<usize>n << 5) + (<usize>part << 4));
+  const mask = i8x16.splat(0x30);
+  // The 2 high bits of quarter k are bits 2k, 2k+1 of qh, moved to bits 4, 5 (16-bit shifts; the
+  // bits that cross into the neighbouring byte are masked off).
+  const l0 = v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask));
+  const l1 = v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask));
+  const l2 = v128.or(highNibbles(ql0), v128.and(qh, mask));
+  const l3 = v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask));
+  const g = (n << 3) + part;
+  isum = i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>g << 4)), l0), broadcast16(scales, part)));
+  isum = i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>(g + 2) << 4)), l1), broadcast16(scales, part + 2)));
+  isum = i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>(g + 4) << 4)), l2), broadcast16(scales, part + 4)));
+  return i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>(g + 6) << 4)), l3), broadcast16(scales, part + 6)));
+}
+
+/** One Q6_K block on the relaxed build: 16 groups, then the offset 32 taken off via the group sums. */
+@inline function q6RelaxedBlockDot(b: usize, a8: usize, bs: usize): v128 {
+  const sc = q6_kScales(b);
+  const lo = i16x8.extend_low_i8x16_s(sc);
+  const hi = i16x8.extend_high_i8x16_s(sc);
+  let isum = i32x4.splat(0);
+  isum = q6Quad(b, a8, 0, 0, lo, isum);
+  isum = q6Quad(b, a8, 0, 1, lo, isum);
+  isum = q6Quad(b, a8, 1, 0, hi, isum);
+  isum = q6Quad(b, a8, 1, 1, hi, isum);
+  const offset = i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(bs)), i32x4.dot_i16x8_s(hi, v128.load(bs, 16)));
+  return i32x4.sub(isum, i32x4.shl(offset, 5));
+}
+
 /** sum over groups of min(g) * bsum(g) (Q2_K: 16 groups; Q4_K/Q5_K: pairs share a min). */
 @inline function kBlockMins(fmt: i32, b: usize, bs: usize): i32 {
   let imin: i32 = 0;
@@ -406,14 +591,24 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
     let b = w + <usize>r * rowBytes;
     let acc = f32x4.splat(0);
     let accMin: f32 = 0;
+    let accMinV = f32x4.splat(0);
     for (let i = 0; i < nb; i++) {
-      const isum = kBlockDot(fmt, b, a + (<usize>i << 9), a8 + (<usize>i << 8), asum + (<usize>i << 5));
+      const ap = a + (<usize>i << 9);
+      const a8i = a8 + (<usize>i << 8);
+      const bs = asum + (<usize>i << 5);
       const dy = load<f32>(ad + (<usize>i << 2));
-      acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d256(fmt, b) * dy), acc);
-      if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>kBlockMins(fmt, b, asum + (<usize>i << 5));
+      if (fmt == Q4_K || fmt == Q5_K) {
+        const sm = q4_kScalesMins(b);
+        acc = madd(f32x4.convert_i32x4_s(kPairBlockDot(fmt, b, ap, a8i, sm)), f32x4.splat(d256(fmt, b) * dy), acc);
+        accMinV = madd(f32x4.convert_i32x4_s(kPairMins(sm, bs)), f32x4.splat(dmin256(fmt, b) * dy), accMinV);
+      } else {
+        const isum = ASC_FEATURE_RELAXED_SIMD && fmt == Q6_K ? q6RelaxedBlockDot(b, a8i, bs) : kBlockDot(fmt, b, ap, a8i, bs);
+        acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d256(fmt, b) * dy), acc);
+        if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>kBlockMins(fmt, b, bs);
+      }
       b += bytes;
     }
-    store<f32>(y + (<usize>r << 2), hsum(acc) - accMin);
+    store<f32>(y + (<usize>r << 2), hsum(acc) - accMin - hsum(accMinV));
   }
 }
 
@@ -445,13 +640,148 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   }
 }
 
+/**
+ * Relaxed-SIMD decoded row of the unsigned k-quants (Q2_K..Q6_K): u8 levels[cols] | i16 scale[cols/16]
+ * | i16 min[cols/16] (per group; 0 without mins) | f32 d[nb] | f32 dmin[nb]. Smaller than the
+ * SIMD128 form (levels stay 8-bit), so the same scratch fits; the group scale is applied after the
+ * i8 dot by pmaddwd instead of being folded into the weights.
+ */
+@inline function decode256Levels(fmt: i32, b: usize, cols: i32, out: usize): void {
+  const nb = cols >> 8;
+  const ng = cols >> 4;
+  const scOut = out + <usize>cols;
+  const mnOut = scOut + (<usize>ng << 1);
+  const dOut = mnOut + (<usize>ng << 1);
+  const dmOut = dOut + (<usize>nb << 2);
+  const bytes = blockBytes256(fmt);
+  for (let i = 0; i < nb; i++) {
+    for (let g = 0; g < 16; g++) {
+      const gi = (i << 4) + g;
+      v128.store(out + (<usize>gi << 4), levels256(fmt, b, g));
+      store<i16>(scOut + (<usize>gi << 1), <i16>scale256(fmt, b, g));
+      store<i16>(mnOut + (<usize>gi << 1), <i16>(hasMin256(fmt) ? min256(fmt, b, g) : 0));
+    }
+    store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+    store<f32>(dmOut + (<usize>i << 2), hasMin256(fmt) ? dmin256(fmt, b) : 0);
+    b += bytes;
+  }
+}
+
+/** isum + scale . (i8 activations x levels) for one group of 16 and one activation row. */
+@inline function groupTerm(isum: v128, a8: usize, levels: v128, scale: v128): v128 {
+  return i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8), levels), scale));
+}
+
+/** -shift-scaled sum_g scale_g * bsum_g (the level offset of Q3_K/Q6_K) or sum_g min_g * bsum_g, as four i32 lanes. */
+@inline function groupSums(perGroup: usize, bs: usize): v128 {
+  return i32x4.add(i32x4.dot_i16x8_s(v128.load(perGroup), v128.load(bs)), i32x4.dot_i16x8_s(v128.load(perGroup, 16), v128.load(bs, 16)));
+}
+
+/**
+ * A relaxed-SIMD decoded row (decode256Levels) times n Q8_K activation rows, four per pass: each
+ * group's levels and scale are loaded once for the four rows, each row costs one pmaddubsw, one
+ * pmaddwd and one add per 16 weights (the SIMD128 path needs two of each plus twice the loads).
+ */
+function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool, offsetShift: i32, pairedScales: bool): void {
+  const nb = cols >> 8;
+  const ng = cols >> 4;
+  const scl = dw + <usize>cols;
+  const mns = scl + (<usize>ng << 1);
+  const dd = mns + (<usize>ng << 1);
+  const dm = dd + (<usize>nb << 2);
+  const actD = <usize>cols << 1;
+  const actBs = actD + (<usize>nb << 2);
+  const actQ8 = actBs + (<usize>ng << 1);
+  for (let i = 0; i < n; i += 4) {
+    const a0 = rowAt(a, aStride, i, 0, n);
+    const a1 = rowAt(a, aStride, i, 1, n);
+    const a2 = rowAt(a, aStride, i, 2, n);
+    const a3 = rowAt(a, aStride, i, 3, n);
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    let acc2 = f32x4.splat(0);
+    let acc3 = f32x4.splat(0);
+    let accm0 = f32x4.splat(0);
+    let accm1 = f32x4.splat(0);
+    let accm2 = f32x4.splat(0);
+    let accm3 = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      let s0 = i32x4.splat(0);
+      let s1 = i32x4.splat(0);
+      let s2 = i32x4.splat(0);
+      let s3 = i32x4.splat(0);
+      const q8 = actQ8 + (<usize>b << 8);
+      for (let g = 0; g < 16; g += 2) {
+        const gi = (b << 4) + g;
+        const l0 = v128.load(dw + (<usize>gi << 4));
+        const l1 = v128.load(dw + (<usize>gi << 4), 16);
+        const o = q8 + (<usize>g << 4);
+        if (pairedScales) {
+          // Q4_K/Q5_K: groups 2k, 2k+1 share a scale and levels are <= 31, so their i16 pair sums
+          // add without overflow and one pmaddwd applies the scale to both.
+          const scale = v128.load16_splat(scl + (<usize>gi << 1));
+          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a0 + o), l0), relaxedPairs(v128.load(a0 + o, 16), l1)), scale));
+          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a1 + o), l0), relaxedPairs(v128.load(a1 + o, 16), l1)), scale));
+          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a2 + o), l0), relaxedPairs(v128.load(a2 + o, 16), l1)), scale));
+          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a3 + o), l0), relaxedPairs(v128.load(a3 + o, 16), l1)), scale));
+        } else {
+          const sc0 = v128.load16_splat(scl + (<usize>gi << 1));
+          const sc1 = v128.load16_splat(scl + (<usize>gi << 1), 2);
+          s0 = groupTerm(groupTerm(s0, a0 + o, l0, sc0), a0 + o + 16, l1, sc1);
+          s1 = groupTerm(groupTerm(s1, a1 + o, l0, sc0), a1 + o + 16, l1, sc1);
+          s2 = groupTerm(groupTerm(s2, a2 + o, l0, sc0), a2 + o + 16, l1, sc1);
+          s3 = groupTerm(groupTerm(s3, a3 + o, l0, sc0), a3 + o + 16, l1, sc1);
+        }
+      }
+      const go = <usize>b << 5;
+      const bs = actBs + go;
+      if (offsetShift != 0) {
+        s0 = i32x4.sub(s0, i32x4.shl(groupSums(scl + go, a0 + bs), offsetShift));
+        s1 = i32x4.sub(s1, i32x4.shl(groupSums(scl + go, a1 + bs), offsetShift));
+        s2 = i32x4.sub(s2, i32x4.shl(groupSums(scl + go, a2 + bs), offsetShift));
+        s3 = i32x4.sub(s3, i32x4.shl(groupSums(scl + go, a3 + bs), offsetShift));
+      }
+      const bo = <usize>b << 2;
+      const d = load<f32>(dd + bo);
+      const dy0 = load<f32>(a0 + actD + bo);
+      const dy1 = load<f32>(a1 + actD + bo);
+      const dy2 = load<f32>(a2 + actD + bo);
+      const dy3 = load<f32>(a3 + actD + bo);
+      acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * dy0), acc0);
+      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * dy1), acc1);
+      acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * dy2), acc2);
+      acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * dy3), acc3);
+      if (withMin) {
+        const dmin = load<f32>(dm + bo);
+        accm0 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a0 + bs)), f32x4.splat(dmin * dy0), accm0);
+        accm1 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a1 + bs)), f32x4.splat(dmin * dy1), accm1);
+        accm2 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a2 + bs)), f32x4.splat(dmin * dy2), accm2);
+        accm3 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a3 + bs)), f32x4.splat(dmin * dy3), accm3);
+      }
+    }
+    storeRows(y, yStride, i, n, hsum(acc0) - hsum(accm0), hsum(acc1) - hsum(accm1), hsum(acc2) - hsum(accm2), hsum(acc3) - hsum(accm3));
+  }
+}
+
+/** log2 of the level offset the relaxed k-quant path takes off through the group sums (0: none). */
+@inline function offsetShift256(fmt: i32): i32 {
+  if (fmt == Q3_K) return 2;
+  if (fmt == Q6_K) return 5;
+  return 0;
+}
+
 @inline export function mm256(
   fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
   y: usize, yStride: usize, cols: i32, scratch: usize,
 ): void {
   for (let r = r0; r < r1; r++) {
-    decode256(fmt, w + <usize>r * rowBytes, cols, scratch);
-    rows256(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin256(fmt));
+    if (ASC_FEATURE_RELAXED_SIMD && unsigned256(fmt)) {
+      decode256Levels(fmt, w + <usize>r * rowBytes, cols, scratch);
+      levelRows256(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin256(fmt), offsetShift256(fmt), fmt == Q4_K || fmt == Q5_K);
+    } else {
+      decode256(fmt, w + <usize>r * rowBytes, cols, scratch);
+      rows256(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, hasMin256(fmt));
+    }
   }
 }
 

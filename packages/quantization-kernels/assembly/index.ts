@@ -2,9 +2,12 @@
 //   mv_<fmt> / mm_<fmt>(w, rowBytes, r0, r1, a, aStride, n, y, yStride, cols, scratch)
 // computing rows [r0, r1) of Y = X * W^T: mv for one activation row (n, aStride, yStride and
 // scratch unused), mm for n rows. `a` holds activations already quantized by
-// quantize_activations; `scratch` is per-thread space for one decoded weight row.
+// quantize_activations (and, for mm with Q8_0/Q8_1 activations, pack_rows4); `scratch` is per-thread
+// space for one decoded weight row.
 // The module imports a shared memory; the host owns all allocation above heap_base().
 import { BF16, F16, F32, IQ4_NL, IQ4_XS, Q2_K, Q3_K, Q4_0, Q4_1, Q4_K, Q5_0, Q5_1, Q5_K, Q6_K, Q8_0, mm256, mm32, mmF, mv256, mv32, mvF } from './drivers';
+
+export { pack_rows4 } from './drivers';
 
 import { F16_TABLE_END, f16x4 } from './common';
 

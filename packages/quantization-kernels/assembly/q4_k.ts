@@ -34,3 +34,21 @@ export const Q4_K_BLOCK_BYTES: usize = 144;
 @inline export function q4_kDmin(b: usize): f32 {
   return f16s(load<u16>(b + 2));
 }
+
+/**
+ * All eight 6-bit scales (bytes 0..7) and mins (bytes 8..15) of a Q4_K/Q5_K block at once, from
+ * the 12 packed bytes at b + 4 (ggml's utmp unpacking in its AVX2/wasm kernels), instead of eight
+ * kScaleMin calls each.
+ */
+@inline export function q4_kScalesMins(b: usize): v128 {
+  const u0 = load<u32>(b + 4);
+  const u1 = load<u32>(b + 8);
+  const u2 = load<u32>(b + 12);
+  const low6: u32 = 0x3f3f3f3f;
+  const low4: u32 = 0x0f0f0f0f;
+  const low2: u32 = 0x03030303;
+  let v = i32x4.splat(<i32>(u0 & low6));
+  v = i32x4.replace_lane(v, 1, <i32>((u2 & low4) | (((u0 >> 6) & low2) << 4)));
+  v = i32x4.replace_lane(v, 2, <i32>(u1 & low6));
+  return i32x4.replace_lane(v, 3, <i32>(((u2 >> 4) & low4) | (((u1 >> 6) & low2) << 4)));
+}

@@ -2,7 +2,7 @@
 // reference vs the WebAssembly kernels on 1 and 2 threads. Prints a Markdown table of the fastest
 // run of each measurement (see fastestMs).
 // Run: pnpm bench (from packages/quantization-kernels); BENCH_FORMATS=Q4_0,Q8_0 to narrow,
-// node --experimental-wasm-relaxed-simd for the relaxed-SIMD build.
+// BENCH_RELAXED=0 for the SIMD128 build (the default is relaxed SIMD where the engine has it).
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { GgmlType, createWeightTensor, ggmlTypeInfo, type IWeightTensor } from '@smallmind/quantization-tensors';
 import { KERNEL_FORMATS, createBackend, type KernelBackend } from '../src/index.js';
@@ -12,6 +12,7 @@ const COLS = 4096;
 const BATCH = 64;
 const only = process.env.BENCH_FORMATS?.split(',');
 const skipReference = process.env.BENCH_SKIP_REFERENCE === '1';
+const relaxedSimd = process.env.BENCH_RELAXED !== '0';
 
 /** Deterministic weights: every byte below 0x40 keeps each fp16/bf16 scale and value finite. */
 function weightBytes(type: number): Uint8Array {
@@ -47,7 +48,7 @@ function fastestMs(run: () => void, minRuns: number, minMs: number): number {
 const x = new Float32Array(COLS * BATCH).map((_, i) => Math.sin(i * 0.37));
 const y = new Float32Array(ROWS * BATCH);
 const backends: Array<[string, KernelBackend]> = [];
-for (const threads of [1, 2]) backends.push([`${threads}T`, await createBackend({ threads })]);
+for (const threads of [1, 2]) backends.push([`${threads}T`, await createBackend({ threads, relaxedSimd })]);
 const variant = backends[0]![1].name;
 
 console.log(`# matVec ${ROWS}x${COLS}: ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}, ${variant}, load average at start ${loadavg()[0]!.toFixed(2)}`);

@@ -6,7 +6,8 @@ import type { KernelLogger } from './logger.js';
 import { MAX_SHARD_BYTES } from './memory-shard.js';
 import { ThreadPool } from './thread-pool.js';
 import { WasmBackend } from './wasm-backend.js';
-import { compileKernels, kernelNames } from './wasm-module.js';
+import { verifyRelaxedBuild } from './self-check.js';
+import { compileKernels, kernelNames, type RelaxedVerifier } from './wasm-module.js';
 
 export interface BackendOptions {
   /** Threads per product, the calling thread included (default: the machine's available parallelism, at most 8). */
@@ -15,7 +16,10 @@ export interface BackendOptions {
   readonly prefer?: 'wasm' | 'reference';
   /** Receives what was chosen and every fallback (default: silent). */
   readonly logger?: KernelLogger;
-  /** Use the relaxed-SIMD build when the engine validates it (default true). */
+  /**
+   * Use the relaxed-SIMD build when the engine supports it (default true; on Node 20 this sets V8's
+   * --experimental-wasm-relaxed-simd flag) and it passes the start-up self-check against SIMD128.
+   */
   readonly relaxedSimd?: boolean;
   /**
    * Largest size of one kernel memory (default and maximum 4 GiB, the wasm32 limit). Weights are
@@ -47,6 +51,11 @@ function checkInteger(field: string, value: number, min: number, max: number): n
  * `prefer: 'reference'` is asked for.
  */
 export async function createBackend(options: BackendOptions = {}): Promise<KernelBackend> {
+  return createBackendWith(options, verifyRelaxedBuild);
+}
+
+/** createBackend with the relaxed-SIMD self-check replaceable (tests force a failing check). */
+export async function createBackendWith(options: BackendOptions, verifyRelaxed: RelaxedVerifier): Promise<KernelBackend> {
   const logger = options.logger ?? {};
   const threads = checkInteger('threads', options.threads ?? Math.min(8, availableParallelism()), 1, 256);
   const shardBytes = checkInteger('shardBytes', options.shardBytes ?? MAX_SHARD_BYTES, 2 * MiB, MAX_SHARD_BYTES);
@@ -61,10 +70,13 @@ export async function createBackend(options: BackendOptions = {}): Promise<Kerne
     logger.info?.('kernels: reference TypeScript implementation (asked for)');
     return new ReferenceBackend();
   }
-  const kernels = await compileKernels(options.relaxedSimd ?? true);
+  const kernels = await compileKernels(options.relaxedSimd ?? true, verifyRelaxed);
   if (kernels === undefined) {
     logger.warn?.('kernels: this engine lacks WebAssembly SIMD128 or shared memory; using the reference TypeScript implementation');
     return new ReferenceBackend();
+  }
+  if (kernels.relaxedRejected !== undefined) {
+    logger.warn?.(`kernels: the relaxed-SIMD build disagrees with SIMD128 on this engine (${kernels.relaxedRejected.join(', ')}); using SIMD128`);
   }
   let pool: ThreadPool | undefined;
   if (threads > 1) {

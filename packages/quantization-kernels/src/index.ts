@@ -8,3 +8,4 @@ export type { KernelLogger } from './logger.js';
 export { KERNEL_FORMATS } from './kernel-formats.js';
 export type { KernelFormat } from './kernel-formats.js';
 export { MAX_SHARD_BYTES } from './memory-shard.js';
+export { multiplyShared } from './multiply-shared.js';

@@ -59,6 +59,16 @@ export function activationRowBytes(activation: GgmlTypeId, cols: number): number
   }
 }
 
+/**
+ * Bytes after `n` quantized Q8_0/Q8_1 activation rows for pack_rows4's four-row tables (the
+ * relaxed-SIMD matMul of the 32-blocks reads d and sums from them): 32 bytes per block per group
+ * of four rows, plus 16 for alignment; 0 for other activation types and for n = 1 (matVec).
+ */
+export function packedActivationBytes(activation: GgmlTypeId, n: number, cols: number): number {
+  if (n < 2 || (activation !== GgmlType.Q8_0 && activation !== GgmlType.Q8_1)) return 0;
+  return Math.ceil(n / 4) * (cols / 32) * 32 + 16;
+}
+
 /** Bytes of the per-thread scratch that one decoded weight row needs (matMul). */
 export function decodedRowBytes(format: KernelFormat, cols: number): number {
   if (format.blockSize === 1) return align16(cols * 4);

@@ -5,10 +5,20 @@ import { createBackend } from './create-backend.js';
 import { KERNEL_FORMATS } from './kernel-formats.js';
 import { expectSameProduct, randomFloats, referenceTensor } from './testing/compare.js';
 
-const backends = new Map<number, KernelBackend>();
+// Both builds are checked: relaxed SIMD is the default where the engine supports it, SIMD128 the
+// fallback (relaxedSimd: false, or a failed start-up self-check).
+const builds = [['wasm-relaxed-simd', true], ['wasm-simd128', false]] as const;
+const backends = new Map<string, KernelBackend>();
+const backendFor = (build: string, threads: number): KernelBackend => backends.get(`${build}/${threads}`)!;
 
 beforeAll(async () => {
-  for (const threads of [1, 2]) backends.set(threads, await createBackend({ threads, minParallelWork: 0, warmUpRounds: 1 }));
+  for (const [name, relaxedSimd] of builds) {
+    for (const threads of [1, 2]) {
+      const backend = await createBackend({ threads, minParallelWork: 0, warmUpRounds: 1, relaxedSimd });
+      expect(backend.name).toBe(name);
+      backends.set(`${name}/${threads}`, backend);
+    }
+  }
 });
 
 afterAll(async () => {
@@ -25,7 +35,7 @@ function check(reference: IWeightTensor, fast: IWeightTensor, n: number, seed: n
   expectSameProduct(reference.toFloat32(), reference.cols, x, n, expected, actual);
 }
 
-describe.each([1, 2])('WASM kernels vs the TS reference, %i thread(s)', (threads) => {
+describe.each(builds.flatMap(([name]) => [[name, 1], [name, 2]] as const))('%s kernels vs the TS reference, %i thread(s)', (build, threads) => {
   describe.each(KERNEL_FORMATS.map((format) => [ggmlTypeInfo(format.type).name, format.type] as const))('%s', (_name, type) => {
     const block = ggmlTypeInfo(type).blockSize === 1 ? 20 : ggmlTypeInfo(type).blockSize;
     // Single row, odd row counts, rows not a multiple of the thread count, several blocks per row;
@@ -33,21 +43,21 @@ describe.each([1, 2])('WASM kernels vs the TS reference, %i thread(s)', (threads
     const shapes: Array<[rows: number, cols: number]> = [[1, block], [7, 3 * block], [33, 2 * block], [64, 8 * block]];
     it.each(shapes)('matVec, %i rows x %i cols', (rows, cols) => {
       const reference = referenceTensor(type, rows, cols, rows * 31 + cols);
-      const fast = backends.get(threads)!.prepare(reference);
+      const fast = backendFor(build, threads).prepare(reference);
       expect(fast).not.toBe(reference);
       expect(fast.type).toBe(type);
       check(reference, fast, 1, rows + cols);
     });
     it.each(shapes)('matMul n=5, %i rows x %i cols', (rows, cols) => {
       const reference = referenceTensor(type, rows, cols, rows * 17 + cols);
-      check(reference, backends.get(threads)!.prepare(reference), 5, cols);
+      check(reference, backendFor(build, threads).prepare(reference), 5, cols);
     });
   });
 });
 
 describe('matMul', () => {
-  it('equals n separate matVec calls (up to summation order) for every format', () => {
-    const backend = backends.get(2)!;
+  it.each(builds)('equals n separate matVec calls (up to summation order) for every format (%s)', (build) => {
+    const backend = backendFor(build, 2);
     for (const format of KERNEL_FORMATS) {
       const cols = ggmlTypeInfo(format.type).blockSize === 1 ? 100 : 2 * ggmlTypeInfo(format.type).blockSize;
       const rows = 9;
@@ -66,19 +76,22 @@ describe('matMul', () => {
     }
   });
 
-  it('processes batches larger than the scratch arena in chunks', async () => {
-    const backend = await createBackend({ threads: 2, arenaBytes: 1 << 20, minParallelWork: 0, warmUpRounds: 0 });
+  it.each(builds)('processes batches larger than the scratch arena in chunks (%s)', async (_name, relaxedSimd) => {
+    const backend = await createBackend({ threads: 2, arenaBytes: 1 << 20, minParallelWork: 0, warmUpRounds: 0, relaxedSimd });
     try {
-      const reference = referenceTensor(GgmlType.Q4_K, 96, 4096, 3);
-      // A row of activations, its Q8_K form and 96 outputs take ~28 KiB: 60 rows need two chunks.
-      check(reference, backend.prepare(reference), 60, 9);
+      // A row of activations, its quantized form (plus the four-row tables for Q8_0/Q8_1) and 96
+      // outputs take ~28 KiB: 61 rows need two chunks, the second not a multiple of four.
+      for (const type of [GgmlType.Q4_K, GgmlType.Q4_0, GgmlType.Q4_1]) {
+        const reference = referenceTensor(type, 96, 4096, 3);
+        check(reference, backend.prepare(reference), 61, 9);
+      }
     } finally {
       await backend.dispose();
     }
   });
 
   it('n = 0 is a no-op', () => {
-    const fast = backends.get(1)!.prepare(referenceTensor(GgmlType.Q8_0, 4, 32, 1));
+    const fast = backendFor('wasm-simd128', 1).prepare(referenceTensor(GgmlType.Q8_0, 4, 32, 1));
     const y = new Float32Array(4).fill(7);
     fast.matMul(new Float32Array(0), 0, y);
     expect([...y]).toEqual([7, 7, 7, 7]);

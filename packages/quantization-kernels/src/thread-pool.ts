@@ -9,38 +9,49 @@ export const CONTROL = {
   DONE: 1,
   CMD: 2,
   ERROR: 3,
-  KERNEL: 4,
-  SHARD: 5,
-  W: 6,
-  ROW_BYTES: 7,
-  ROWS: 8,
-  A: 9,
-  A_STRIDE: 10,
-  N: 11,
-  Y: 12,
-  Y_STRIDE: 13,
-  COLS: 14,
-  SCRATCH: 15,
-  SCRATCH_STRIDE: 16,
-  THREADS: 17,
+  THREADS: 4,
+  JOBS: 5,
+  /** Job j's fields start at JOB_BASE + j * JOB_WORDS (offsets in JOB). */
+  JOB_BASE: 6,
+  JOB_WORDS: 13,
 } as const;
-const CONTROL_WORDS = 18;
 
-/** Where each job field goes in the control block. */
-const JOB_WORDS: ReadonlyArray<readonly [number, keyof KernelJob]> = [
-  [CONTROL.KERNEL, 'kernel'],
-  [CONTROL.SHARD, 'shard'],
-  [CONTROL.W, 'w'],
-  [CONTROL.ROW_BYTES, 'rowBytes'],
-  [CONTROL.ROWS, 'rows'],
-  [CONTROL.A, 'a'],
-  [CONTROL.A_STRIDE, 'aStride'],
-  [CONTROL.N, 'n'],
-  [CONTROL.Y, 'y'],
-  [CONTROL.Y_STRIDE, 'yStride'],
-  [CONTROL.COLS, 'cols'],
-  [CONTROL.SCRATCH, 'scratch'],
-  [CONTROL.SCRATCH_STRIDE, 'scratchStride'],
+/** Word offsets of one job's fields inside its record. */
+export const JOB = {
+  KERNEL: 0,
+  SHARD: 1,
+  W: 2,
+  ROW_BYTES: 3,
+  ROWS: 4,
+  A: 5,
+  A_STRIDE: 6,
+  N: 7,
+  Y: 8,
+  Y_STRIDE: 9,
+  COLS: 10,
+  SCRATCH: 11,
+  SCRATCH_STRIDE: 12,
+} as const;
+
+/** Most jobs one dispatch carries (multiplyShared groups Q/K/V or gate/up: 2-3). */
+export const MAX_JOBS = 16;
+const CONTROL_WORDS = CONTROL.JOB_BASE + MAX_JOBS * CONTROL.JOB_WORDS;
+
+/** Where each job field goes in its record. */
+const JOB_FIELDS: ReadonlyArray<readonly [number, keyof KernelJob]> = [
+  [JOB.KERNEL, 'kernel'],
+  [JOB.SHARD, 'shard'],
+  [JOB.W, 'w'],
+  [JOB.ROW_BYTES, 'rowBytes'],
+  [JOB.ROWS, 'rows'],
+  [JOB.A, 'a'],
+  [JOB.A_STRIDE, 'aStride'],
+  [JOB.N, 'n'],
+  [JOB.Y, 'y'],
+  [JOB.Y_STRIDE, 'yStride'],
+  [JOB.COLS, 'cols'],
+  [JOB.SCRATCH, 'scratch'],
+  [JOB.SCRATCH_STRIDE, 'scratchStride'],
 ];
 const CMD_RUN = 1;
 const CMD_EXIT = 2;
@@ -61,8 +72,6 @@ export interface KernelJob {
   /** Scratch of thread t is scratch + t * scratchStride. */
   readonly scratch: number;
   readonly scratchStride: number;
-  /** Threads taking part (1 .. pool size); the main thread is thread 0. */
-  readonly threads: number;
 }
 
 interface PoolWorker {
@@ -128,25 +137,32 @@ export class ThreadPool {
   }
 
   /**
-   * Runs `job` on all participating threads; `computeOwnSlice(r0, r1)` is called for thread 0's rows.
+   * Runs `jobs` (1 .. MAX_JOBS) in one dispatch on `threads` threads (1 .. pool size): every thread
+   * computes its slice of rows of each job in turn; `computeOwnSlice(job, r0, r1)` is called for
+   * thread 0's rows. One wake-up and one wait for all of them, so Q/K/V cost one synchronisation.
    * Throws KernelError WORKER_FAILED when a worker reports an error or does not answer in time.
    */
-  run(job: KernelJob, computeOwnSlice: (r0: number, r1: number) => void): void {
+  run(jobs: readonly KernelJob[], threads: number, computeOwnSlice: (job: number, r0: number, r1: number) => void): void {
     if (this.disposed) throw new KernelError('BACKEND_DISPOSED', 'the thread pool was disposed');
+    if (jobs.length < 1 || jobs.length > MAX_JOBS) throw new KernelError('BAD_ARGUMENT', `${jobs.length} jobs in one dispatch; 1..${MAX_JOBS} allowed`, { field: 'jobs' });
     const c = this.control;
-    const helpers = Math.min(job.threads, this.threads) - 1;
-    for (const [word, field] of JOB_WORDS) c[word] = job[field] | 0; // addresses >= 2^31 keep their bits: wasm i32 parameters take them as is
+    const helpers = Math.min(threads, this.threads) - 1;
+    for (const [j, job] of jobs.entries()) {
+      const base = CONTROL.JOB_BASE + j * CONTROL.JOB_WORDS;
+      for (const [word, field] of JOB_FIELDS) c[base + word] = job[field] | 0; // addresses >= 2^31 keep their bits: wasm i32 parameters take them as is
+    }
+    c[CONTROL.JOBS] = jobs.length;
     c[CONTROL.THREADS] = helpers + 1;
     c[CONTROL.CMD] = CMD_RUN;
     c[CONTROL.ERROR] = 0;
     Atomics.store(c, CONTROL.DONE, 0);
-    // Every worker wakes on each job (the ones beyond `threads` just report done), so the done
+    // Every worker wakes on each dispatch (the ones beyond `threads` just report done), so the done
     // count to wait for is always the pool's worker count.
     Atomics.add(c, CONTROL.GEN, 1);
     Atomics.notify(c, CONTROL.GEN);
     let ownError: unknown;
     try {
-      computeOwnSlice(0, Math.floor(job.rows / (helpers + 1)));
+      for (const [j, job] of jobs.entries()) computeOwnSlice(j, 0, Math.floor(job.rows / (helpers + 1)));
     } catch (error) {
       ownError = error;
     }

@@ -1,10 +1,10 @@
 import { blockFormat, ggmlTypeInfo, type GgmlTypeId, type IWeightTensor } from '@smallmind/quantization-tensors';
 import type { KernelBackend } from './backend.js';
 import { KernelError } from './errors.js';
-import { KERNEL_FORMATS, activationRowBytes, decodedRowBytes, kernelFormat, type KernelFormat } from './kernel-formats.js';
+import { KERNEL_FORMATS, activationRowBytes, decodedRowBytes, kernelFormat, packedActivationBytes, type KernelFormat } from './kernel-formats.js';
 import type { KernelLogger } from './logger.js';
 import { MemoryShard } from './memory-shard.js';
-import type { ThreadPool } from './thread-pool.js';
+import { MAX_JOBS, type KernelJob, type ThreadPool } from './thread-pool.js';
 import type { CompiledKernels, KernelFunction, WasmVariant } from './wasm-module.js';
 
 export interface WasmBackendSettings {
@@ -102,40 +102,97 @@ export class WasmBackend implements KernelBackend {
 
   /** Y = X * W^T for n activation rows, in chunks that fit the shard's scratch arena. */
   multiply(tensor: WasmWeightTensor, x: Float32Array, n: number, y: Float32Array): void {
+    this.multiplyGroup([tensor], x, n, [y]);
+  }
+
+  /**
+   * Whether `tensors` (all this backend's, same shard and columns) can share one multiplyGroup
+   * call: one activation row of every kind they need and one output row each fit the arena.
+   */
+  canGroup(tensors: readonly WasmWeightTensor[]): boolean {
+    const first = tensors[0];
+    if (first === undefined || tensors.length > MAX_JOBS) return false;
+    if (tensors.some((t) => t.owner !== this || t.shard !== first.shard || t.cols !== first.cols)) return false;
+    const layout = this.groupLayout(tensors);
+    return layout.scratchBytes + layout.fixedBytes + layout.perRow <= this.settings.arenaBytes;
+  }
+
+  /**
+   * Y_t = X * W_t^T for every tensor t (same shard, same columns): X is copied into kernel memory
+   * once, quantized once per activation kind, and all products run in one thread-pool dispatch.
+   * Each kernel computes every output row the same way whatever the grouping, so the results are
+   * bit-identical to separate calls.
+   */
+  multiplyGroup(tensors: readonly WasmWeightTensor[], x: Float32Array, n: number, outs: readonly Float32Array[]): void {
     this.checkAlive();
-    const { shard, format, rows, cols, rowBytes, address: w } = tensor;
+    const first = tensors[0]!;
+    const { shard, cols } = first;
     const exports = shard.exports;
-    const actBytes = activationRowBytes(format.activation, cols);
-    const decodeBytes = decodedRowBytes(format, cols);
-    const scratchBytes = this.threads * decodeBytes;
-    const perRow = align16(cols * 4) + actBytes + align16(rows * 4);
-    const chunk = Math.max(1, Math.floor((this.settings.arenaBytes - scratchBytes) / perRow));
+    const layout = this.groupLayout(tensors);
+    const chunk = Math.max(1, Math.floor((this.settings.arenaBytes - layout.scratchBytes - layout.fixedBytes) / layout.perRow));
     const pool = this.settings.pool;
+    const work = tensors.reduce((sum, t) => sum + t.rows, 0) * cols;
+    const parallel = pool !== undefined && tensors.every((t) => t.rows >= this.threads);
     for (let i0 = 0; i0 < n; i0 += chunk) {
       const k = Math.min(chunk, n - i0);
-      const xPtr = shard.arena + scratchBytes;
-      const aPtr = xPtr + align16(k * cols * 4);
-      const yPtr = aPtr + k * actBytes;
       const buffer = shard.buffer;
+      const xPtr = shard.arena + layout.scratchBytes;
+      let next = xPtr + align16(k * cols * 4);
       new Float32Array(buffer, xPtr, k * cols).set(x.subarray(i0 * cols, (i0 + k) * cols));
-      exports.quantize_activations(format.activation, xPtr, cols * 4, aPtr, actBytes, cols, k);
-      const kernelId = tensor.kernelIndex * 2 + (k === 1 ? 0 : 1);
-      const kernel = exports[k === 1 ? `mv_${format.exportName}` : `mm_${format.exportName}`] as KernelFunction;
-      const yStride = rows * 4;
-      if (pool !== undefined && rows >= this.threads && rows * cols * k >= this.settings.minParallelWork) {
-        pool.run(
-          { kernel: kernelId, shard: shard.index, w, rowBytes, rows, a: aPtr, aStride: actBytes, n: k, y: yPtr, yStride, cols, scratch: shard.arena, scratchStride: decodeBytes, threads: this.threads },
-          (r0, r1) => kernel(w, rowBytes, r0, r1, aPtr, actBytes, k, yPtr, yStride, cols, shard.arena),
-        );
-      } else {
-        kernel(w, rowBytes, 0, rows, aPtr, actBytes, k, yPtr, yStride, cols, shard.arena);
+      const activations = new Map<number, { ptr: number; bytes: number }>();
+      for (const [kind, bytes] of layout.activations) {
+        exports.quantize_activations(kind, xPtr, cols * 4, next, bytes, cols, k);
+        if (k > 1) exports.pack_rows4(kind, next, bytes, k, cols);
+        activations.set(kind, { ptr: next, bytes });
+        next += align16(k * bytes + packedActivationBytes(kind, k, cols));
       }
-      y.set(new Float32Array(buffer, yPtr, k * rows), i0 * rows);
+      const jobs: KernelJob[] = tensors.map((tensor) => {
+        const act = activations.get(tensor.format.activation)!;
+        const job: KernelJob = {
+          kernel: tensor.kernelIndex * 2 + (k === 1 ? 0 : 1), shard: shard.index, w: tensor.address, rowBytes: tensor.rowBytes, rows: tensor.rows,
+          a: act.ptr, aStride: act.bytes, n: k, y: next, yStride: tensor.rows * 4, cols, scratch: shard.arena, scratchStride: layout.decodeBytes,
+        };
+        next += align16(k * tensor.rows * 4);
+        return job;
+      });
+      const kernels = tensors.map((tensor) => exports[k === 1 ? `mv_${tensor.format.exportName}` : `mm_${tensor.format.exportName}`] as KernelFunction);
+      const call = (j: number, r0: number, r1: number): void => {
+        const job = jobs[j]!;
+        kernels[j]!(job.w, job.rowBytes, r0, r1, job.a, job.aStride, k, job.y, job.yStride, cols, shard.arena);
+      };
+      if (parallel && work * k >= this.settings.minParallelWork) pool.run(jobs, this.threads, call);
+      else for (const [j, job] of jobs.entries()) call(j, 0, job.rows);
+      for (const [j, job] of jobs.entries()) outs[j]!.set(new Float32Array(buffer, job.y, k * job.rows), i0 * job.rows);
     }
   }
 
+  /**
+   * Arena use of a group: per-thread decode scratch and fixed bytes, then per activation row: x,
+   * each activation kind (with its share of the pack_rows4 tables) and each output.
+   */
+  private groupLayout(tensors: readonly WasmWeightTensor[]): { decodeBytes: number; scratchBytes: number; fixedBytes: number; perRow: number; activations: Map<number, number> } {
+    const cols = tensors[0]!.cols;
+    const activations = new Map<number, number>();
+    let decodeBytes = 0;
+    let outputs = 0;
+    for (const t of tensors) {
+      activations.set(t.format.activation, activationRowBytes(t.format.activation, cols));
+      decodeBytes = Math.max(decodeBytes, decodedRowBytes(t.format, cols));
+      outputs += align16(t.rows * 4);
+    }
+    let perRow = align16(cols * 4) + outputs;
+    let fixedBytes = 0;
+    for (const [kind, bytes] of activations) {
+      // packedActivationBytes(k) <= k * (its 4-row value / 4) + one group + 16; align16 adds <= 15.
+      const group = packedActivationBytes(kind, 4, cols);
+      perRow += bytes + group / 4;
+      fixedBytes += group + 32;
+    }
+    return { decodeBytes, scratchBytes: this.threads * decodeBytes, fixedBytes, perRow, activations };
+  }
+
   private minimumArena(format: KernelFormat, rows: number, cols: number): number {
-    return this.threads * decodedRowBytes(format, cols) + align16(cols * 4) + activationRowBytes(format.activation, cols) + align16(rows * 4);
+    return this.threads * decodedRowBytes(format, cols) + align16(cols * 4) + activationRowBytes(format.activation, cols) + 2 * packedActivationBytes(format.activation, 4, cols) + 32 + align16(rows * 4);
   }
 
   private place(bytes: number): { shard: MemoryShard; ptr: number } {

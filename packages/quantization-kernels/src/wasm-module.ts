@@ -1,4 +1,5 @@
 /// <reference path="./webassembly.d.ts" />
+import { setFlagsFromString } from 'node:v8';
 import { RELAXED_SIMD_WASM_BASE64, SIMD128_WASM_BASE64 } from './generated/kernels-wasm.js';
 
 /** Which compiled kernel module is running. */
@@ -17,31 +18,63 @@ export interface KernelExports {
   convert_f16(src: number, dst: number, n: number): void;
   relaxed_simd(): number;
   quantize_activations(kind: number, x: number, xStride: number, out: number, outStride: number, cols: number, n: number): void;
+  pack_rows4(kind: number, a: number, aStride: number, n: number, cols: number): void;
   readonly [kernel: string]: unknown;
 }
 
 export interface CompiledKernels {
   readonly variant: WasmVariant;
   readonly module: WebAssembly.Module;
+  /** Kernels whose relaxed-SIMD build failed the start-up self-check (the SIMD128 build runs instead). */
+  readonly relaxedRejected?: readonly string[];
 }
+
+/** Kernel names whose `relaxed` outputs differ from `strict` on probe inputs (empty: the builds agree). */
+export type RelaxedVerifier = (relaxed: WebAssembly.Module, strict: WebAssembly.Module) => string[];
 
 function bytesOf(base64: string): Uint8Array {
   return new Uint8Array(Buffer.from(base64, 'base64'));
 }
 
+let relaxedFlagSet = false;
+
 /**
- * Compiles the best kernel module this engine validates: relaxed SIMD when allowed and supported
- * (Node 20 needs `--experimental-wasm-relaxed-simd`), else SIMD128; undefined when the engine has
- * neither SIMD128 nor shared WebAssembly memory.
+ * Whether the engine validates the relaxed-SIMD build. Node 20/21 (V8 11.x) implement relaxed SIMD
+ * behind `--experimental-wasm-relaxed-simd`; V8 reads wasm feature flags at compile time, so setting
+ * the flag before the first relaxed compile is enough (Node 22+ has it on by default).
  */
-export async function compileKernels(allowRelaxed: boolean): Promise<CompiledKernels | undefined> {
-  if (allowRelaxed) {
-    const relaxed = bytesOf(RELAXED_SIMD_WASM_BASE64);
-    if (WebAssembly.validate(relaxed)) return { variant: 'wasm-relaxed-simd', module: await WebAssembly.compile(relaxed) };
+export function relaxedSimdAvailable(bytes: Uint8Array = bytesOf(RELAXED_SIMD_WASM_BASE64)): boolean {
+  if (WebAssembly.validate(bytes)) return true;
+  const major = Number(process.versions.node.split('.')[0]);
+  if (relaxedFlagSet || !(major >= 20 && major < 22)) return false;
+  relaxedFlagSet = true;
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
   }
+  return WebAssembly.validate(bytes);
+}
+
+/**
+ * Compiles the best kernel module this engine runs correctly: relaxed SIMD when allowed, supported
+ * (see relaxedSimdAvailable) and, when `verify` is given, agreeing with the SIMD128 build on probe
+ * inputs; else SIMD128. Undefined when the engine has neither SIMD128 nor shared WebAssembly memory.
+ */
+export async function compileKernels(allowRelaxed: boolean, verify?: RelaxedVerifier): Promise<CompiledKernels | undefined> {
   const simd = bytesOf(SIMD128_WASM_BASE64);
   if (typeof SharedArrayBuffer === 'undefined' || !WebAssembly.validate(simd)) return undefined;
-  return { variant: 'wasm-simd128', module: await WebAssembly.compile(simd) };
+  const strict = await WebAssembly.compile(simd);
+  if (allowRelaxed) {
+    const relaxedBytes = bytesOf(RELAXED_SIMD_WASM_BASE64);
+    if (relaxedSimdAvailable(relaxedBytes)) {
+      const relaxed = await WebAssembly.compile(relaxedBytes);
+      const differing = verify?.(relaxed, strict) ?? [];
+      if (differing.length === 0) return { variant: 'wasm-relaxed-simd', module: relaxed };
+      return { variant: 'wasm-simd128', module: strict, relaxedRejected: differing };
+    }
+  }
+  return { variant: 'wasm-simd128', module: strict };
 }
 
 /** Instantiates the kernels over `memory` (synchronous: used on the main thread and in workers). */

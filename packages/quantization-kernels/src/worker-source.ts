@@ -4,19 +4,20 @@
  * from the sources, the bundle and any bundler (no separate file to locate).
  *
  * A worker owns one kernel instance per memory shard (shards arrive as messages on its port and
- * are attached when a job first names them). It waits for jobs on the control words: a bounded
+ * are attached when a job first names them). It waits for dispatches (one or more jobs) on the control words: a bounded
  * spin on the generation counter, then Atomics.wait (a worker that spins forever would steal the
- * only other core). For each job it computes its own slice of rows and bumps the done counter.
+ * only other core). For each job of a dispatch it computes its own slice of rows, then bumps the done counter.
  *
- * Control layout (Int32Array): see CONTROL in thread-pool.ts; kept in sync by the tests.
+ * Control layout (Int32Array): see CONTROL and JOB in thread-pool.ts; kept in sync by the tests.
  */
 export const WORKER_SOURCE = String.raw`
 'use strict';
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { module, control, port, threadIndex, spinIterations, kernelNames } = workerData;
 const ctl = new Int32Array(control);
-const GEN = 0, DONE = 1, CMD = 2, ERROR = 3, KERNEL = 4, SHARD = 5, W = 6, ROW_BYTES = 7, ROWS = 8,
-  A = 9, A_STRIDE = 10, N = 11, Y = 12, Y_STRIDE = 13, COLS = 14, SCRATCH = 15, SCRATCH_STRIDE = 16, THREADS = 17;
+const GEN = 0, DONE = 1, CMD = 2, ERROR = 3, THREADS = 4, JOBS = 5, JOB_BASE = 6, JOB_WORDS = 13;
+const KERNEL = 0, SHARD = 1, W = 2, ROW_BYTES = 3, ROWS = 4, A = 5, A_STRIDE = 6, N = 7, Y = 8, Y_STRIDE = 9,
+  COLS = 10, SCRATCH = 11, SCRATCH_STRIDE = 12;
 const CMD_RUN = 1, CMD_EXIT = 2;
 const shards = [];
 
@@ -44,14 +45,16 @@ for (;;) {
   if (ctl[CMD] === CMD_EXIT) break;
   try {
     const threads = ctl[THREADS];
-    if (threadIndex < threads) {
-      const rows = ctl[ROWS];
+    const jobs = ctl[JOBS];
+    for (let j = 0; threadIndex < threads && j < jobs; j++) {
+      const o = JOB_BASE + j * JOB_WORDS;
+      const rows = ctl[o + ROWS];
       const r0 = Math.floor((rows * threadIndex) / threads);
       const r1 = Math.floor((rows * (threadIndex + 1)) / threads);
       if (r1 > r0) {
-        const kernel = shardExports(ctl[SHARD])[kernelNames[ctl[KERNEL]]];
-        kernel(ctl[W], ctl[ROW_BYTES], r0, r1, ctl[A], ctl[A_STRIDE], ctl[N], ctl[Y], ctl[Y_STRIDE], ctl[COLS],
-          (ctl[SCRATCH] >>> 0) + threadIndex * ctl[SCRATCH_STRIDE]);
+        const kernel = shardExports(ctl[o + SHARD])[kernelNames[ctl[o + KERNEL]]];
+        kernel(ctl[o + W], ctl[o + ROW_BYTES], r0, r1, ctl[o + A], ctl[o + A_STRIDE], ctl[o + N], ctl[o + Y], ctl[o + Y_STRIDE],
+          ctl[o + COLS], (ctl[o + SCRATCH] >>> 0) + threadIndex * ctl[o + SCRATCH_STRIDE]);
       }
     }
   } catch (error) {

@@ -1,5 +1,5 @@
-// Run by relaxed-simd.test.ts in a child Node started with --experimental-wasm-relaxed-simd: checks
-// the relaxed-SIMD build against the reference for every format and prints one JSON line.
+// Run by relaxed-simd.test.ts in a child Node started without flags: checks that the default
+// backend is the relaxed-SIMD build and compares it with the reference for every format (one JSON line).
 import { createBackend } from '../create-backend.js';
 import { KERNEL_FORMATS } from '../kernel-formats.js';
 import { randomFloats, referenceTensor } from './compare.js';
