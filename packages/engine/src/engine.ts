@@ -1,18 +1,26 @@
-import { stat } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+/**
+ * The facade. The model lives in an inference worker (worker_threads): loading, prompt evaluation and
+ * generation run there, so the caller's event loop stays free (a server keeps answering while a model
+ * generates). Everything here is async; text streams back as it is generated.
+ */
 import type { GgufImportProgress } from '@smallmind/io-gguf';
-import { SmqFormatError, SmqReader } from '@smallmind/io-smq';
-import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
-import { Sampler, SmqModelLoader, consoleLogger, type Logger, type Model, type SamplingOptions } from '@smallmind/runtime';
+import { consoleLogger, type KvType, type Logger } from '@smallmind/runtime';
+import type { ChatMessage } from './chat/index.js';
 import { EngineError } from './errors.js';
-import { cacheEntrySource, defaultCacheDir, ensureImported, pruneCache, removeCacheEntry } from './model-cache.js';
+import { checkModelPath } from './model-loading.js';
+import { defaultCacheDir } from './model-cache.js';
+import { ChatSession, EngineSession, type ChatSessionOptions, type FinishReason, type GenerationResult, type GenerationTimings, type StreamOptions } from './session.js';
+import type { WorkerLoadOptions, WorkerModelInfo } from './worker/protocol.js';
+import { WorkerClient } from './worker/worker-client.js';
 
 export interface SmallMindEngineOptions {
-  /** Where load and import messages go (console by default). */
+  /** Where load and import messages go (console by default: info and up). */
   readonly logger?: Logger;
+  /** Messages the worker forwards (default `info`; `debug` adds kernel details). */
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Directory for SMQ files imported from GGUF (default `$SMALLMIND_CACHE_DIR` or `~/.cache/smallmind`). */
   readonly cacheDir?: string;
-  /** Threads for the matrix kernels, the calling thread included (default: all cores, at most 8). */
+  /** Threads for the matrix kernels, the worker's own thread included (default: all cores, at most 8). */
   readonly threads?: number;
   /** `wasm` (default): WebAssembly SIMD kernels; `reference`: the plain TypeScript kernels. */
   readonly kernels?: 'wasm' | 'reference';
@@ -37,10 +45,10 @@ export interface LoadModelOptions {
   readonly path: string;
   /** Keep weights in their block format (default true); `false` dequantizes them to F32. */
   readonly preserveQuantization?: boolean;
-  /** Context window to enforce instead of the file's. */
+  /** Default context window of sessions (default min(the file's, 4096)). */
   readonly contextLength?: number;
   /** Progress of a GGUF -> SMQ import (only called when an import actually runs). */
-  readonly onImportProgress?: (progress: GgufImportProgress) => void;
+  readonly onImportProgress?: (progress: Pick<GgufImportProgress, 'bytesDone' | 'bytesTotal' | 'tensorsDone' | 'tensorsTotal'>) => void;
   /** Progress of reading the weights, after each matrix. */
   readonly onLoadProgress?: (progress: LoadProgress) => void;
 }
@@ -51,42 +59,45 @@ export interface ModelInfo {
   /** True when this call imported the GGUF file (false: cache hit, or an SMQ path). */
   readonly imported: boolean;
   readonly architecture: string;
+  /** The default context window of sessions. */
   readonly contextLength: number;
+  /** The model's own context length (`{arch}.context_length`). */
+  readonly trainedContextLength: number;
   readonly vocabSize: number;
   readonly kernels: string;
+  /** The file's `tokenizer.chat_template`, if any. */
+  readonly chatTemplate: string | undefined;
 }
 
-export interface GenerateOptions extends SamplingOptions {
-  /** Most new tokens (default 128); fewer when the context window ends first. */
-  readonly maxTokens?: number;
-  /** Prepend BOS (default: what the model's tokenizer metadata says). */
-  readonly addBos?: boolean;
+export interface SessionOptions {
+  /** Tokens the session's KV cache holds (default: the engine's context length). */
+  readonly contextSize?: number;
+  /** `f32` (default) or `f16` (half the memory). */
+  readonly kvType?: KvType;
+}
+
+export interface GenerateOptions extends StreamOptions {
   /** Receives the text as it is produced, never splitting a UTF-8 character. */
   readonly onText?: (text: string) => void;
-  /** Stops generation at the next token. */
-  readonly signal?: AbortSignal;
 }
 
-export interface GenerateResult {
-  readonly text: string;
-  readonly tokens: number[];
+export interface GenerateResult extends GenerationResult {
+  /** Prompt tokens (= timings.promptTokens). */
   readonly promptTokens: number;
-  /** `stop`: an end-of-generation token; `length`: maxTokens or the context window; `abort`: the signal. */
-  readonly finishReason: 'stop' | 'length' | 'abort';
+  /** Prompt evaluation time (= timings.promptMs). */
   readonly prefillMs: number;
+  /** Generation time (= timings.generateMs). */
   readonly decodeMs: number;
 }
 
-/**
- * The one-stop facade: load a GGUF or SMQ model, generate text. Each `generate` call starts from
- * an empty KV cache. Call `dispose()` to stop kernel worker threads.
- */
+export type { FinishReason, GenerationTimings };
+
 export class SmallMindEngine {
   private readonly logger: Logger;
   private readonly cacheDir: string;
-  private backend: KernelBackend | undefined;
-  private loaded: Model | undefined;
-  private contextOverride: number | undefined;
+  private client: WorkerClient | undefined;
+  private loaded: ModelInfo | undefined;
+  private disposed = false;
 
   constructor(private readonly options: SmallMindEngineOptions = {}) {
     this.logger = options.logger ?? consoleLogger;
@@ -95,198 +106,138 @@ export class SmallMindEngine {
     if (cap !== undefined && (!Number.isSafeInteger(cap) || cap < 0)) {
       throw new EngineError('INVALID_OPTION', 'cacheMaxBytes', `cacheMaxBytes = ${cap} must be a non-negative integer (bytes)`);
     }
+    const threads = options.threads;
+    if (threads !== undefined && (!Number.isSafeInteger(threads) || threads < 1)) {
+      throw new EngineError('INVALID_OPTION', 'threads', `threads = ${threads} must be a positive integer`);
+    }
   }
 
-  /** The loaded model: config, tokenizer, metadata, sessions (undefined before `loadModel`). */
-  get model(): Model | undefined {
+  /** What is loaded (undefined before `loadModel`). */
+  get model(): ModelInfo | undefined {
     return this.loaded;
   }
 
+  private worker(): WorkerClient {
+    if (this.disposed) throw new EngineError('ENGINE_DISPOSED', 'engine', 'the engine has been disposed');
+    this.client ??= new WorkerClient((level, message) => this.logger[level](message));
+    return this.client;
+  }
+
+  private requireModel(): { client: WorkerClient; info: ModelInfo } {
+    const info = this.loaded;
+    if (info === undefined || this.client === undefined) throw new EngineError('NO_MODEL_LOADED', 'model', 'call loadModel() first');
+    return { client: this.client, info };
+  }
+
+  /** Loads a model into the worker, replacing the previous one (which is released first). */
   async loadModel(options: LoadModelOptions): Promise<ModelInfo> {
-    const { path } = options;
-    const kind = extname(path).toLowerCase();
-    if (kind !== '.gguf' && kind !== '.smq') {
-      throw new EngineError('UNSUPPORTED_MODEL_FILE', 'path', `model file "${path}" must end in .gguf or .smq`);
+    await checkModelPath(options.path);
+    const contextLength = options.contextLength;
+    if (contextLength !== undefined && (!Number.isSafeInteger(contextLength) || contextLength < 1)) {
+      throw new EngineError('INVALID_OPTION', 'contextLength', `contextLength = ${contextLength} must be a positive integer`);
     }
-    const info = await stat(path).catch(() => undefined);
-    if (info?.isFile() !== true) throw new EngineError('MODEL_NOT_FOUND', 'path', `model file "${path}" does not exist or is not a file`);
-
-    let smqPath = path;
-    let imported = false;
-    /** The GGUF file a damaged SMQ file can be re-imported from (undefined: the SMQ file is the user's own). */
-    let source: string | undefined;
-    if (kind === '.gguf') {
-      source = path;
-      ({ smqPath, imported } = await this.importCached(path, options));
-    } else {
-      source = (await cacheEntrySource(path))?.path;
-    }
-    // One model at a time: release the previous one (its weights live in its backend's memory) before
-    // reading the next, so two models never have to fit in memory together.
-    await this.dispose();
-    let loaded: { model: LoadedModel; backend: KernelBackend };
-    const loadedFile = await stat(smqPath).catch(() => undefined);
-    try {
-<<<<<<< HEAD
-      this.loaded = await SmqModelLoader.loadFromSmq(smqPath, {
-        logger: this.logger,
-        backend,
-        ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
-      });
-      this.contextOverride = options.contextLength;
-=======
-      loaded = await this.loadSmq(smqPath, options);
->>>>>>> robust
-    } catch (error) {
-      // A cache entry damaged on disk (truncated, flipped bytes) fails at open or at a tensor checksum.
-      // Checking every checksum up front would cost a full extra read, so the load itself is the check.
-      if (!(error instanceof SmqFormatError) || imported || source === undefined) throw error;
-      if ((await stat(source).catch(() => undefined))?.isFile() !== true) {
-        throw new EngineError(
-          'CACHE_ENTRY_CORRUPT',
-          'path',
-          `the cached model ${smqPath} is damaged (${error.message}) and its source ${source} is gone; ` +
-            `remove it with \`smallmind cache clear --cache-dir ${dirname(smqPath)}\` (or \`rm ${smqPath}\`)`,
-        );
-      }
-      this.logger.warn(`the cached model ${smqPath} is damaged (${error.message}); removing it and re-importing ${source}`);
-      // Another process may have healed it already: only remove the very file that failed.
-      const now = await stat(smqPath).catch(() => undefined);
-      if (now !== undefined && now.ino === loadedFile?.ino && now.mtimeMs === loadedFile.mtimeMs) await removeCacheEntry(smqPath);
-      ({ smqPath, imported } = await this.importCached(source, options));
-      loaded = await this.loadSmq(smqPath, options);
-    }
-    const { backend } = loaded;
-    this.loaded = loaded.model;
-    this.backend = backend;
-    const { config, tokenizer } = this.loaded;
-    return {
-      smqPath,
-      imported,
-      architecture: config.architecture,
-      contextLength: this.contextLength(this.loaded),
-      vocabSize: tokenizer.vocabSize,
-      kernels: `${backend.name} x${backend.threads}`,
-    };
-  }
-
-<<<<<<< HEAD
-  private contextLength(model: Model): number {
-    return Math.min(this.contextOverride ?? model.config.contextLength, model.config.contextLength);
-=======
-  /** The cached SMQ file of `ggufPath`, imported first if needed; then the cache is held to its size cap. */
-  private async importCached(ggufPath: string, options: LoadModelOptions): Promise<{ smqPath: string; imported: boolean }> {
-    const result = await ensureImported(ggufPath, this.cacheDir, options.onImportProgress);
-    this.logger.info(result.imported ? `imported ${ggufPath} -> ${result.smqPath}` : `using cached import ${result.smqPath}`);
-    if (this.options.cacheMaxBytes !== undefined) {
-      const pruned = await pruneCache(this.cacheDir, { maxBytes: this.options.cacheMaxBytes, keep: [result.smqPath] });
-      for (const entry of pruned.removed) this.logger.info(`cache: evicted ${entry.smqPath} (${entry.bytes} bytes)`);
-    }
-    return result;
-  }
-
-  /** Loads `smqPath` onto a fresh kernel backend (disposed again if the load fails). */
-  private async loadSmq(smqPath: string, options: LoadModelOptions): Promise<{ model: LoadedModel; backend: KernelBackend }> {
-    const backend = await createBackend({
-      ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
-      prefer: this.options.kernels ?? 'wasm',
-      logger: this.logger,
-    });
-    try {
-      return { model: await this.loadOnto(smqPath, backend, options), backend };
-    } catch (error) {
-      await backend.dispose();
-      throw error;
-    }
-  }
-
-  private async loadOnto(smqPath: string, backend: KernelBackend, options: LoadModelOptions): Promise<LoadedModel> {
-    const onLoadProgress = options.onLoadProgress;
-    let progressBackend: KernelBackend | { prepare: KernelBackend['prepare'] } = backend;
-    if (onLoadProgress !== undefined) {
-      // The loader prepares every matrix (2-D and up) in file order; the header says how big each is.
-      const reader = await SmqReader.open(smqPath);
-      const matrices = reader.tensors.filter((t) => t.shape.length >= 2).map((t) => t.byteLength);
-      await reader.close();
-      const bytesTotal = matrices.reduce((sum, n) => sum + n, 0);
-      let tensorsDone = 0;
-      let bytesDone = 0;
-      progressBackend = {
-        prepare: (tensor) => {
-          const prepared = backend.prepare(tensor);
-          bytesDone = Math.min(bytesTotal, bytesDone + (matrices[tensorsDone] ?? 0));
-          tensorsDone++;
-          onLoadProgress({ bytesDone, bytesTotal, tensorsDone, tensorsTotal: matrices.length });
-          return prepared;
-        },
-      };
-    }
-    return SmqModelLoader.loadFromSmq(smqPath, {
-      logger: this.logger,
-      backend: progressBackend,
-      ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
-      ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
-    });
->>>>>>> robust
-  }
-
-  /** Generates a continuation of `prompt` (greedy unless a temperature > 0 is given). */
-  async generate(prompt: string, options: GenerateOptions = {}): Promise<GenerateResult> {
-    const loaded = this.loaded;
-    if (loaded === undefined) throw new EngineError('NO_MODEL_LOADED', 'model', 'call loadModel() before generate()');
-    const { tokenizer } = loaded;
-    const model = loaded.createSession({ contextSize: this.contextLength(loaded) });
-    const maxTokens = options.maxTokens ?? 128;
-    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
-      throw new EngineError('INVALID_OPTION', 'maxTokens', `maxTokens = ${maxTokens} must be a non-negative integer`);
-    }
-    const sampler = new Sampler({ temperature: 0, ...options });
-    const promptTokens = tokenizer.encode(prompt, options.addBos === undefined ? {} : { addBos: options.addBos });
-    if (promptTokens.length === 0) throw new EngineError('INVALID_OPTION', 'prompt', 'the prompt encodes to zero tokens (empty prompt and no BOS)');
-    if (promptTokens.length > model.contextSize) {
-      throw new EngineError('PROMPT_TOO_LONG', 'prompt', `the prompt is ${promptTokens.length} tokens; the context window holds ${model.contextSize}`);
-    }
-    // The last sampled token is never fed back, so a full window still yields one more token.
-    const budget = Math.min(maxTokens, model.contextSize - promptTokens.length + 1);
-    const decoder = tokenizer.createStreamDecoder();
-    const tokens: number[] = [];
-    let text = '';
-    const emit = (piece: string): void => {
-      if (piece.length === 0) return;
-      text += piece;
-      options.onText?.(piece);
-    };
-
-    const t0 = performance.now();
-    let logits = budget > 0 ? model.evaluate(promptTokens) : new Float32Array(0);
-    const t1 = performance.now();
-    let finishReason: GenerateResult['finishReason'] = 'length';
-    for (let step = 0; step < budget; step++) {
-      if (options.signal?.aborted === true) {
-        finishReason = 'abort';
-        break;
-      }
-      const token = sampler.sample(logits);
-      if (tokenizer.isEndOfGeneration(token)) {
-        finishReason = 'stop';
-        break;
-      }
-      tokens.push(token);
-      emit(decoder.push(token));
-      // Let an onText consumer (stdout, an HTTP stream) drain between tokens.
-      if (options.onText !== undefined) await new Promise((resolve) => setImmediate(resolve));
-      if (step + 1 < budget) logits = model.evaluate([token]);
-    }
-    emit(decoder.flush());
-    model.dispose();
-    return { text, tokens, promptTokens: promptTokens.length, finishReason, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
-  }
-
-  /** Stops kernel threads and releases the model (also done by the next `loadModel`). */
-  async dispose(): Promise<void> {
+    const client = this.worker();
     this.loaded = undefined;
-    const backend = this.backend;
-    this.backend = undefined;
-    await backend?.dispose();
+    const request: WorkerLoadOptions = {
+      path: options.path,
+      cacheDir: this.cacheDir,
+      logLevel: this.options.logLevel ?? 'info',
+      ...(this.options.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: this.options.cacheMaxBytes }),
+      ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
+      ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
+      ...(this.options.kernels === undefined ? {} : { kernels: this.options.kernels }),
+    };
+    const info = await client.request<WorkerModelInfo>(
+      { type: 'load', options: request },
+      {
+        onProgress: (phase, bytesDone, bytesTotal, tensorsDone, tensorsTotal) => {
+          const progress = { bytesDone, bytesTotal, tensorsDone, tensorsTotal };
+          if (phase === 'import') options.onImportProgress?.(progress);
+          else options.onLoadProgress?.(progress);
+        },
+      },
+    );
+    const cap = Math.min(info.contextLength, 4096);
+    this.loaded = {
+      smqPath: info.smqPath,
+      imported: info.imported,
+      architecture: info.architecture,
+      contextLength: contextLength === undefined ? cap : Math.min(contextLength, info.contextLength),
+      trainedContextLength: info.contextLength,
+      vocabSize: info.vocabSize,
+      kernels: info.kernels,
+      chatTemplate: info.chatTemplate,
+    };
+    return this.loaded;
+  }
+
+  /** A new session with its own KV cache in the worker. */
+  async createSession(options: SessionOptions = {}): Promise<EngineSession> {
+    const { client, info } = this.requireModel();
+    const created = await client.request<{ session: number; contextSize: number }>({
+      type: 'session.create',
+      options: { contextSize: options.contextSize ?? info.contextLength, ...(options.kvType === undefined ? {} : { kvType: options.kvType }) },
+    });
+    return new EngineSession(client, created.session, created.contextSize);
+  }
+
+  /** A chat over a new session, rendered with the model's chat template (or `options.template`). */
+  async createChat(options: ChatSessionOptions & SessionOptions = {}): Promise<ChatSession> {
+    const { contextSize, kvType, ...chat } = options;
+    const session = await this.createSession({ ...(contextSize === undefined ? {} : { contextSize }), ...(kvType === undefined ? {} : { kvType }) });
+    return new ChatSession(session, chat);
+  }
+
+  /**
+   * Continues `prompt` in a fresh session (greedy unless a temperature > 0 is given). `onText` receives the
+   * text as it streams; `signal` stops it within a token.
+   */
+  async generate(prompt: string, options: GenerateOptions = {}): Promise<GenerateResult> {
+    this.requireModel();
+    const { onText, ...rest } = options;
+    const session = await this.createSession();
+    try {
+      const run = session.stream(prompt, rest);
+      for await (const chunk of run) if (chunk.text.length > 0) onText?.(chunk.text);
+      const result = await run.result;
+      return { ...result, promptTokens: result.timings.promptTokens, prefillMs: result.timings.promptMs, decodeMs: result.timings.generateMs };
+    } finally {
+      await session.dispose();
+    }
+  }
+
+  /** Token ids of `text` (control tokens in the text parsed only with `parseSpecial`). */
+  async tokenize(text: string, options: { readonly addBos?: boolean; readonly parseSpecial?: boolean } = {}): Promise<number[]> {
+    const { client } = this.requireModel();
+    return client.request<number[]>({ type: 'tokenize', text, ...options });
+  }
+
+  /** The text of token ids. */
+  async detokenize(tokens: readonly number[]): Promise<string> {
+    const { client } = this.requireModel();
+    return client.request<string>({ type: 'detokenize', tokens });
+  }
+
+  /** The prompt text the chat template renders for `messages` (exactly, no newline added). */
+  async renderChat(messages: readonly ChatMessage[], options: { readonly template?: string; readonly addGenerationPrompt?: boolean } = {}): Promise<string> {
+    const { client } = this.requireModel();
+    return client.request<string>({
+      type: 'chat.render',
+      messages,
+      addGenerationPrompt: options.addGenerationPrompt ?? true,
+      ...(options.template === undefined ? {} : { template: options.template }),
+    });
+  }
+
+  /** Stops the worker (and its kernel threads); the engine cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.loaded = undefined;
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      await client.request({ type: 'unload' }).catch(() => {});
+      await client.terminate();
+    }
   }
 }

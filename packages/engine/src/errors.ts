@@ -14,6 +14,14 @@ export const EngineErrorCode = {
   INVALID_OPTION: 'INVALID_OPTION',
   /** A cached import is damaged and its source GGUF file is gone, so it cannot be re-imported. */
   CACHE_ENTRY_CORRUPT: 'CACHE_ENTRY_CORRUPT',
+  /** A chat no longer fits the context window and the caller chose `contextOverflow: 'error'`. */
+  CONTEXT_FULL: 'CONTEXT_FULL',
+  /** The inference worker could not start or died. */
+  WORKER_FAILED: 'WORKER_FAILED',
+  /** The engine (or a session) was used after `dispose()`. */
+  ENGINE_DISPOSED: 'ENGINE_DISPOSED',
+  /** A session was used after its `dispose()`. */
+  SESSION_DISPOSED: 'SESSION_DISPOSED',
 } as const;
 export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode];
 

@@ -48,7 +48,8 @@ export function workerOptions(options: StreamOptions): { options: import('./work
   const chunk = prefillChunk ?? 128;
   if (!Number.isSafeInteger(chunk) || chunk < 1) throw new EngineError('INVALID_OPTION', 'prefillChunk', `prefillChunk = ${String(chunk)} must be a positive integer`);
   const { maxTokens, stop, addBos: _addBos, ...sampling } = checked;
-  return { options: { ...sampling, maxTokens: maxTokens ?? 128, stop: stop ?? [], prefillChunk: chunk }, signal };
+  // Greedy unless a temperature is given (the CLI and the server pass their own defaults).
+  return { options: { temperature: 0, ...sampling, maxTokens: maxTokens ?? 128, stop: stop ?? [], prefillChunk: chunk }, signal };
 }
 
 /**

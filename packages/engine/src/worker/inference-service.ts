@@ -25,7 +25,7 @@ function yieldToEventLoop(): Promise<void> {
   if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
   return new Promise((resolve) => {
     const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
+    (channel.port1 as unknown as { onmessage: (() => void) | null }).onmessage = () => resolve();
     channel.port2.postMessage(null);
   });
 }
@@ -129,8 +129,9 @@ export class InferenceService {
   private async load(id: number, options: WorkerLoadOptions): Promise<WorkerModelInfo> {
     await this.unload();
     const opened = await openModel(options, {
-      log: (level, message) => this.post({ type: 'log', level, message }),
-      progress: (phase, done, total) => this.post({ type: 'progress', id, phase, done, total }),
+      log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => this.post({ type: 'log', level, message }),
+      progress: (phase: 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) =>
+        this.post({ type: 'progress', id, phase, done, total, itemsDone, itemsTotal }),
     });
     this.opened = opened;
     const { model } = opened;
@@ -153,7 +154,7 @@ export class InferenceService {
     this.sessions.clear();
     const opened = this.opened;
     this.opened = undefined;
-    await opened?.model.dispose();
+    await opened?.dispose();
   }
 
   /** The prompt's tokens, and for a chat how many old messages were dropped to fit `limit` tokens. */

@@ -113,7 +113,17 @@ export interface WireError {
 export type WorkerEvent =
   | { readonly type: 'result'; readonly id: number; readonly value: unknown }
   | { readonly type: 'error'; readonly id: number; readonly error: WireError }
-  | { readonly type: 'progress'; readonly id: number; readonly phase: 'import' | 'load'; readonly done: number; readonly total: number }
+  | {
+      readonly type: 'progress';
+      readonly id: number;
+      readonly phase: 'import' | 'load';
+      /** Bytes. */
+      readonly done: number;
+      readonly total: number;
+      /** Tensors. */
+      readonly itemsDone: number;
+      readonly itemsTotal: number;
+    }
   | { readonly type: 'chunk'; readonly id: number; readonly text: string; readonly tokens: readonly number[] }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string };
 

@@ -6,25 +6,36 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { EngineError } from '../errors.js';
+import { SmallMindError } from '@smallmind/quantization-tensors';
+import { EngineError, EngineErrorCode } from '../errors.js';
 import type { WireError, WorkerEvent, WorkerRequest } from './protocol.js';
 
 type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-/** An error thrown in the worker, with the original class name, code and field. */
-export class WorkerError extends Error {
-  readonly code: string | undefined;
+/**
+ * An error thrown in the worker, as the caller sees it: `name` is the original class name (e.g.
+ * `SmqFormatError`, `InvalidInputError`), with its `code` and `field`.
+ */
+export class WorkerError extends SmallMindError {
+  override readonly name: string;
   readonly field: string | undefined;
   constructor(wire: WireError) {
-    super(wire.message);
+    super(wire.code ?? 'WORKER_ERROR', wire.message);
     this.name = wire.name;
-    this.code = wire.code;
     this.field = wire.field;
   }
 }
 
+/** Engine errors come back as EngineError (same code and field); anything else as a WorkerError. */
+function fromWire(wire: WireError): Error {
+  if (wire.name === 'EngineError' && wire.code !== undefined && wire.code in EngineErrorCode) {
+    return new EngineError(wire.code as EngineErrorCode, wire.field ?? '', wire.message);
+  }
+  return new WorkerError(wire);
+}
+
 export interface RequestHandlers {
-  readonly onProgress?: (phase: 'import' | 'load', done: number, total: number) => void;
+  readonly onProgress?: (phase: 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) => void;
   readonly onChunk?: (text: string, tokens: readonly number[]) => void;
 }
 
@@ -72,7 +83,7 @@ export class WorkerClient {
     if (pending === undefined) return;
     switch (event.type) {
       case 'progress':
-        pending.onProgress?.(event.phase, event.done, event.total);
+        pending.onProgress?.(event.phase, event.done, event.total, event.itemsDone, event.itemsTotal);
         break;
       case 'chunk':
         pending.onChunk?.(event.text, event.tokens);
@@ -83,7 +94,7 @@ export class WorkerClient {
         break;
       case 'error':
         this.settle(event.id);
-        pending.reject(new WorkerError(event.error));
+        pending.reject(fromWire(event.error));
         break;
     }
   }

@@ -1,0 +1,141 @@
+/**
+ * Opening a model file as the inference worker does it: a GGUF is imported into the SMQ cache once (then
+ * reused; the cache is held to its size cap), the SMQ file is loaded onto a fresh kernel backend with
+ * progress, and a cache entry found damaged while loading (truncated, flipped bytes) is removed and
+ * re-imported from its GGUF once, with one WARN naming the file and the reason.
+ */
+import { stat } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
+import { SmqFormatError, SmqReader } from '@smallmind/io-smq';
+import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
+import { SmqModelLoader, type Logger, type Model } from '@smallmind/runtime';
+import { EngineError } from './errors.js';
+import { cacheEntrySource, ensureImported, pruneCache, removeCacheEntry } from './model-cache.js';
+import type { WorkerLoadOptions } from './worker/protocol.js';
+
+export interface OpenHooks {
+  readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  /** `import`: bytes copied into the cache; `load`: bytes of weights placed in kernel memory. */
+  readonly progress: (phase: 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) => void;
+}
+
+export interface OpenedModel {
+  readonly model: Model;
+  readonly smqPath: string;
+  /** This call imported the GGUF (false: a cache hit, or an SMQ path). */
+  readonly imported: boolean;
+  /** e.g. `wasm-relaxed-simd x2`. */
+  readonly kernels: string;
+  /** Releases the model and its kernel backend (worker threads, kernel memory). */
+  dispose(): Promise<void>;
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** A Logger that forwards messages at or above `level` through `log`. */
+function forwardingLogger(level: WorkerLoadOptions['logLevel'], log: OpenHooks['log']): Logger {
+  const min = level === 'silent' ? LEVELS.length : LEVELS.indexOf(level);
+  const at = (l: (typeof LEVELS)[number]) => (message: string) => {
+    if (LEVELS.indexOf(l) >= min) log(l, message);
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Checks the path on the caller's side too, so the common mistakes fail fast with an EngineError. */
+export async function checkModelPath(path: string): Promise<'.gguf' | '.smq'> {
+  const kind = extname(path).toLowerCase();
+  if (kind !== '.gguf' && kind !== '.smq') {
+    throw new EngineError('UNSUPPORTED_MODEL_FILE', 'path', `model file "${path}" must end in .gguf or .smq`);
+  }
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile() !== true) throw new EngineError('MODEL_NOT_FOUND', 'path', `model file "${path}" does not exist or is not a file`);
+  return kind;
+}
+
+export async function openModel(options: WorkerLoadOptions, hooks: OpenHooks): Promise<OpenedModel> {
+  const logger = forwardingLogger(options.logLevel, hooks.log);
+  const { path } = options;
+  const kind = await checkModelPath(path);
+
+  const importCached = async (ggufPath: string): Promise<{ smqPath: string; imported: boolean }> => {
+    const result = await ensureImported(ggufPath, options.cacheDir, (p) => hooks.progress('import', p.bytesDone, p.bytesTotal, p.tensorsDone, p.tensorsTotal));
+    logger.info(result.imported ? `imported ${ggufPath} -> ${result.smqPath}` : `using cached import ${result.smqPath}`);
+    if (options.cacheMaxBytes !== undefined) {
+      const pruned = await pruneCache(options.cacheDir, { maxBytes: options.cacheMaxBytes, keep: [result.smqPath] });
+      for (const entry of pruned.removed) logger.info(`cache: evicted ${entry.smqPath} (${entry.bytes} bytes)`);
+    }
+    return result;
+  };
+
+  let smqPath = path;
+  let imported = false;
+  /** The GGUF file a damaged SMQ file can be re-imported from (undefined: the SMQ file is the user's own). */
+  let source: string | undefined;
+  if (kind === '.gguf') {
+    source = path;
+    ({ smqPath, imported } = await importCached(path));
+  } else {
+    source = (await cacheEntrySource(path))?.path;
+  }
+  const loadedFile = await stat(smqPath).catch(() => undefined);
+  try {
+    return { ...(await loadSmq(smqPath, options, logger, hooks)), smqPath, imported };
+  } catch (error) {
+    // A cache entry damaged on disk fails at open or at a tensor checksum. Checking every checksum up front
+    // would cost a full extra read, so the load itself is the check.
+    if (!(error instanceof SmqFormatError) || imported || source === undefined) throw error;
+    if ((await stat(source).catch(() => undefined))?.isFile() !== true) {
+      throw new EngineError(
+        'CACHE_ENTRY_CORRUPT',
+        'path',
+        `the cached model ${smqPath} is damaged (${error.message}) and its source ${source} is gone; ` +
+          `remove it with \`smallmind cache clear --cache-dir ${dirname(smqPath)}\` (or \`rm ${smqPath}\`)`,
+      );
+    }
+    logger.warn(`the cached model ${smqPath} is damaged (${error.message}); removing it and re-importing ${source}`);
+    // Another process may have healed it already: only remove the very file that failed.
+    const now = await stat(smqPath).catch(() => undefined);
+    if (now !== undefined && now.ino === loadedFile?.ino && now.mtimeMs === loadedFile.mtimeMs) await removeCacheEntry(smqPath);
+    ({ smqPath, imported } = await importCached(source));
+    return { ...(await loadSmq(smqPath, options, logger, hooks)), smqPath, imported };
+  }
+}
+
+/** Loads `smqPath` onto a fresh kernel backend (disposed again if the load fails), reporting progress. */
+async function loadSmq(smqPath: string, options: WorkerLoadOptions, logger: Logger, hooks: OpenHooks): Promise<{ model: Model; kernels: string; dispose(): Promise<void> }> {
+  const backend = await createBackend({
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    prefer: options.kernels ?? 'wasm',
+    logger,
+  });
+  try {
+    // The loader prepares every matrix (2-D and up) in file order; the header says how big each is.
+    const reader = await SmqReader.open(smqPath);
+    const matrices = reader.tensors.filter((t) => t.shape.length >= 2).map((t) => t.byteLength);
+    await reader.close();
+    const total = matrices.reduce((sum, n) => sum + n, 0);
+    let done = 0;
+    let count = 0;
+    const progressBackend: Pick<KernelBackend, 'prepare'> = {
+      prepare: (tensor) => {
+        const prepared = backend.prepare(tensor);
+        done = Math.min(total, done + (matrices[count++] ?? 0));
+        hooks.progress('load', done, total, count, matrices.length);
+        return prepared;
+      },
+    };
+    const model = await SmqModelLoader.loadFromSmq(smqPath, {
+      logger,
+      backend: progressBackend,
+      ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
+    });
+    const dispose = async (): Promise<void> => {
+      await model.dispose();
+      await backend.dispose();
+    };
+    return { model, kernels: `${backend.name} x${backend.threads}`, dispose };
+  } catch (error) {
+    await backend.dispose();
+    throw error;
+  }
+}
