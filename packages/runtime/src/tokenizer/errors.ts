@@ -1,3 +1,5 @@
+import { SmallMindError } from '@smallmind/quantization-tensors';
+
 /** What can be wrong when building a tokenizer from metadata or when calling it. */
 export const TokenizerErrorCode = {
   /** A required `tokenizer.ggml.*` key is absent. */
@@ -22,14 +24,14 @@ export type TokenizerErrorCode = (typeof TokenizerErrorCode)[keyof typeof Tokeni
  * is at fault: a metadata key (`tokenizer.ggml.tokens`), an array element (`tokenizer.ggml.tokens[17]`)
  * or an argument (`ids[3]`).
  */
-export class TokenizerError extends Error {
+export class TokenizerError extends SmallMindError<TokenizerErrorCode> {
   override readonly name = 'TokenizerError';
   constructor(
-    readonly code: TokenizerErrorCode,
+    code: TokenizerErrorCode,
     readonly field: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(`${message} (${code} at ${field})`, options);
+    super(code, `${message} (${code} at ${field})`, options);
   }
 }
