@@ -22,6 +22,8 @@ export const EngineErrorCode = {
   ENGINE_DISPOSED: 'ENGINE_DISPOSED',
   /** A session was used after its `dispose()`. */
   SESSION_DISPOSED: 'SESSION_DISPOSED',
+  /** A session got a second generation while one is running. */
+  SESSION_BUSY: 'SESSION_BUSY',
 } as const;
 export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode];
 

@@ -60,9 +60,21 @@ describe('engine sessions (inference in a worker)', () => {
       await session.dispose();
     }
     const [a, b] = [await engine.createSession(), await engine.createSession()];
-    const [ra, rb] = await Promise.all([a.generate(prompts[0]!, { maxTokens: 12 }), b.generate(prompts[1]!, { maxTokens: 12 })]);
+    // Record the order chunks arrive in: the two generations interleave token by token in the worker.
+    const order: string[] = [];
+    const collect = async (name: string, run: ReturnType<typeof a.stream>) => {
+      for await (const chunk of run) if (chunk.tokens.length > 0) order.push(name);
+      return run.result;
+    };
+    const [ra, rb] = await Promise.all([collect('a', a.stream(prompts[0]!, { maxTokens: 12 })), collect('b', b.stream(prompts[1]!, { maxTokens: 12 }))]);
     expect(ra.tokens).toEqual(solo[0]);
     expect(rb.tokens).toEqual(solo[1]);
+    expect(order.indexOf('b')).toBeLessThan(order.lastIndexOf('a'));
+    expect(order.indexOf('a')).toBeLessThan(order.lastIndexOf('b'));
+    // One generation at a time per session.
+    const first = a.generate(prompts[0]!, { maxTokens: 4 });
+    await expect(a.generate(prompts[0]!, { maxTokens: 4 })).rejects.toMatchObject({ code: 'SESSION_BUSY' });
+    await first;
     await Promise.all([a.dispose(), b.dispose()]);
   });
 

@@ -35,6 +35,8 @@ interface SessionEntry {
   readonly session: Session;
   /** Exactly the tokens evaluated into the cache, in order. */
   tokens: number[];
+  /** A generation is running on this session (one at a time per session). */
+  busy: boolean;
 }
 
 function commonPrefix(a: readonly number[], b: readonly number[]): number {
@@ -83,11 +85,12 @@ export class InferenceService {
         return null;
       case 'session.create': {
         const id = this.nextSession++;
-        this.sessions.set(id, { session: this.model.createSession(request.options), tokens: [] });
+        this.sessions.set(id, { session: this.model.createSession(request.options), tokens: [], busy: false });
         return { session: id, contextSize: this.sessions.get(id)!.session.contextSize };
       }
       case 'session.truncate': {
         const entry = this.entry(request.session);
+        if (entry.busy) throw new EngineError('SESSION_BUSY', 'session', `session ${request.session} is generating`);
         const length = Math.min(request.length, entry.tokens.length);
         entry.session.truncate(length);
         entry.tokens.length = length;
@@ -98,8 +101,16 @@ export class InferenceService {
         this.sessions.delete(request.session);
         return null;
       }
-      case 'session.generate':
-        return this.generate(request.id, this.entry(request.session), request.input, request.options);
+      case 'session.generate': {
+        const entry = this.entry(request.session);
+        if (entry.busy) throw new EngineError('SESSION_BUSY', 'session', `session ${request.session} is already generating; wait for it or use another session`);
+        entry.busy = true;
+        try {
+          return await this.generate(request.id, entry, request.input, request.options);
+        } finally {
+          entry.busy = false;
+        }
+      }
       case 'tokenize':
         return this.model.tokenizer.encode(request.text, {
           ...(request.addBos === undefined ? {} : { addBos: request.addBos }),
