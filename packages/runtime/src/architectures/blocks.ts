@@ -61,9 +61,7 @@ export function selfAttention(f: Forward, h: Rows, w: AttentionWeights, c: Model
   if (w.qkv !== undefined) {
     [q, k, v] = f.split(f.linear(w.qkv, h, w.qkvBias), [qWidth(c), kvWidth(c), kvWidth(c)]) as [Rows, Rows, Rows];
   } else {
-    q = f.linear(need(w.q, 'attn_q'), h, w.qBias);
-    k = f.linear(need(w.k, 'attn_k'), h, w.kBias);
-    v = f.linear(need(w.v, 'attn_v'), h, w.vBias);
+    [q, k, v] = f.linears([need(w.q, 'attn_q'), need(w.k, 'attn_k'), need(w.v, 'attn_v')], h, [w.qBias, w.kBias, w.vBias]) as [Rows, Rows, Rows];
   }
   if (w.qNorm !== undefined) f.headNorm(q, w.qNorm);
   if (w.kNorm !== undefined) f.headNorm(k, w.kNorm);
@@ -94,8 +92,7 @@ export function feedForward(f: Forward, h: Rows, w: FeedForwardWeights, kind: 'g
     const [gate, up] = f.split(fused, [fused.width / 2, fused.width / 2]) as [Rows, Rows];
     hidden = f.swiglu(gate, up);
   } else {
-    const gate = f.linear(need(w.gate, 'ffn_gate'), h, w.gateBias);
-    const up = f.linear(w.up, h, w.upBias);
+    const [gate, up] = f.linears([need(w.gate, 'ffn_gate'), w.up], h, [w.gateBias, w.upBias]) as [Rows, Rows];
     hidden = kind === 'gated-silu' ? f.swiglu(gate, up) : f.geglu(gate, up);
   }
   return f.linear(w.down, hidden, w.downBias);

@@ -7,6 +7,7 @@
  * Every op here is plain TypeScript over float32 arrays except the matrix products, which go through the
  * weights' own kernels (`IWeightTensor`: WebAssembly SIMD when the backend prepared them).
  */
+import { multiplyShared } from '@smallmind/quantization-kernels';
 import type { IWeightTensor } from '@smallmind/quantization-tensors';
 import { AttentionScratch } from '../ops/attention.js';
 import {
@@ -154,6 +155,21 @@ export class Forward {
     else weight.matMul(x.data, x.n, out.data);
     if (bias !== undefined) addBias(out, bias);
     return out;
+  }
+
+  /**
+   * y_t = W_t x (+ bias_t) for several matrices of one input (Q, K, V; gate, up). WASM-prepared weights share
+   * one quantization of x per activation type and one thread-pool dispatch (`multiplyShared`); results equal
+   * separate `linear` calls exactly.
+   */
+  linears(weights: readonly IWeightTensor[], x: Rows, biases: ReadonlyArray<Float32Array | undefined> = []): Rows[] {
+    const outs = weights.map((w) => this.alloc(w.rows, x.n));
+    multiplyShared(weights, x.data, x.n, outs.map((o) => o.data));
+    outs.forEach((out, i) => {
+      const bias = biases[i];
+      if (bias !== undefined) addBias(out, bias);
+    });
+    return outs;
   }
 
   /** Splits every row into consecutive column groups (a fused QKV or gate+up output). */
