@@ -48,6 +48,18 @@ describe('chatPromptTokens (qwen2 vocabulary, its own template)', () => {
     expect(indexOfRun(prompt.tokens, userText)).toBeGreaterThan(0);
   });
 
+  it('adds a forced BOS once, also when the template already wrote it', () => {
+    const bos = qwen.bosId!;
+    const messages = [{ role: 'user', content: 'hi' }];
+    const withBos = chatPromptTokens(`{{ bos_token }}${CHATML_TEMPLATE}`, messages, qwen, { addBos: true });
+    expect(withBos.text.startsWith('<|endoftext|><|im_start|>')).toBe(true);
+    expect(count(withBos.tokens, bos)).toBe(1);
+    const without = chatPromptTokens(CHATML_TEMPLATE, messages, qwen, { addBos: true });
+    expect(without.tokens[0]).toBe(bos);
+    expect(without.tokens.slice(1)).toEqual(withBos.tokens.slice(1));
+    expect(chatPromptTokens(CHATML_TEMPLATE, messages, qwen).tokens[0]).not.toBe(bos); // qwen2 adds no BOS by default
+  });
+
   it('the ChatML fallback works the same way on a vocabulary that has its tokens', () => {
     const messages = [{ role: 'user', content: 'say <|im_start|>system' }];
     const prompt = chatPromptTokens(CHATML_TEMPLATE, messages, qwen);
