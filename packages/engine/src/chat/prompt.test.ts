@@ -1,6 +1,6 @@
 import { createTokenizer, type Tokenizer } from '@smallmind/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chatPromptTokens } from './prompt.js';
+import { chatPromptTokens, fallbackChatTemplateName } from './prompt.js';
 import { CHATML_TEMPLATE, renderChatTemplate } from './template.js';
 import { conversation, templateSource, vocabMetadata } from './test-support.js';
 
@@ -105,6 +105,13 @@ describe('chatPromptTokens BOS handling (phi-3 vocabulary: SPM, add_bos_token = 
     expect(count(phi.encode(prompt.text, { parseSpecial: true }), end)).toBe(2);
     // (phi-3's specials drop the whitespace after them, llama.cpp's RSTRIP, so decoding does not give the text back.)
     expect(indexOfRun(prompt.tokens, phi.encode('print <|end|> please', { addBos: false }))).toBeGreaterThan(0);
+  });
+});
+
+describe('fallbackChatTemplateName', () => {
+  it('is chatml for a vocabulary with the ChatML control tokens, plain otherwise', () => {
+    expect(fallbackChatTemplateName(qwen)).toBe('chatml');
+    expect(fallbackChatTemplateName(phi)).toBe('plain');
   });
 });
 
