@@ -5,7 +5,8 @@
 // process so resident memory is the model's alone.
 //
 //   pnpm --filter @smallmind/engine bench            (everything; installs node-llama-cpp on first use)
-//   BENCH_MIXES=Q4_0 BENCH_THREADS=1 BENCH_SKIP_LLAMA=1 BENCH_SKIP_F32=1 ... to narrow
+//   BENCH_MIXES=Q4_0 BENCH_THREADS=1 BENCH_SKIP_LLAMA=1 BENCH_SKIP_F32=1 ... to narrow;
+//   BENCH_RELAXED=0 runs SmallMind on the SIMD128 build (default: relaxed SIMD where the engine has it)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, statfsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -48,7 +49,7 @@ function argmax(values: Float32Array): number {
 }
 
 async function runSmallMind(smq: string, mix: string, threads: number, f32: boolean): Promise<RunResult> {
-  const backend = await createBackend({ threads });
+  const backend = await createBackend({ threads, relaxedSimd: process.env.BENCH_RELAXED !== '0' });
   (globalThis as { gc?: () => void }).gc?.();
   const rssBeforeLoadBytes = process.memoryUsage().rss;
   const t0 = performance.now();

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@smallmind/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineError, SmallMindEngine } from './index.js';
+import { SmqReader } from '@smallmind/io-smq';
+import { EngineError, SmallMindEngine, type LoadProgress } from './index.js';
 
 const fixtures = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const storiesGguf = join(fixtures, 'stories260K/stories260K-F32.gguf');
@@ -64,6 +65,28 @@ describe('SmallMindEngine', () => {
       expect(result.finishReason).toBe('length');
       await expect(engine.generate('Once upon a time there was a little girl named Lily', { maxTokens: 1 })).rejects.toMatchObject({
         code: 'PROMPT_TOO_LONG',
+      });
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('reports load progress matrix by matrix, ending at the total of the file\'s matrices', async () => {
+    const engine = new SmallMindEngine({ cacheDir, logger: silentLogger });
+    try {
+      const progress: LoadProgress[] = [];
+      const info = await engine.loadModel({ path: storiesGguf, onLoadProgress: (p) => progress.push(p) });
+      const reader = await SmqReader.open(info.smqPath);
+      const matrices = reader.tensors.filter((t) => t.shape.length >= 2);
+      await reader.close();
+      expect(progress).toHaveLength(matrices.length);
+      expect(progress.map((p) => p.tensorsDone)).toEqual(matrices.map((_, i) => i + 1));
+      expect(progress.every((p, i) => i === 0 || p.bytesDone > progress[i - 1]!.bytesDone)).toBe(true);
+      expect(progress.at(-1)).toEqual({
+        bytesDone: matrices.reduce((sum, t) => sum + t.byteLength, 0),
+        bytesTotal: matrices.reduce((sum, t) => sum + t.byteLength, 0),
+        tensorsDone: matrices.length,
+        tensorsTotal: matrices.length,
       });
     } finally {
       await engine.dispose();

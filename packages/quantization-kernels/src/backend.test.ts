@@ -177,3 +177,34 @@ describe('worker protocol', () => {
     await backend.dispose();
   });
 });
+
+describe('allocate (zero-copy loading)', () => {
+  it('returns a prepared tensor whose data the caller fills; products then equal prepare()', async () => {
+    const backend = await createBackend({ threads: 2, minParallelWork: 0, warmUpRounds: 0 });
+    try {
+      const reference = referenceTensor(GgmlType.Q4_K, 24, 512, 6);
+      const placed = backend.allocate!(GgmlType.Q4_K, 512, 24)!;
+      expect(placed.type).toBe(GgmlType.Q4_K);
+      expect(placed.data.length).toBe(reference.data.length);
+      expect(placed.data.every((b) => b === 0)).toBe(true);
+      placed.data.set(reference.data); // what a reader filling kernel memory straight from the file does
+      const x = randomFloats(512, 2);
+      expect(product(placed, x)).toEqual(product(backend.prepare(reference), x));
+      expect(backend.prepare(placed)).toBe(placed);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it('is undefined where prepare would keep the tensor on the reference path, and rejects bad shapes', async () => {
+    const backend = await createBackend({ threads: 1, warmUpRounds: 0 });
+    try {
+      expect(backend.allocate!(GgmlType.IQ3_S, 256, 1)).toBeUndefined();
+      expect(() => backend.allocate!(GgmlType.Q8_0, 33, 2)).toThrow(expect.objectContaining({ code: 'BAD_TENSOR', typeName: 'Q8_0' }));
+      expect(() => backend.allocate!(GgmlType.Q8_0, 32, 0)).toThrow(expect.objectContaining({ code: 'BAD_TENSOR' }));
+      expect((await createBackend({ prefer: 'reference' })).allocate!(GgmlType.Q8_0, 32, 2)).toBeUndefined();
+    } finally {
+      await backend.dispose();
+    }
+  });
+});

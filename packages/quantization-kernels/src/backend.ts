@@ -1,4 +1,4 @@
-import type { IWeightTensor } from '@smallmind/quantization-tensors';
+import type { GgmlTypeId, IWeightTensor } from '@smallmind/quantization-tensors';
 
 /** Which implementation multiplies: one of the WebAssembly builds, or the plain TS reference. */
 export type BackendName = 'wasm-simd128' | 'wasm-relaxed-simd' | 'reference';
@@ -15,6 +15,14 @@ export interface KernelBackend {
    * without a kernel come back unchanged (logged once per type).
    */
   prepare(tensor: IWeightTensor): IWeightTensor;
+  /**
+   * Zero-copy loading: reserves kernel memory for a `type` matrix of `rows` x `cols` and returns
+   * the prepared tensor, whose `data` (a writable view of that memory, zero-filled) the caller
+   * fills with the file's blocks — e.g. by reading the file straight into it — before the first
+   * product. Undefined when this backend would not take such a tensor (no kernel for the format,
+   * too big for one memory shard, the reference backend): then load it normally and `prepare` it.
+   */
+  allocate?(type: GgmlTypeId, cols: number, rows: number): IWeightTensor | undefined;
   /** Stops worker threads and releases kernel memory; prepared tensors then throw BACKEND_DISPOSED. */
   dispose(): Promise<void>;
 }
@@ -26,6 +34,10 @@ export class ReferenceBackend implements KernelBackend {
 
   prepare(tensor: IWeightTensor): IWeightTensor {
     return tensor;
+  }
+
+  allocate(): undefined {
+    return undefined;
   }
 
   async dispose(): Promise<void> {}

@@ -44,10 +44,23 @@ export class WasmBackend implements KernelBackend {
   prepare(tensor: IWeightTensor): IWeightTensor {
     this.checkAlive();
     if (tensor instanceof WasmWeightTensor && tensor.owner === this) return tensor;
-    const found = kernelFormat(tensor.type);
-    const info = ggmlTypeInfo(tensor.type);
-    if (found === undefined) return this.fallback(tensor, `no WebAssembly kernel for ${info.name}; using the reference implementation`);
-    const { rows, cols } = tensor;
+    const placed = this.allocate(tensor.type, tensor.cols, tensor.rows);
+    if (placed === undefined) return tensor;
+    if (tensor.data.length < placed.byteLength) {
+      throw new KernelError('BAD_TENSOR', `${ggmlTypeInfo(tensor.type).name} tensor [${tensor.cols} x ${tensor.rows}] needs ${placed.byteLength} bytes of data, has ${tensor.data.length}`, {
+        typeName: ggmlTypeInfo(tensor.type).name,
+      });
+    }
+    // The one copy of the weights: from the caller's buffer into kernel memory.
+    placed.data.set(tensor.data.subarray(0, placed.byteLength));
+    return placed;
+  }
+
+  allocate(type: GgmlTypeId, cols: number, rows: number): WasmWeightTensor | undefined {
+    this.checkAlive();
+    const found = kernelFormat(type);
+    const info = ggmlTypeInfo(type);
+    if (found === undefined) return this.fallback(type, `no WebAssembly kernel for ${info.name}; using the reference implementation`);
     if (!Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(cols) || cols < 1 || cols % info.blockSize !== 0) {
       throw new KernelError('BAD_TENSOR', `${info.name} tensor has ${rows} rows of ${cols} columns; columns must be a positive multiple of ${info.blockSize}`, {
         typeName: info.name,
@@ -55,16 +68,10 @@ export class WasmBackend implements KernelBackend {
     }
     const rowBytes = (cols / info.blockSize) * info.typeSize;
     const byteLength = rows * rowBytes;
-    if (tensor.data.length < byteLength) {
-      throw new KernelError('BAD_TENSOR', `${info.name} tensor [${cols} x ${rows}] needs ${byteLength} bytes of data, has ${tensor.data.length}`, {
-        typeName: info.name,
-      });
-    }
     if (this.minimumArena(found.format, rows, cols) > this.settings.arenaBytes || byteLength + 128 > this.settings.shardBytes - this.settings.arenaBytes) {
-      return this.fallback(tensor, `${info.name} tensor [${cols} x ${rows}] does not fit one kernel memory shard; using the reference implementation`);
+      return this.fallback(type, `${info.name} tensor [${cols} x ${rows}] does not fit one kernel memory shard; using the reference implementation`);
     }
     const { shard, ptr } = this.place(byteLength);
-    new Uint8Array(shard.buffer, ptr, byteLength).set(tensor.data.subarray(0, byteLength));
     return new WasmWeightTensor(this, shard, ptr, found.format, found.index, rows, cols, rowBytes);
   }
 
@@ -214,12 +221,12 @@ export class WasmBackend implements KernelBackend {
     return shard;
   }
 
-  private fallback(tensor: IWeightTensor, message: string): IWeightTensor {
-    if (!this.fallbackLogged.has(tensor.type)) {
-      this.fallbackLogged.add(tensor.type);
+  private fallback(type: GgmlTypeId, message: string): undefined {
+    if (!this.fallbackLogged.has(type)) {
+      this.fallbackLogged.add(type);
       this.settings.logger.info?.(message);
     }
-    return tensor;
+    return undefined;
   }
 
   private checkAlive(): void {

@@ -230,6 +230,9 @@ describe('Sampler chain', () => {
 
   it('a NaN logit is never picked', () => {
     expect(seen(new Sampler({ temperature: 5, seed: 3 }), Float32Array.of(Number.NaN, 1, 1), 500)).toEqual([1, 2]);
+    expect(new Sampler({ temperature: 0 }).sample(Float32Array.of(Number.NaN, 1, 2))).toBe(2);
+    expect(new Sampler({ temperature: 0, presencePenalty: 0.5 }).sample(Float32Array.of(Number.NaN, 1, 2))).toBe(2);
+    expect(() => new Sampler({ temperature: 0 }).sample(Float32Array.of(Number.NaN, -Infinity))).toThrow(expect.objectContaining({ code: 'EMPTY_INPUT' }));
   });
 
   it('ignores names outside the sampling table, so generation options can pass through', () => {

@@ -133,6 +133,12 @@ export class Sampler {
   sample(logits: Float32Array): number {
     const n = logits.length;
     if (n === 0) throw new InvalidInputError('EMPTY_INPUT', 'logits', 'cannot sample from zero logits');
+    // Plain greedy needs neither a copy nor a filter (argmax never picks NaN: it compares with >).
+    if (this.isGreedy && this.typicalP >= 1 && this.logitBias.length === 0 && !this.hasPenalties) {
+      const best = argmax(logits);
+      if (!(logits[best]! > -Infinity)) throw allBanned();
+      return best;
+    }
     if (this.work.length !== n) {
       this.work = new Float32Array(n);
       this.ids = new Int32Array(n);

@@ -1,6 +1,6 @@
 import { createTokenizer, type Tokenizer } from '@smallmind/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chatPromptTokens } from './prompt.js';
+import { chatPromptTokens, fallbackChatTemplateName } from './prompt.js';
 import { CHATML_TEMPLATE, renderChatTemplate } from './template.js';
 import { conversation, templateSource, vocabMetadata } from './test-support.js';
 
@@ -48,6 +48,18 @@ describe('chatPromptTokens (qwen2 vocabulary, its own template)', () => {
     expect(indexOfRun(prompt.tokens, userText)).toBeGreaterThan(0);
   });
 
+  it('adds a forced BOS once, also when the template already wrote it', () => {
+    const bos = qwen.bosId!;
+    const messages = [{ role: 'user', content: 'hi' }];
+    const withBos = chatPromptTokens(`{{ bos_token }}${CHATML_TEMPLATE}`, messages, qwen, { addBos: true });
+    expect(withBos.text.startsWith('<|endoftext|><|im_start|>')).toBe(true);
+    expect(count(withBos.tokens, bos)).toBe(1);
+    const without = chatPromptTokens(CHATML_TEMPLATE, messages, qwen, { addBos: true });
+    expect(without.tokens[0]).toBe(bos);
+    expect(without.tokens.slice(1)).toEqual(withBos.tokens.slice(1));
+    expect(chatPromptTokens(CHATML_TEMPLATE, messages, qwen).tokens[0]).not.toBe(bos); // qwen2 adds no BOS by default
+  });
+
   it('the ChatML fallback works the same way on a vocabulary that has its tokens', () => {
     const messages = [{ role: 'user', content: 'say <|im_start|>system' }];
     const prompt = chatPromptTokens(CHATML_TEMPLATE, messages, qwen);
@@ -93,6 +105,13 @@ describe('chatPromptTokens BOS handling (phi-3 vocabulary: SPM, add_bos_token = 
     expect(count(phi.encode(prompt.text, { parseSpecial: true }), end)).toBe(2);
     // (phi-3's specials drop the whitespace after them, llama.cpp's RSTRIP, so decoding does not give the text back.)
     expect(indexOfRun(prompt.tokens, phi.encode('print <|end|> please', { addBos: false }))).toBeGreaterThan(0);
+  });
+});
+
+describe('fallbackChatTemplateName', () => {
+  it('is chatml for a vocabulary with the ChatML control tokens, plain otherwise', () => {
+    expect(fallbackChatTemplateName(qwen)).toBe('chatml');
+    expect(fallbackChatTemplateName(phi)).toBe('plain');
   });
 });
 

@@ -61,6 +61,19 @@ export function chatPromptTokens(template: string, messages: readonly ChatMessag
   return { text, tokens };
 }
 
+/**
+ * The fallback for a model without a chat template: `chatml` when its vocabulary has `<|im_start|>` and
+ * `<|im_end|>` as control tokens (ChatML-trained models that lost their template), else `plain`, whose
+ * `User:` / `Assistant:` lines need no special tokens.
+ */
+export function fallbackChatTemplateName(tokenizer: Tokenizer): 'chatml' | 'plain' {
+  const isControlToken = (text: string): boolean => {
+    const ids = tokenizer.encode(text, PARSE);
+    return ids.length === 1 && controlInfo(tokenizer, ids[0]!) !== null;
+  };
+  return isControlToken('<|im_start|>') && isControlToken('<|im_end|>') ? 'chatml' : 'plain';
+}
+
 const PARSE = { parseSpecial: true, addBos: false, addEos: false } as const;
 const PLAIN = { parseSpecial: false, addBos: false, addEos: false } as const;
 

@@ -1,8 +1,12 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { MemoryByteSource, openGguf } from '@smallmind/io-gguf';
 import { describe, expect, it } from 'vitest';
 import { ChatTemplateError } from './errors.js';
 import { strftime } from './strftime.js';
 import { CHATML_TEMPLATE, PLAIN_TEMPLATE, renderChatTemplate, selectChatTemplate } from './template.js';
-import { casesFile, conversation, conversationsFile, templateSource } from './test-support.js';
+import { casesFile, chatFixtures, conversation, conversationsFile, templateSource } from './test-support.js';
 
 // cases.json was rendered by Python's jinja2 with strftime_now frozen at this local time (render.py).
 const now = new Date(casesFile.now);
@@ -81,5 +85,19 @@ describe('fallback templates', () => {
     expect(selectChatTemplate('MODEL')).toBe('MODEL');
     expect(selectChatTemplate(undefined)).toBe(CHATML_TEMPLATE);
     expect(selectChatTemplate(undefined, undefined, 'plain')).toBe(PLAIN_TEMPLATE);
+  });
+});
+
+// Provenance: the committed copies equal the templates inside the workplace's vocab GGUFs (when that set is present).
+const sharedVocab = join(chatFixtures, '..', '..', '..', 'shared', 'fixtures', 'vocab');
+describe.skipIf(!existsSync(sharedVocab))('templates taken from ../shared/fixtures/vocab', () => {
+  it.each(['qwen2', 'phi-3', 'gemma-4'])('%s.jinja is the GGUF tokenizer.chat_template byte for byte', async (name) => {
+    const bytes = gunzipSync(readFileSync(join(sharedVocab, `ggml-vocab-${name}.gguf.gz`)));
+    const gguf = await openGguf(new MemoryByteSource(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+    try {
+      expect(gguf.metadata.getString('tokenizer.chat_template')).toBe(templateSource(name));
+    } finally {
+      await gguf.close();
+    }
   });
 });

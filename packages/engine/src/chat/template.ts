@@ -47,9 +47,8 @@ export const PLAIN_TEMPLATE =
 export const builtinChatTemplates: Readonly<Record<string, string>> = { chatml: CHATML_TEMPLATE, plain: PLAIN_TEMPLATE };
 
 /**
- * The template to use: `override` (a builtin name or template text) when given, else the model's
- * `tokenizer.chat_template`, else ChatML when the vocabulary has `<|im_start|>`... decided by the caller
- * through `fallback` (default `chatml`).
+ * The template to use: `override` when given (a name in `builtinChatTemplates`, or template text), else the
+ * model's `tokenizer.chat_template`, else `fallback` (see `fallbackChatTemplateName` to pick it from the vocabulary).
  */
 export function selectChatTemplate(modelTemplate: string | undefined, override?: string, fallback: 'chatml' | 'plain' = 'chatml'): string {
   if (override !== undefined) return builtinChatTemplates[override] ?? override;

@@ -2,8 +2,9 @@
  * Every BPE pre-tokenizer name, WPM and the per-file tokenizer flags against llama.cpp, without llama.cpp:
  * fixtures/vocab/tokenizer-pre.json holds llama.cpp's ids (release v0.4.0 through node-llama-cpp 3.21.1)
  * recorded by packages/engine/scripts/tokenizer-diff.ts. That harness wrote, per `tokenizer.ggml.pre` name,
- * a vocab-only GGUF that is the vendored GPT-2 vocabulary with only the pre name replaced; here the same
- * metadata is derived in memory, so each name's split rules and flags are what differ between cases.
+ * vocab-only GGUFs that are the vendored GPT-2 vocabulary with only the pre name replaced, as is and with
+ * "boundary pairs" added (scripts/tokenizer-cases.ts: merges that expose every word boundary in the ids);
+ * here the same metadata is derived in memory, so each name's split rules and flags are what differ.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { readGguf } from '@smallmind/io-gguf';
-import { ModelMetadata, type MetadataValue } from '@smallmind/io-smq';
+import type { ModelMetadata } from '@smallmind/io-smq';
 import { createTokenizer, supportedPreTokenizers, TokenizerError } from '@smallmind/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Overrides, TEXTS, withBoundaryPairs, withOverrides } from '../../scripts/tokenizer-cases.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const vocabDir = join(repoRoot, 'fixtures', 'vocab');
@@ -29,10 +31,10 @@ interface Expectations {
   readonly bpe: {
     readonly vocab: string;
     readonly outputs: ReadonlyArray<readonly string[]>;
-    readonly pre: Readonly<Record<string, { readonly overrides: Readonly<Record<string, string>>; readonly row: number }>>;
+    readonly pre: Readonly<Record<string, { readonly overrides: Overrides; readonly plain: number; readonly boundary: number }>>;
   };
   readonly wpm: { readonly vocab: string; readonly ids: readonly string[]; readonly flags: Flags };
-  readonly flagCases: ReadonlyArray<{ readonly overrides: Readonly<Record<string, string | boolean>>; readonly flags: Flags }>;
+  readonly flagCases: ReadonlyArray<{ readonly overrides: Overrides; readonly flags: Flags }>;
 }
 
 const expected = JSON.parse(readFileSync(join(vocabDir, 'tokenizer-pre.json'), 'utf8')) as Expectations;
@@ -51,35 +53,35 @@ async function vocabMetadata(file: string): Promise<ModelMetadata> {
   }
 }
 
-function withOverrides(md: ModelMetadata, overrides: Readonly<Record<string, string | boolean>>): ModelMetadata {
-  const entries = new Map(md.entries);
-  for (const [key, value] of Object.entries(overrides)) {
-    entries.set(key, (typeof value === 'string' ? { type: 8, value } : { type: 7, value }) satisfies MetadataValue);
-  }
-  return new ModelMetadata(entries);
-}
-
 const plain = { addBos: false, addEos: false, addSep: false, parseSpecial: false } as const;
 
 describe('every BPE pre-tokenizer name against llama.cpp (GPT-2 vocabulary)', () => {
   let base: ModelMetadata;
+  let boundary: ModelMetadata;
   beforeAll(async () => {
     base = await vocabMetadata(expected.bpe.vocab);
+    boundary = withBoundaryPairs(base, expected.texts);
   });
 
-  it('the recorded vectors cover exactly the names we accept', () => {
+  it('the recorded vectors cover exactly the names we accept, on the texts the harness uses', () => {
     expect(Object.keys(expected.bpe.pre).sort()).toEqual(supportedPreTokenizers().sort());
-    // The texts do tell the rule families apart: one row per name would mean nothing was exercised.
-    expect(expected.bpe.outputs.length).toBeGreaterThan(20);
+    expect(expected.texts).toEqual(TEXTS);
+    // With boundary pairs the texts tell llama.cpp's rule families apart (one row each, about 30).
+    expect(new Set(Object.values(expected.bpe.pre).map((p) => p.boundary)).size).toBeGreaterThan(25);
   });
 
-  it.each(supportedPreTokenizers())('%s: every text tokenizes to llama.cpp ids', (name) => {
+  it.each(supportedPreTokenizers())('%s: every text tokenizes to llama.cpp ids (GPT-2 vocabulary, and with boundary pairs)', (name) => {
     const recorded = expected.bpe.pre[name];
     expect(recorded?.overrides['tokenizer.ggml.pre']).toBe(name);
-    const row = expected.bpe.outputs[recorded?.row ?? -1] as readonly string[];
-    const tok = createTokenizer(withOverrides(base, recorded?.overrides ?? {}));
-    const got = expected.texts.map((text) => tok.encode(text, plain).join(' '));
-    const failures = expected.texts.flatMap((text, i) => (got[i] === row[i] ? [] : [`${JSON.stringify(text)}: llama.cpp [${row[i]}] ours [${got[i]}]`]));
+    const failures: string[] = [];
+    for (const [label, vocab, row] of [['plain', base, recorded?.plain], ['boundary', boundary, recorded?.boundary]] as const) {
+      const ids = expected.bpe.outputs[row ?? -1] as readonly string[];
+      const tok = createTokenizer(withOverrides(vocab, recorded?.overrides ?? {}));
+      expected.texts.forEach((text, i) => {
+        const got = tok.encode(text, plain).join(' ');
+        if (got !== ids[i]) failures.push(`${label} ${JSON.stringify(text)}: llama.cpp [${ids[i]}] ours [${got}]`);
+      });
+    }
     expect(failures).toEqual([]);
   });
 
