@@ -242,9 +242,9 @@ function renderDoc(rows: readonly FamilyRow[]): string {
 }
 
 async function main(): Promise<void> {
-  const llamaRef = process.env.LLAMA_REF ?? '/tmp/llama-ref/llama-ref';
+  const llamaRef = process.env.LLAMA_REF ?? ensureLlamaRef();
   if (!existsSync(llamaRef)) {
-    console.error(`llama-ref not found at ${llamaRef}: build it with ../shared/tools/llama-ref/build.sh /tmp/llama-ref (installs node-llama-cpp 3.21.1 there), or set LLAMA_REF`);
+    console.error(`llama-ref not found at ${llamaRef}: build it with ../shared/tools/llama-ref/build.sh <dir> (installs node-llama-cpp 3.21.1 there), or set LLAMA_REF`);
     process.exitCode = 2;
     return;
   }
@@ -279,6 +279,22 @@ async function main(): Promise<void> {
   const failed = rows.filter((r) => !r.results.every((p) => p.passed));
   console.log(`wrote ${familiesDocPath}: ${rows.length} files, ${failed.length} failing`);
   if (failed.length > 0) process.exitCode = 1;
+}
+
+/**
+ * llama-ref in a folder of its own (never the default install): an existing /tmp/llama-ref build, else the
+ * workplace's build script (../shared/tools/llama-ref/build.sh: node-llama-cpp exactly 3.21.1, ~700 MB) into
+ * $LLAMA_REF_DIR or /tmp/llama-ref.
+ */
+function ensureLlamaRef(): string {
+  const dir = process.env.LLAMA_REF_DIR ?? '/tmp/llama-ref';
+  const wrapper = join(dir, 'llama-ref');
+  if (existsSync(wrapper)) return wrapper;
+  const script = resolve(repoRoot, '../shared/tools/llama-ref/build.sh');
+  if (!existsSync(script)) return wrapper;
+  console.log(`building llama-ref into ${dir} (node-llama-cpp 3.21.1; takes a few minutes the first time)`);
+  execFileSync('bash', [script, dir], { stdio: 'inherit' });
+  return wrapper;
 }
 
 /** What a committed fixture keeps: provenance and llama.cpp's F32-KV run. */
