@@ -116,12 +116,21 @@ async function loadSmq(smqPath: string, options: WorkerLoadOptions, logger: Logg
     const total = matrices.reduce((sum, n) => sum + n, 0);
     let done = 0;
     let count = 0;
-    const progressBackend: Pick<KernelBackend, 'prepare'> = {
+    const step = (): void => {
+      done = Math.min(total, done + (matrices[count++] ?? 0));
+      hooks.progress('load', done, total, count, matrices.length);
+    };
+    const progressBackend: Pick<KernelBackend, 'prepare' | 'allocate'> = {
       prepare: (tensor) => {
         const prepared = backend.prepare(tensor);
-        done = Math.min(total, done + (matrices[count++] ?? 0));
-        hooks.progress('load', done, total, count, matrices.length);
+        step();
         return prepared;
+      },
+      // Zero-copy loading: the loader reads each matrix straight into kernel memory.
+      allocate: (type, cols, rows) => {
+        const placed = backend.allocate?.(type, cols, rows);
+        if (placed !== undefined) step();
+        return placed;
       },
     };
     const model = await SmqModelLoader.loadFromSmq(smqPath, {

@@ -1,6 +1,6 @@
 import { SmqReader } from '@smallmind/io-smq';
 import { createBackend } from '@smallmind/quantization-kernels';
-import { GgmlType, createWeightTensor, ggmlTypeInfo, type IWeightTensor } from '@smallmind/quantization-tensors';
+import { GgmlType, createWeightTensor, ggmlTypeInfo, shapeToRowsCols, type GgmlTypeId, type IWeightTensor } from '@smallmind/quantization-tensors';
 import { ModelLoadError } from './errors.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { architectureOf } from './architectures/index.js';
@@ -15,6 +15,11 @@ import { createTokenizer } from './tokenizer/index.js';
  */
 export interface WeightBackend {
   prepare(tensor: IWeightTensor): IWeightTensor;
+  /**
+   * Zero-copy loading: reserves kernel memory for a matrix and returns its prepared tensor, whose `data` the
+   * loader fills straight from the file (one copy, page cache -> kernel memory). undefined: use `prepare`.
+   */
+  allocate?(type: GgmlTypeId, cols: number, rows: number): IWeightTensor | undefined;
   /** Releases what the backend holds (worker threads, kernel memory); called by `Model.dispose` for a backend the loader created. */
   dispose?(): Promise<void>;
 }
@@ -81,6 +86,17 @@ export class SmqModelLoader {
       let quantizedCount = 0;
       let floatCount = 0;
       for (const entry of entries) {
+        if (entry.shape.length >= 2 && preserveQuantization && backend.allocate !== undefined) {
+          const { rows, cols } = shapeToRowsCols(entry.shape);
+          const placed = wrapTensorErrors(entry.name, () => backend.allocate!(entry.type, cols, rows));
+          if (placed !== undefined) {
+            await reader.readTensorDataInto(entry.name, placed.data);
+            tensors.set(entry.name, placed);
+            if (entry.type === GgmlType.F32) floatCount++;
+            else quantizedCount++;
+            continue;
+          }
+        }
         const data = await reader.readTensorData(entry.name);
         let tensor = wrapTensorErrors(entry.name, () => createWeightTensor(entry.type, data, entry.shape));
         if (entry.shape.length === 1) {
