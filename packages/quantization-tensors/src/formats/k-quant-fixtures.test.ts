@@ -69,12 +69,16 @@ function coveredTypes(cases: Case[]): number[] {
   return [...new Set(cases.map(([, , , tensor]) => typeIdOfRefName(tensor.type)))].sort((a, b) => a - b);
 }
 
-describe('vendored: IQ4_NL quantizer is byte-identical to llama-quantize (stories260K fallbacks)', () => {
+describe('vendored: IQ4_NL, Q4_K and Q6_K quantizers are byte-identical to llama-quantize (stories260K fallbacks, arch/qwen3)', () => {
   const cases = quantizerCases(vendoredFixturesDir);
 
-  it('finds the 31 IQ4_NL tensors of stories260K-Q2_K-fallback', () => {
-    expect(coveredTypes(cases)).toEqual([GgmlType.IQ4_NL]);
-    expect(cases.length).toBe(31);
+  it('finds the 31 IQ4_NL tensors of stories260K-Q2_K-fallback and the Q4_K/Q6_K tensors of arch/qwen3-Q4_K_M', () => {
+    const stories = cases.filter(([name]) => name.includes('stories260K'));
+    expect(coveredTypes(stories)).toEqual([GgmlType.IQ4_NL]);
+    expect(stories.length).toBe(31);
+    const qwen3 = cases.filter(([name]) => name.includes('qwen3'));
+    expect(coveredTypes(qwen3)).toEqual([GgmlType.Q4_K, GgmlType.Q6_K]);
+    expect(stories.length + qwen3.length).toBe(cases.length);
   });
 
   it.each(cases)('%s', (_name, source, original, llamaTensor) => expectByteIdentical(source, original, llamaTensor));
