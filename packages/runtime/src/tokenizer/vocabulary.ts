@@ -86,7 +86,7 @@ export interface Vocabulary {
   readonly addSpacePrefix: boolean;
   /** Spaces are written as U+2581 in token texts (SPM, WPM, and SentencePiece-style BPE such as Gemma 4). */
   readonly escapeWhitespace: boolean;
-  /** WPM: BertNormalizer's lowercasing (`tokenizer.ggml.normalizer.lowercase`, default true). */
+  /** BertNormalizer's lowercasing for WPM and the whitespace model (`tokenizer.ggml.normalizer.lowercase`, default true). */
   readonly lowercase: boolean;
   /** WPM: drop accents after NFD (`tokenizer.ggml.normalizer.strip_accents`, default = lowercase). */
   readonly stripAccents: boolean;
@@ -294,7 +294,7 @@ export function loadVocabulary(md: ModelMetadata): Vocabulary {
   }
   specialTokensByLength.sort((a, b) => (tokens[b] as string).length - (tokens[a] as string).length || a - b);
 
-  // BertNormalizer options (llama.cpp reads them for every model; only WPM uses them).
+  // BertNormalizer options (llama.cpp reads them for every model; WPM and the whitespace model use them).
   // llama.cpp turns lowercasing off for the `whitespace` pre-tokenizer unless the file says otherwise.
   const lowercase = optionalBool(md, KEY.lowercase) ?? preTokenizer?.type !== 'whitespace';
   const stripAccents = optionalBool(md, KEY.stripAccents) ?? lowercase;
