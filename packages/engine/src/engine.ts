@@ -7,10 +7,10 @@ import type { GgufImportProgress } from '@smallmind/io-gguf';
 import { consoleLogger, type KvType, type Logger } from '@smallmind/runtime';
 import type { ChatMessage } from './chat/index.js';
 import { EngineError } from './errors.js';
-import { checkModelPath } from './model-loading.js';
+import { fileIdentity, healModelFile, resolveModelFile, type ModelFile } from './model-loading.js';
 import { defaultCacheDir } from './model-cache.js';
 import { ChatSession, EngineSession, type ChatSessionOptions, type FinishReason, type GenerationResult, type GenerationTimings, type StreamOptions } from './session.js';
-import type { WorkerLoadOptions, WorkerModelInfo } from './worker/protocol.js';
+import type { WorkerModelInfo } from './worker/protocol.js';
 import { WorkerClient } from './worker/worker-client.js';
 
 export interface SmallMindEngineOptions {
@@ -131,36 +131,47 @@ export class SmallMindEngine {
 
   /** Loads a model into the worker, replacing the previous one (which is released first). */
   async loadModel(options: LoadModelOptions): Promise<ModelInfo> {
-    await checkModelPath(options.path);
+    if (this.disposed) throw new EngineError('ENGINE_DISPOSED', 'engine', 'the engine has been disposed');
     const contextLength = options.contextLength;
     if (contextLength !== undefined && (!Number.isSafeInteger(contextLength) || contextLength < 1)) {
       throw new EngineError('INVALID_OPTION', 'contextLength', `contextLength = ${contextLength} must be a positive integer`);
     }
-    const client = this.worker();
     this.loaded = undefined;
-    const request: WorkerLoadOptions = {
-      path: options.path,
-      cacheDir: this.cacheDir,
-      logLevel: this.options.logLevel ?? 'info',
-      ...(this.options.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: this.options.cacheMaxBytes }),
-      ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
-      ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
-      ...(this.options.kernels === undefined ? {} : { kernels: this.options.kernels }),
-    };
-    const info = await client.request<WorkerModelInfo>(
-      { type: 'load', options: request },
-      {
-        onProgress: (phase, bytesDone, bytesTotal, tensorsDone, tensorsTotal) => {
-          const progress = { bytesDone, bytesTotal, tensorsDone, tensorsTotal };
-          if (phase === 'import') options.onImportProgress?.(progress);
-          else options.onLoadProgress?.(progress);
+    const resolveOptions = { path: options.path, cacheDir: this.cacheDir, ...(this.options.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: this.options.cacheMaxBytes }) };
+    // The import runs here, on the caller's thread: signals reach only the main thread, and an interrupted
+    // import must remove its temporary file. The worker loads the SMQ file.
+    const onImport = (bytesDone: number, bytesTotal: number, tensorsDone: number, tensorsTotal: number): void =>
+      options.onImportProgress?.({ bytesDone, bytesTotal, tensorsDone, tensorsTotal });
+    let file: ModelFile = await resolveModelFile(resolveOptions, this.logger, onImport);
+    const client = this.worker();
+    const load = (smqPath: string): Promise<WorkerModelInfo> =>
+      client.request<WorkerModelInfo>(
+        {
+          type: 'load',
+          options: {
+            path: smqPath,
+            logLevel: this.options.logLevel ?? 'info',
+            ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
+            ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
+            ...(this.options.kernels === undefined ? {} : { kernels: this.options.kernels }),
+          },
         },
-      },
-    );
+        { onProgress: (_phase, bytesDone, bytesTotal, tensorsDone, tensorsTotal) => options.onLoadProgress?.({ bytesDone, bytesTotal, tensorsDone, tensorsTotal }) },
+      );
+    const before = await fileIdentity(file.smqPath);
+    let info: WorkerModelInfo;
+    try {
+      info = await load(file.smqPath);
+    } catch (error) {
+      const healed = await healModelFile(file, error, resolveOptions, this.logger, before);
+      if (healed === undefined) throw error;
+      file = healed;
+      info = await load(file.smqPath);
+    }
     const cap = Math.min(info.contextLength, 4096);
     this.loaded = {
-      smqPath: info.smqPath,
-      imported: info.imported,
+      smqPath: file.smqPath,
+      imported: file.imported,
       architecture: info.architecture,
       contextLength: contextLength === undefined ? cap : Math.min(contextLength, info.contextLength),
       trainedContextLength: info.contextLength,

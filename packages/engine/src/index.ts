@@ -1,5 +1,5 @@
 export { SmallMindEngine } from './engine.js';
-export type { GenerateOptions, GenerateResult, LoadModelOptions, LoadProgress, ModelInfo, SmallMindEngineOptions } from './engine.js';
+export type { FinishReason, GenerateOptions, GenerateResult, GenerationTimings, LoadModelOptions, LoadProgress, ModelInfo, SessionOptions, SmallMindEngineOptions } from './engine.js';
 export { EngineError, EngineErrorCode } from './errors.js';
 export { cacheEntrySource, cachedSmqPath, clearCache, defaultCacheDir, ensureImported, listCache, pruneCache, removeCacheEntry, sweepStaleTempFiles, touchCacheEntry } from './model-cache.js';
 export type { CacheEntry, CacheEntrySource, PruneOptions, PruneResult } from './model-cache.js';
@@ -7,3 +7,6 @@ export { createProgress, formatBytes, formatMetadataValue, formatProgress, parse
 export type { Progress, ProgressOptions } from './format.js';
 export * from './chat/index.js';
 export * from './generation/index.js';
+export { ChatSession, EngineSession, GenerationRun } from './session.js';
+export type { ChatSessionOptions, GenerationChunk, GenerationResult, Prompt, StreamOptions } from './session.js';
+export { WorkerError } from './worker/worker-client.js';

@@ -9,9 +9,8 @@ import type { ChatMessage } from '../chat/index.js';
 
 /** What the worker needs to open a model (paths and plain options; no callbacks). */
 export interface WorkerLoadOptions {
+  /** The SMQ file (the caller has already imported a GGUF into the cache). */
   readonly path: string;
-  readonly cacheDir: string;
-  readonly cacheMaxBytes?: number;
   readonly preserveQuantization?: boolean;
   readonly threads?: number;
   readonly kernels?: 'wasm' | 'reference';
