@@ -12,12 +12,18 @@
 //   F16/BF16/F32 row: f32 x[cols] (already rounded to the weight's float type)
 import { f16, f32ToF16 } from './common';
 
-/** C roundf: half away from zero (ggml's reference quantizers use it). */
-@inline function roundAway(v: f32): f32 {
-  const t = Mathf.trunc(v);
-  return Mathf.abs(v - t) >= 0.5 ? t + copysign<f32>(1, v) : t;
+/** C roundf (half away from zero; ggml's reference quantizers use it) of four lanes: trunc, then +-1 where |v - trunc| >= 0.5. */
+@inline function roundAwayX4(v: v128): v128 {
+  const t = f32x4.trunc(v);
+  const one = v128.or(v128.and(v, i32x4.splat(0x80000000)), f32x4.splat(1));
+  return v128.bitselect(f32x4.add(t, one), t, f32x4.ge(f32x4.abs(f32x4.sub(v, t)), f32x4.splat(0.5)));
 }
 
+/**
+ * Q8_0/Q8_1 rows, eight f32x4 per block: the same operations as ggml's reference quantizer per
+ * value (amax, d = amax / 127, roundf(x * (1 / d))), so the quants and scales are bit-identical to
+ * the scalar version (tested against @smallmind/quantization-tensors).
+ */
 function quantizeQ8Row(x: usize, out: usize, cols: i32, withSums: bool): void {
   const nb = cols >> 5;
   const dOut = out + (<usize>cols << 1);
@@ -26,18 +32,28 @@ function quantizeQ8Row(x: usize, out: usize, cols: i32, withSums: bool): void {
   const sumOut = q8Out + <usize>cols;
   for (let b = 0; b < nb; b++) {
     const xb = x + (<usize>b << 7);
-    let amax: f32 = 0;
-    for (let j = 0; j < 32; j++) amax = Mathf.max(amax, Mathf.abs(load<f32>(xb + (<usize>j << 2))));
+    let m = f32x4.abs(v128.load(xb));
+    for (let j = 1; j < 8; j++) m = f32x4.max(m, f32x4.abs(v128.load(xb + (<usize>j << 4))));
+    const amax = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
     const d: f32 = amax / 127;
-    const id: f32 = d != 0 ? <f32>1 / d : 0;
+    const id = f32x4.splat(d != 0 ? <f32>1 / d : 0);
     const qb = out + (<usize>b << 6);
-    let sum: i32 = 0;
-    for (let j = 0; j < 32; j++) {
-      const q = <i32>roundAway(load<f32>(xb + (<usize>j << 2)) * id);
-      store<i16>(qb + (<usize>j << 1), <i16>q);
-      store<i8>(q8Out + (<usize>b << 5) + <usize>j, <i8>q);
-      sum += q;
+    const q8 = q8Out + (<usize>b << 5);
+    let sums = i32x4.splat(0);
+    for (let j = 0; j < 2; j++) {
+      const o = xb + (<usize>j << 6);
+      const q0 = i32x4.trunc_sat_f32x4_s(roundAwayX4(f32x4.mul(v128.load(o), id)));
+      const q1 = i32x4.trunc_sat_f32x4_s(roundAwayX4(f32x4.mul(v128.load(o, 16), id)));
+      const q2 = i32x4.trunc_sat_f32x4_s(roundAwayX4(f32x4.mul(v128.load(o, 32), id)));
+      const q3 = i32x4.trunc_sat_f32x4_s(roundAwayX4(f32x4.mul(v128.load(o, 48), id)));
+      sums = i32x4.add(sums, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
+      const lo = i16x8.narrow_i32x4_s(q0, q1);
+      const hi = i16x8.narrow_i32x4_s(q2, q3);
+      v128.store(qb + (<usize>j << 5), lo);
+      v128.store(qb + (<usize>j << 5), hi, 16);
+      v128.store(q8 + (<usize>j << 4), i8x16.narrow_i16x8_s(lo, hi));
     }
+    const sum = i32x4.extract_lane(sums, 0) + i32x4.extract_lane(sums, 1) + i32x4.extract_lane(sums, 2) + i32x4.extract_lane(sums, 3);
     store<f32>(dOut + (<usize>b << 2), f16(f32ToF16(d)));
     if (withSums) store<f32>(sOut + (<usize>b << 2), f16(f32ToF16(<f32>sum * d)));
     else store<i32>(sumOut + (<usize>b << 2), sum);
