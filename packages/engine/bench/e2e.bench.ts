@@ -53,7 +53,8 @@ async function runSmallMind(smq: string, mix: string, threads: number, f32: bool
   (globalThis as { gc?: () => void }).gc?.();
   const rssBeforeLoadBytes = process.memoryUsage().rss;
   const t0 = performance.now();
-  const { model } = await SmqModelLoader.loadFromSmq(smq, { backend, logger: silentLogger, preserveQuantization: !f32, contextLength: 512 });
+  const loaded = await SmqModelLoader.loadFromSmq(smq, { backend, logger: silentLogger, preserveQuantization: !f32 });
+  const model = loaded.createSession({ contextSize: 512 });
   const loadSeconds = (performance.now() - t0) / 1000;
   (globalThis as { gc?: () => void }).gc?.();
   const rssBytes = process.memoryUsage().rss;
@@ -71,6 +72,8 @@ async function runSmallMind(smq: string, mix: string, threads: number, f32: bool
     for (let i = 0; i < DECODE_TOKENS; i++) logits = model.evaluate([argmax(logits)]);
     decodeSeconds = Math.min(decodeSeconds, (performance.now() - d0) / 1000);
   }
+  model.dispose();
+  await loaded.dispose();
   await backend.dispose();
   return {
     engine: 'smallmind', mix, threads, f32, backend: backend.name, loadSeconds, rssBytes, rssBeforeLoadBytes,

@@ -57,14 +57,14 @@ async function child(path: string, preserveQuantization: boolean): Promise<void>
   // TinyLlama-sized model, where the arena is negligible.
   const backend = new ReferenceBackend();
   const warm = await SmqModelLoader.loadFromSmq(path, { preserveQuantization, logger: silentLogger, backend });
-  warm.model.evaluate([1]);
+  warm.createSession({ contextSize: 8 }).evaluate([1]);
   await warm.dispose();
   gc();
   const before = process.memoryUsage();
   const loaded = await SmqModelLoader.loadFromSmq(path, { preserveQuantization, logger: silentLogger, backend });
   gc();
   const after = process.memoryUsage();
-  loaded.model.reset();
+  await loaded.dispose();
   const result: Measurement = {
     mode: preserveQuantization ? 'preserveQuantization: true' : 'preserveQuantization: false',
     rssDelta: after.rss - before.rss,
