@@ -90,6 +90,9 @@ declare module 'fastify' {
   }
 }
 
+/** Most tokens `/tokenize` splits into pieces (`with_pieces`). */
+const MAX_PIECES = 2048;
+
 function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v < min) throw new ApiError(500, 'server_error', `${name} = ${String(value)} must be an integer >= ${min}`, name, 'invalid_option');
@@ -242,8 +245,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       parseSpecial: request.body.parse_special ?? true,
     });
     if (request.body.with_pieces !== true) return { tokens };
-    const pieces = await Promise.all(tokens.map(async (id) => ({ id, piece: await model.engine.detokenize([id]) })));
-    return { tokens: pieces };
+    // Each piece is what its token adds to the decoded text so far (a lone token would lose a SentencePiece
+    // leading space), so the pieces join to the decoded text. Quadratic, hence bounded.
+    if (tokens.length > MAX_PIECES) {
+      throw new ApiError(400, 'invalid_request_error', `with_pieces: the content is ${tokens.length} tokens; at most ${MAX_PIECES} are split into pieces`, 'with_pieces', 'too_many_tokens');
+    }
+    const prefixes = await Promise.all(tokens.map((_, i) => model.engine.detokenize(tokens.slice(0, i + 1))));
+    return { tokens: tokens.map((id, i) => ({ id, piece: prefixes[i]!.slice(i === 0 ? 0 : prefixes[i - 1]!.length) })) };
   });
 
   app.post<{ Body: DetokenizeBody }>('/detokenize', { schema: { body: detokenizeBody } }, async (request) => {
