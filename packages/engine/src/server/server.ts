@@ -183,7 +183,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (e.validation !== undefined) {
       const first = e.validation[0];
       const missing = first?.params.missingProperty;
-      const path = `${first?.instancePath ?? ''}${typeof missing === 'string' ? `/${missing}` : ''}`.replace(/^\//, '').replaceAll('/', '.');
+      // The JSON pointer `/messages/0/role` as `messages[0].role`, as the engine names fields.
+      const path = `${first?.instancePath ?? ''}${typeof missing === 'string' ? `/${missing}` : ''}`
+        .split('/')
+        .filter((part) => part !== '')
+        .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
+        .join('');
       const where = path === '' ? 'the body' : path;
       api = new ApiError(400, 'invalid_request_error', `invalid request: ${where} ${first?.message ?? 'is invalid'}`, path === '' ? null : path, 'invalid_value');
     } else if (!(error instanceof ApiError) && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
@@ -375,7 +380,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const messages = chatMessages(body);
     // The rendered prompt is the slot key; rendering here also reports a template error as a 400 up front.
     const key = await model.engine.renderChat(messages);
-    return answer(request, reply, 'chat', model, { input: { kind: 'chat', messages, overflow: 'error' }, key }, generation, body);
+    try {
+      return await answer(request, reply, 'chat', model, { input: { kind: 'chat', messages, overflow: 'error' }, key }, generation, body);
+    } catch (error) {
+      // The engine calls a chat's rendered prompt `prompt`; the client sent `messages`.
+      const api = toApiError(error);
+      throw api.param === 'prompt' ? new ApiError(api.status, api.type, api.message, 'messages', api.code, api.headers) : api;
+    }
   });
 
   app.post<{ Body: CompletionBody }>('/v1/completions', { schema: { body: completionBody } }, async (request, reply) => {
