@@ -1,5 +1,5 @@
 /**
- * `tsx src/server/serve-main.ts serve <model> [flags]`: the `serve` command on its own, as the CLI runs it
+ * `node --import tsx src/server/serve-main.ts serve <model> [flags]` (from packages/engine): the `serve` command on its own, as the CLI runs it
  * (used by the SIGTERM test; the lead wires `registerServeCommand` into the real CLI). Prints the bound URL
  * as the first stdout line once listening.
  */

@@ -166,6 +166,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    // While closing, a keep-alive connection whose last response just ended would hold close() up until the
+    // grace period: drop it as soon as it is idle.
+    if (closing !== undefined) setImmediate(() => app.server.closeIdleConnections());
     const route = request.routeOptions.url ?? 'unknown';
     const ms = reply.elapsedTime;
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
