@@ -249,7 +249,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   app.post<{ Body: TokenizeBody }>('/tokenize', { schema: { body: tokenizeBody } }, async (request) => {
     const model = served(request.body.model);
     const tokens = await model.engine.tokenize(request.body.content, {
-      ...(request.body.add_special === undefined ? {} : { addBos: request.body.add_special }),
+      // llama-server: no BOS unless asked for.
+      addBos: request.body.add_special ?? false,
       parseSpecial: request.body.parse_special ?? true,
     });
     if (request.body.with_pieces !== true) return { tokens };
