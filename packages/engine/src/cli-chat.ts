@@ -15,6 +15,14 @@ export interface ChatFlags extends EngineFlags {
 
 export async function chatCommand(out: Output, model: string, flags: ChatFlags, generation: GenerationOptions): Promise<void> {
   const { engine } = await loadEngine(out, model, flags);
+  let chat: Awaited<ReturnType<typeof engine.createChat>>;
+  try {
+    chat = await engine.createChat({ ...(flags.system === undefined ? {} : { system: flags.system }), ...(flags.template === undefined ? {} : { template: flags.template }) });
+  } catch (error) {
+    await engine.dispose();
+    throw error;
+  }
+  // readline starts reading at once and drops lines nobody listens to: iterate it with no await in between.
   const interactive = process.stdin.isTTY === true;
   const rl = createInterface({ input: process.stdin, ...(interactive ? { output: process.stderr, prompt: '> ' } : {}), terminal: interactive });
   let answering: AbortController | undefined;
@@ -34,7 +42,6 @@ export async function chatCommand(out: Output, model: string, flags: ChatFlags, 
     rl.prompt();
   });
   try {
-    const chat = await engine.createChat({ ...(flags.system === undefined ? {} : { system: flags.system }), ...(flags.template === undefined ? {} : { template: flags.template }) });
     if (interactive) {
       out.note('chat: type a message; /reset forgets the conversation; Ctrl-C stops an answer; Ctrl-D exits');
       rl.prompt();
