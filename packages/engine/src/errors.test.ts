@@ -5,7 +5,7 @@ import * as pkg from './index.js';
 
 
 /** The error classes `index.ts` exports; a new one must be added here (and extend SmallMindError). */
-const EXPECTED = ['EngineError'];
+const EXPECTED = ['ChatTemplateError', 'EngineError'];
 
 describe('EngineError', () => {
   it('is a SmallMindError with its string code, as thrown by the facade', async () => {

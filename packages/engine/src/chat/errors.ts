@@ -1,3 +1,5 @@
+import { SmallMindError } from '@smallmind/quantization-tensors';
+
 /** Codes of `ChatTemplateError`. */
 export type ChatTemplateErrorCode =
   /** The template does not parse. */
@@ -12,14 +14,14 @@ export type ChatTemplateErrorCode =
   | 'CONTENT_NOT_ISOLATED';
 
 /** A chat template cannot be rendered or tokenized; `field` names the message or option at fault. */
-export class ChatTemplateError extends Error {
+export class ChatTemplateError extends SmallMindError<ChatTemplateErrorCode> {
   override readonly name = 'ChatTemplateError';
   constructor(
-    readonly code: ChatTemplateErrorCode,
+    code: ChatTemplateErrorCode,
     /** e.g. `template`, `messages[2].content`. */
     readonly field: string,
     message: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }
