@@ -1,21 +1,26 @@
 /**
- * The `smallmind` command line (its entry point, `cli.ts`, wires it to the process). `smallmind`: inspect, import and run GGUF / SMQ models from the command line.
- *   smallmind inspect <model.gguf|model.smq>
- *   smallmind import <model.gguf> <model.smq> [--overwrite]
- *   smallmind generate <model.gguf|model.smq> <prompt> [-n 64] [--temperature 0] ...
- *   smallmind cache list | clear | prune [--max-size 20GB]
+ * The `smallmind` command line (its entry point, `cli.ts`, wires it to the process).
+ *   smallmind run [model] <prompt>        continue a prompt (the bundled stories260K when no model is given)
+ *   smallmind complete <model> [prompt]   the same for scripts (prompt from stdin when omitted; --json)
+ *   smallmind chat <model>                interactive chat, or one turn per stdin line from a pipe
+ *   smallmind template <model> --messages m.json   the prompt the chat template renders
+ *   smallmind tokenize <model> [text]     token ids and pieces
+ *   smallmind inspect | import | bench | cache list|clear|prune
  * Exit status: 0 success (also when stdout is closed early, as `| head` does), 1 a failed command,
  * 2 a bad flag or value.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
-import { importGgufToSmq, readGguf } from '@smallmind/io-gguf';
-import { SmqReader, type ModelMetadata } from '@smallmind/io-smq';
+import { basename } from 'node:path';
+import { importGgufToSmq } from '@smallmind/io-gguf';
 import { ggmlTypeInfo, isKnownGgmlType } from '@smallmind/quantization-tensors';
-import { createConsoleLogger, type Logger } from '@smallmind/runtime';
-import { SmallMindEngine } from './engine.js';
-import { createProgress, formatBytes, formatMetadataValue, parseByteSize, type Progress } from './format.js';
+import { createTokenizer, supportedArchitectures } from '@smallmind/runtime';
+import { benchCommand, type BenchFlags } from './cli-bench.js';
+import { chatCommand, type ChatFlags } from './cli-chat.js';
+import { addGenerationFlags, generationOptionsOf } from './cli-options.js';
+import { addEngineFlags, bundledModelPath, integer, loadEngine, Output, printJson, readStdin, withModelFile, type EngineFlags, type GlobalFlags } from './cli-shared.js';
+import { parseTemplateFlag, readMessagesFile, renderTemplateOfFile } from './cli-template.js';
+import { formatBytes, formatMetadataValue, parseByteSize } from './format.js';
 import { clearCache, defaultCacheDir, listCache, pruneCache, type PruneResult } from './model-cache.js';
 
 const EXIT_FAILURE = 1;
@@ -27,47 +32,6 @@ function readVersion(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-interface GlobalFlags {
-  quiet?: boolean;
-  verbose?: boolean;
-}
-
-/** What every command shares: where messages go and how chatty they are. */
-class Output {
-  readonly logger: Logger;
-  constructor(readonly flags: GlobalFlags) {
-    const level = flags.verbose === true ? 'debug' : flags.quiet === true ? 'error' : 'warn';
-    this.logger = createConsoleLogger({ level, write: (line) => process.stderr.write(`${line}\n`) });
-  }
-  /** A status line for stderr (suppressed by --quiet). */
-  note(text: string): void {
-    if (this.flags.quiet !== true) process.stderr.write(`${text}\n`);
-  }
-  progress(label: string): Progress {
-    if (this.flags.quiet === true) return { update: () => {}, finish: () => {} };
-    return createProgress({
-      label,
-      write: (text) => process.stderr.write(text),
-      tty: process.stderr.isTTY === true,
-      ...(process.stderr.columns === undefined ? {} : { columns: process.stderr.columns }),
-    });
-  }
-}
-
-function integer(name: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
-function number(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
-    return n;
-  };
-}
 function byteSize(name: string) {
   return (value: string): number => {
     const bytes = parseByteSize(value);
@@ -77,22 +41,26 @@ function byteSize(name: string) {
 }
 
 async function inspect(path: string, options: { all?: boolean }): Promise<void> {
-  const isSmq = extname(path).toLowerCase() === '.smq';
-  const file = isSmq ? await SmqReader.open(path) : await readGguf(path);
-  try {
-    const metadata: ModelMetadata = file.metadata;
-    process.stdout.write(`${path}: ${isSmq ? 'SMQ' : 'GGUF'} v${file.version}, ${metadata.size} metadata keys, ${file.tensors.length} tensors\n\n`);
+  await withModelFile(path, (file) => {
+    const { metadata, tensors } = file;
+    const bytes = tensors.reduce((sum, t) => sum + t.byteLength, 0);
+    process.stdout.write(`${path}: ${file.format} v${file.version}, ${metadata.size} metadata keys, ${tensors.length} tensors, ${formatBytes(bytes)} of weights\n`);
+    const architecture = metadata.has('general.architecture') ? metadata.getString('general.architecture') : undefined;
+    const supported = supportedArchitectures();
+    const verdict = architecture !== undefined && supported.includes(architecture) ? 'supported' : `not supported (supported: ${supported.join(', ')})`;
+    process.stdout.write(`architecture: ${architecture ?? '(none)'}, ${verdict}\n\n`);
     for (const [key, value] of metadata.entries) process.stdout.write(`  ${key} = ${formatMetadataValue(value, options.all === true)}\n`);
     process.stdout.write('\n');
-    const width = Math.max(4, ...file.tensors.map((t) => t.name.length));
+    const typeName = (type: number): string => (isKnownGgmlType(type) ? ggmlTypeInfo(type).name : `type ${type}`);
+    const counts = new Map<string, number>();
+    for (const t of tensors) counts.set(typeName(t.type), (counts.get(typeName(t.type)) ?? 0) + 1);
+    process.stdout.write(`types: ${[...counts].map(([name, n]) => `${name} x${n}`).join(', ')}\n\n`);
+    const width = Math.max(4, ...tensors.map((t) => t.name.length));
     process.stdout.write(`  ${'name'.padEnd(width)}  ${'type'.padEnd(8)}  ${'shape (ne)'.padEnd(20)}  bytes\n`);
-    for (const t of file.tensors) {
-      const type = isKnownGgmlType(t.type) ? ggmlTypeInfo(t.type).name : `type ${t.type}`;
-      process.stdout.write(`  ${t.name.padEnd(width)}  ${type.padEnd(8)}  ${`[${t.shape.join(', ')}]`.padEnd(20)}  ${t.byteLength}\n`);
+    for (const t of tensors) {
+      process.stdout.write(`  ${t.name.padEnd(width)}  ${typeName(t.type).padEnd(8)}  ${`[${t.shape.join(', ')}]`.padEnd(20)}  ${t.byteLength}\n`);
     }
-  } finally {
-    await file.close();
-  }
+  });
 }
 
 async function importCommand(out: Output, src: string, dst: string, options: { overwrite?: boolean }): Promise<void> {
@@ -106,60 +74,45 @@ async function importCommand(out: Output, src: string, dst: string, options: { o
   out.note(`imported ${result.tensors} tensors (${result.bytes} bytes) into ${dst} in ${seconds.toFixed(2)} s`);
 }
 
-interface GenerateFlags {
-  tokens: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  seed?: number;
-  threads?: number;
-  preserveQuantization: boolean;
-  kernels: 'wasm' | 'reference';
-  cacheDir?: string;
+interface CompleteFlags extends EngineFlags {
+  json?: boolean;
+  [option: string]: unknown;
 }
 
-async function generate(out: Output, model: string, prompt: string, flags: GenerateFlags): Promise<void> {
-  const engine = new SmallMindEngine({
-    logger: out.logger,
-    kernels: flags.kernels,
-    ...(flags.threads === undefined ? {} : { threads: flags.threads }),
-    ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
-  });
+/** run / complete / generate: the continuation streams to stdout (never the prompt), or one JSON object. */
+async function complete(out: Output, model: string, prompt: string, flags: CompleteFlags): Promise<void> {
+  const generation = generationOptionsOf(flags);
+  const { engine, info } = await loadEngine(out, model, flags);
   try {
-    const importing = out.progress(`importing ${basename(model)}`);
-    const loading = out.progress(`loading ${basename(model)}`);
-    const info = await engine
-      .loadModel({
-        path: model,
-        preserveQuantization: flags.preserveQuantization,
-        onImportProgress: (p) => importing.update(p.bytesDone, p.bytesTotal),
-        onLoadProgress: (p) => {
-          importing.finish();
-          loading.update(p.bytesDone, p.bytesTotal, ` ${p.tensorsDone}/${p.tensorsTotal} tensors`);
-        },
-      })
-      .finally(() => {
-        importing.finish();
-        loading.finish();
-      });
-    // The prompt is never echoed: stdout carries only the continuation (a long prompt would bury it).
-    const result = await engine.generate(prompt, {
-      maxTokens: flags.tokens,
-      temperature: flags.temperature,
-      topK: flags.topK,
-      topP: flags.topP,
-      ...(flags.seed === undefined ? {} : { seed: flags.seed }),
-      onText: (text) => process.stdout.write(text),
-    });
+    const session = await engine.createSession();
+    const run = session.stream(prompt, generation);
+    for await (const chunk of run) if (flags.json !== true) process.stdout.write(chunk.text);
+    const result = await run.result;
+    if (flags.json === true) {
+      printJson({ text: result.text, tokens: result.tokens, finishReason: result.finishReason, ...(result.stop === undefined ? {} : { stop: result.stop }), timings: result.timings });
+      return;
+    }
     process.stdout.write('\n');
-    const decodeRate = result.tokens.length > 1 ? ((result.tokens.length - 1) / result.decodeMs) * 1000 : 0;
+    const t = result.timings;
     out.note(
-      `[${result.promptTokens} prompt tokens in ${result.prefillMs.toFixed(1)} ms, ${result.tokens.length} new tokens, ` +
-        `${decodeRate.toFixed(1)} tokens/s decode, finish: ${result.finishReason}, kernels: ${info.kernels}]`,
+      `[${t.promptTokens} prompt tokens in ${t.promptMs.toFixed(1)} ms, ${t.generatedTokens} new tokens, ` +
+        `${t.tokensPerSecond.toFixed(1)} tokens/s decode, finish: ${result.finishReason}, kernels: ${info.kernels}]`,
     );
   } finally {
     await engine.dispose();
   }
+}
+
+async function tokenize(model: string, text: string, flags: { json?: boolean; addBos?: boolean; parseSpecial?: boolean }): Promise<void> {
+  const tokenizer = await withModelFile(model, ({ metadata }) => createTokenizer(metadata));
+  const ids = tokenizer.encode(text, { parseSpecial: flags.parseSpecial === true, ...(flags.addBos === undefined ? {} : { addBos: flags.addBos }) });
+  const tokens = ids.map((id) => ({ id, piece: tokenizer.tokenToPiece(id) }));
+  if (flags.json === true) {
+    printJson({ count: tokens.length, tokens });
+    return;
+  }
+  for (const { id, piece } of tokens) process.stdout.write(`${String(id).padStart(7)} ${JSON.stringify(piece)}\n`);
+  process.stdout.write(`${tokens.length} token${tokens.length === 1 ? '' : 's'}\n`);
 }
 
 function cacheDirOf(flags: { cacheDir?: string }): string {
@@ -234,29 +187,92 @@ function buildProgram(): Command {
     .option('--overwrite', 'replace an existing destination')
     .action((src: string, dst: string, options: { overwrite?: boolean }) => importCommand(out(), src, dst, options));
 
+  const completion = (command: Command): Command =>
+    addEngineFlags(addGenerationFlags(command)).option('--json', 'print one JSON object (text, tokens, finishReason, timings) instead of streaming text');
+
+  completion(
+    program
+      .command('run')
+      .description('continue a prompt, streaming the continuation to stdout (the bundled stories260K model when no model is given)')
+      .argument('[model]', 'model file (.gguf is imported once into the cache)')
+      .argument('[prompt]', 'text to continue'),
+  ).action((first: string | undefined, second: string | undefined, flags: CompleteFlags) => {
+    if (first === undefined) throw new CommanderError(EXIT_USAGE, 'commander.missingArgument', "error: missing required argument 'prompt'");
+    // One argument is the prompt: `smallmind run "Once upon a time"` uses the bundled model.
+    return second === undefined ? complete(out(), bundledModelPath(), first, flags) : complete(out(), first, second, flags);
+  });
+
+  completion(
+    program
+      .command('generate')
+      .description('the same as run, with the model required (kept for scripts)')
+      .argument('<model>', 'model file (.gguf is imported once into the cache)')
+      .argument('<prompt>', 'text to continue'),
+  ).action((model: string, prompt: string, flags: CompleteFlags) => complete(out(), model, prompt, flags));
+
+  completion(
+    program
+      .command('complete')
+      .description('complete a prompt (read from stdin when not given); --json for scripts')
+      .argument('<model>', 'model file')
+      .argument('[prompt]', 'text to continue (default: all of stdin)'),
+  ).action(async (model: string, prompt: string | undefined, flags: CompleteFlags) => complete(out(), model, prompt ?? (await readStdin('prompt')), flags));
+
+  addEngineFlags(
+    addGenerationFlags(
+      program
+        .command('chat')
+        .description("chat with the model's template: interactive on a terminal, one turn per stdin line from a pipe")
+        .argument('<model>', 'model file')
+        .option('--system <text>', 'a system message first in the conversation')
+        .option('--template <name|file>', 'chatml, plain or a Jinja template file instead of the model\'s template', parseTemplateFlag)
+        .option('--json', 'print one JSON line per answer: {role, content, finishReason, timings}'),
+    ),
+  ).action((model: string, flags: ChatFlags & Record<string, unknown>) => chatCommand(out(), model, flags, generationOptionsOf(flags)));
+
   program
-    .command('generate')
-    .description('continue a prompt with a .gguf or .smq model (the continuation goes to stdout)')
-    .argument('<model>', 'model file (.gguf is imported once into the cache)')
-    .argument('<prompt>', 'text to continue')
-    .option('-n, --tokens <n>', 'most new tokens', integer('--tokens', 0), 64)
-    .option('-t, --temperature <t>', '0 = greedy', number('--temperature', 0, 100), 0)
-    .option('--top-k <k>', '0 = off', integer('--top-k', 0), 0)
-    .option('--top-p <p>', '1 = off', number('--top-p', Number.MIN_VALUE, 1), 1)
-    .option('--seed <seed>', 'random seed for sampling', integer('--seed', 0))
-    .option('--threads <n>', 'kernel threads (default: all cores)', integer('--threads', 1))
-    .option('--no-preserve-quantization', 'dequantize every weight to F32 (more memory, slower)')
-    .option(
-      '--kernels <kind>',
-      'wasm or reference',
-      (v) => {
-        if (v !== 'wasm' && v !== 'reference') throw new InvalidArgumentError('--kernels must be wasm or reference');
-        return v;
-      },
-      'wasm',
-    )
-    .option('--cache-dir <dir>', 'where imported GGUF files are cached')
-    .action((model: string, prompt: string, flags: GenerateFlags) => generate(out(), model, prompt, flags));
+    .command('template')
+    .description('print exactly the prompt the chat template renders for a messages file (reads no weights)')
+    .argument('<model>', 'model file (a vocab-only GGUF is enough)')
+    .requiredOption('--messages <file.json>', 'an OpenAI-style messages array, or {"messages": [...], "tools": [...]}')
+    .option('--no-generation-prompt', 'do not end with the header of an assistant turn')
+    .option('--template <name|file>', 'chatml, plain or a Jinja template file instead of the model\'s template', parseTemplateFlag)
+    .action(async (model: string, flags: { messages: string; generationPrompt: boolean; template?: string }) => {
+      const text = await renderTemplateOfFile(model, readMessagesFile(flags.messages), {
+        addGenerationPrompt: flags.generationPrompt,
+        ...(flags.template === undefined ? {} : { template: flags.template }),
+      });
+      process.stdout.write(text);
+    });
+
+  program
+    .command('tokenize')
+    .description("token ids and pieces of a text with the model's tokenizer (reads no weights)")
+    .argument('<model>', 'model file')
+    .argument('[text]', 'text to tokenize (default: all of stdin)')
+    .option('--add-bos', 'prepend BOS (default: the tokenizer\'s metadata)')
+    .option('--no-add-bos', 'never prepend BOS')
+    .option('--parse-special', 'read control-token text such as <|im_start|> as the control token')
+    .option('--json', 'print {count, tokens: [{id, piece}]}')
+    .action(async (model: string, text: string | undefined, flags: { json?: boolean; addBos?: boolean; parseSpecial?: boolean }) =>
+      tokenize(model, text ?? (await readStdin('text')), flags),
+    );
+
+  addEngineFlags(
+    program
+      .command('bench')
+      .description('prompt processing (ppN) and generation (tgN) speed in tokens/s, as llama-bench measures them')
+      .argument('<model>', 'model file')
+      .option('-p, --n-prompt <n>', 'prompt tokens of the pp test (0 = skip)', integer('--n-prompt', 0), 128)
+      .option('-n, --n-gen <n>', 'generated tokens of the tg test (0 = skip)', integer('--n-gen', 0), 64)
+      .option('-r, --repetitions <n>', 'runs of each test', integer('--repetitions', 1), 5)
+      .option('--no-warmup', 'skip the warm-up run')
+      .option('--json', 'print one JSON object with every sample'),
+  ).action((model: string, flags: BenchFlags) => benchCommand(out(), model, flags));
+
+  // ---- HTTP server: `smallmind serve` is registered here (packages/engine/src/server/**) ----
+  // registerServeCommand(program);
+  // ----
 
   const cache = program.command('cache').description('list, clear or prune the cache of imported GGUF files');
   const cacheDirOption = ['--cache-dir <dir>', 'the cache directory (default $SMALLMIND_CACHE_DIR or ~/.cache/smallmind)'] as const;

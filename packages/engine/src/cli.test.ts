@@ -112,7 +112,7 @@ describe('smallmind CLI', () => {
     expect(spawned.status).toBe(2);
     expect(lines(spawned.stderr)).toEqual([expect.stringMatching(/^smallmind: UsageError \[UNKNOWN_OPTION\]: .*--bogus/)]);
     const cases: Array<[string[], RegExp]> = [
-      [['generate', stories, 'x', '-n', 'many'], /\[INVALID_ARGUMENT\].*--tokens must be an integer/],
+      [['generate', stories, 'x', '-n', 'many'], /\[INVALID_ARGUMENT\].*--max-tokens: "many" is not a number/],
       [['generate', stories, 'x', '--bogus'], /\[UNKNOWN_OPTION\].*--bogus/],
       [['generate', stories], /\[MISSING_ARGUMENT\].*prompt/],
       [['frobnicate'], /\[UNKNOWN_COMMAND\].*frobnicate/],

@@ -1,0 +1,108 @@
+/**
+ * Command-line flags for every generation option, built from `generationOptionTable` so that the CLI, the
+ * server and the library share one list and one validation (`validateGenerationOptions`).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { describeRange, type OptionSpec } from '@smallmind/runtime';
+import { generationOptionTable, validateGenerationOptions, type GenerationOptions } from './generation/options.js';
+
+/** `topK` -> `top-k`. */
+export function flagName(optionName: string): string {
+  return optionName.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Short forms kept from the first CLI (`-n 32`, `-t 0.7`). */
+const SHORT: Readonly<Record<string, string>> = { maxTokens: '-n', temperature: '-t' };
+
+/**
+ * Where the CLI's defaults differ from the library's: greedy, so that a command prints the same text on every
+ * run (pass `-t 0.8` to sample).
+ */
+export const CLI_GENERATION_DEFAULTS: Readonly<Record<string, unknown>> = { temperature: 0 };
+
+/** One value checked by the shared table; its message becomes a one-line usage error naming the flag. */
+function checked(spec: OptionSpec, value: unknown): unknown {
+  try {
+    return (validateGenerationOptions({ [spec.name]: value }) as Record<string, unknown>)[spec.name];
+  } catch (error) {
+    const message = error instanceof Error ? error.message.replace(/^option [^:]*: /, '') : String(error);
+    throw new InvalidArgumentError(`--${flagName(spec.name)}: ${message}`);
+  }
+}
+
+function parseNumber(spec: OptionSpec, text: string): number {
+  const lowered = text.trim().toLowerCase();
+  const value = lowered === '' ? Number.NaN : Number(lowered);
+  if (Number.isNaN(value)) throw new InvalidArgumentError(`--${flagName(spec.name)}: "${text}" is not a number (${describeRange(spec)})`);
+  return checked(spec, value) as number;
+}
+
+/** `--logit-bias 15043=-inf` (or `15043:+2.5`): one entry per flag. */
+function parseBiasEntry(spec: OptionSpec, text: string, previous: Record<string, number> | undefined): Record<string, number> {
+  const match = /^\s*(\d+)\s*[=:]\s*(\S+)\s*$/.exec(text);
+  const flag = `--${flagName(spec.name)}`;
+  if (match === null) throw new InvalidArgumentError(`${flag}: "${text}" is not TOKEN_ID=BIAS (e.g. 15043=-inf)`);
+  const biasText = match[2]!.toLowerCase();
+  const bias = biasText === '-inf' || biasText === '-infinity' ? -Infinity : Number(biasText);
+  const next = { ...previous, [match[1]!]: bias };
+  return checked(spec, next) as Record<string, number>;
+}
+
+function describe(spec: OptionSpec): string {
+  const range = spec.type === 'boolean' ? '' : ` (${describeRange(spec)})`;
+  return `${spec.description}${range}`;
+}
+
+function defaultOf(spec: OptionSpec): unknown {
+  return spec.name in CLI_GENERATION_DEFAULTS ? CLI_GENERATION_DEFAULTS[spec.name] : spec.default;
+}
+
+/** The commander options for one table row (a boolean gets `--x` and `--no-x`). */
+function optionsFor(spec: OptionSpec): Option[] {
+  const long = `--${flagName(spec.name)}`;
+  const short = SHORT[spec.name];
+  const flags = (arg: string): string => `${short === undefined ? '' : `${short}, `}${long}${arg}`;
+  const fallback = defaultOf(spec);
+  const withDefault = (option: Option): Option => {
+    if (typeof fallback === 'number') option.default(fallback);
+    return option;
+  };
+  switch (spec.type) {
+    case 'number':
+    case 'integer':
+      return [withDefault(new Option(flags(' <n>'), describe(spec)).argParser((text) => parseNumber(spec, text)))];
+    case 'boolean':
+      return [new Option(flags(''), describe(spec)), new Option(`--no-${flagName(spec.name)}`, `the opposite of ${long}`)];
+    case 'string[]':
+      return [
+        new Option(flags(' <text>'), `${describe(spec)}; repeat the flag for more`).argParser(
+          (text, previous: string[] | undefined) => checked(spec, [...(previous ?? []), text]) as string[],
+        ),
+      ];
+    case 'tokenBias':
+      return [
+        new Option(flags(' <id=bias>'), `${describe(spec)}; e.g. 15043=-inf, repeat the flag for more`).argParser(
+          (text, previous: Record<string, number> | undefined) => parseBiasEntry(spec, text, previous),
+        ),
+      ];
+  }
+}
+
+/** Adds a flag for every generation option to `command` (`--tokens` stays as a hidden alias of `--max-tokens`). */
+export function addGenerationFlags(command: Command): Command {
+  for (const spec of generationOptionTable) for (const option of optionsFor(spec)) command.addOption(option);
+  const maxTokens = generationOptionTable.find((spec) => spec.name === 'maxTokens')!;
+  command.addOption(new Option('--tokens <n>').hideHelp().argParser((text) => parseNumber(maxTokens, text)));
+  return command;
+}
+
+/** The generation options among parsed flags (those the user gave, plus the CLI's defaults). */
+export function generationOptionsOf(flags: Readonly<Record<string, unknown>>): GenerationOptions {
+  const picked: Record<string, unknown> = {};
+  for (const spec of generationOptionTable) {
+    const value = flags[spec.name];
+    if (value !== undefined) picked[spec.name] = value;
+  }
+  if (flags.tokens !== undefined) picked.maxTokens = flags.tokens;
+  return validateGenerationOptions(picked);
+}
