@@ -22,6 +22,7 @@ import { addEngineFlags, bundledModelPath, integer, loadEngine, Output, printJso
 import { parseTemplateFlag, readMessagesFile, renderTemplateOfFile } from './cli-template.js';
 import { formatBytes, formatMetadataValue, parseByteSize } from './format.js';
 import { clearCache, defaultCacheDir, listCache, pruneCache, type PruneResult } from './model-cache.js';
+import { registerServeCommand } from './server/index.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -271,7 +272,7 @@ function buildProgram(): Command {
   ).action((model: string, flags: BenchFlags) => benchCommand(out(), model, flags));
 
   // ---- HTTP server: `smallmind serve` is registered here (packages/engine/src/server/**) ----
-  // registerServeCommand(program);
+  registerServeCommand(program);
   // ----
 
   const cache = program.command('cache').description('list, clear or prune the cache of imported GGUF files');
