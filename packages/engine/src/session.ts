@@ -7,7 +7,7 @@
 import type { ChatMessage } from './chat/index.js';
 import { EngineError } from './errors.js';
 import { validateGenerationOptions, type GenerationOptions } from './generation/index.js';
-import type { FinishReason, GenerateInput, GenerationTimings, WorkerGenerateResult } from './worker/protocol.js';
+import type { GenerateInput, WorkerGenerateResult } from './worker/protocol.js';
 import type { WorkerClient } from './worker/worker-client.js';
 
 export type { FinishReason, GenerationTimings } from './worker/protocol.js';
@@ -27,17 +27,12 @@ export interface GenerationChunk {
   readonly tokens: readonly number[];
 }
 
-export interface GenerationResult {
-  readonly text: string;
-  readonly tokens: number[];
-  /** `eos`: an end-of-generation token; `stop`: a stop string; `length`: maxTokens or the window; `abort`: the signal. */
-  readonly finishReason: FinishReason;
-  /** The stop string that matched. */
-  readonly stop?: string;
-  /** Chat: oldest messages left out to fit the window. */
-  readonly droppedMessages: number;
-  readonly timings: GenerationTimings;
-}
+/**
+ * What a generation returns, exactly as the worker sends it: text, tokens, `finishReason` (`eos`: an
+ * end-of-generation token; `stop`: a stop string; `length`: maxTokens or the window; `abort`: the signal), the
+ * matched `stop`, `droppedMessages` (chat turns left out to fit the window) and `timings`.
+ */
+export type GenerationResult = WorkerGenerateResult;
 
 export type Prompt = string | { readonly tokens: readonly number[] };
 
