@@ -132,3 +132,29 @@ export const qkvTensors = {
   kBias: optionalVector('attn_k.bias', shape.kvBias),
   vBias: optionalVector('attn_v.bias', shape.kvBias),
 };
+
+/** The weights of a llama-shaped decoder (what `preNormDecoder` reads). */
+export interface PreNormDecoderWeights {
+  readonly tokenEmbd: IWeightTensor;
+  readonly outputNorm: Float32Array;
+  /** Absent: tied output (`tokenEmbd` is the LM head). */
+  readonly output?: IWeightTensor | undefined;
+  readonly outputBias?: Float32Array | undefined;
+  readonly layers: ReadonlyArray<AttentionWeights & FeedForwardWeights & { readonly attnNorm: Float32Array; readonly ffnNorm: Float32Array }>;
+}
+
+/**
+ * llama's graph, which most families share: embedding (times `embeddingScale` when set), per block RMSNorm ->
+ * self-attention -> residual add, RMSNorm -> FFN of `ffn` kind -> residual add (branches times `residualScale`
+ * when set), final RMSNorm, LM head (+ `outputBias`). Returns the logits of `f.outputRows`.
+ */
+export function preNormDecoder(f: Forward, w: PreNormDecoderWeights, c: ModelConfig, ffn: 'gated-silu' | 'fused-silu'): Rows {
+  const x = f.embed(w.tokenEmbd, c.embeddingScale);
+  for (let il = 0; il < c.blockCount; il++) {
+    const L = w.layers[il]!;
+    f.beginLayer(il);
+    f.add(x, selfAttention(f, f.rmsNorm(x, L.attnNorm), L, c), c.residualScale);
+    f.add(x, feedForward(f, f.rmsNorm(x, L.ffnNorm), L, ffn), c.residualScale);
+  }
+  return f.logits(w.output ?? w.tokenEmbd, f.rmsNorm(f.outputRows(x), w.outputNorm), w.outputBias);
+}

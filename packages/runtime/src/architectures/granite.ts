@@ -7,7 +7,7 @@
 import { readBaseConfig } from '../model/config.js';
 import { matrix, optionalMatrix, optionalVector, vector } from '../model/tensor-table.js';
 import { defineArchitecture } from './architecture.js';
-import { feedForward, qkvTensors, requireQkv, selfAttention, shape } from './blocks.js';
+import { preNormDecoder, qkvTensors, requireQkv, shape } from './blocks.js';
 
 export const granite = defineArchitecture({
   name: 'granite',
@@ -41,17 +41,7 @@ export const granite = defineArchitecture({
       down: matrix('ffn_down.weight', shape.ffnOut),
     },
   },
-  forward(f, w, c) {
-    const x = f.embed(w.tokenEmbd, c.embeddingScale);
-    for (let il = 0; il < c.blockCount; il++) {
-      const L = w.layers[il]!;
-      f.beginLayer(il);
-      f.add(x, selfAttention(f, f.rmsNorm(x, L.attnNorm), L, c), c.residualScale);
-      f.add(x, feedForward(f, f.rmsNorm(x, L.ffnNorm), L, 'gated-silu'), c.residualScale);
-    }
-    const logits = f.logits(w.output ?? w.tokenEmbd, f.rmsNorm(f.outputRows(x), w.outputNorm));
-    return f.scale(logits, 1 / (c.logitScale ?? 1));
-  },
+  forward: (f, w, c) => f.scale(preNormDecoder(f, w, c, 'gated-silu'), 1 / (c.logitScale ?? 1)),
   validate: (w) => requireQkv(w.layers),
   ropeFactors: (w) => w.ropeFreqs,
 });

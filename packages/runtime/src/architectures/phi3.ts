@@ -9,7 +9,7 @@ import { ModelLoadError } from '../errors.js';
 import { readBaseConfig } from '../model/config.js';
 import { matrix, optionalMatrix, optionalVector, vector } from '../model/tensor-table.js';
 import { defineArchitecture } from './architecture.js';
-import { feedForward, qkvTensors, requireQkv, selfAttention, shape } from './blocks.js';
+import { preNormDecoder, qkvTensors, requireQkv, shape } from './blocks.js';
 
 export const phi3 = defineArchitecture({
   name: 'phi3',
@@ -31,16 +31,7 @@ export const phi3 = defineArchitecture({
       down: matrix('ffn_down.weight', shape.ffnOut),
     },
   },
-  forward(f, w, c) {
-    const x = f.embed(w.tokenEmbd);
-    for (let il = 0; il < c.blockCount; il++) {
-      const L = w.layers[il]!;
-      f.beginLayer(il);
-      f.add(x, selfAttention(f, f.rmsNorm(x, L.attnNorm), L, c));
-      f.add(x, feedForward(f, f.rmsNorm(x, L.ffnNorm), L, 'fused-silu'));
-    }
-    return f.logits(w.output ?? w.tokenEmbd, f.rmsNorm(f.outputRows(x), w.outputNorm));
-  },
+  forward: (f, w, c) => preNormDecoder(f, w, c, 'fused-silu'),
   validate: (w) => {
     requireQkv(w.layers);
     if (w.ropeFactorsLong !== undefined || w.ropeFactorsShort !== undefined) {

@@ -6,7 +6,7 @@
 import { readBaseConfig } from '../model/config.js';
 import { matrix, optionalMatrix, vector } from '../model/tensor-table.js';
 import { defineArchitecture } from './architecture.js';
-import { feedForward, qkvTensors, requireQkv, selfAttention, shape } from './blocks.js';
+import { preNormDecoder, qkvTensors, requireQkv, shape } from './blocks.js';
 
 export const qwen3 = defineArchitecture({
   name: 'qwen3',
@@ -29,15 +29,6 @@ export const qwen3 = defineArchitecture({
       down: matrix('ffn_down.weight', shape.ffnOut),
     },
   },
-  forward(f, w, c) {
-    const x = f.embed(w.tokenEmbd);
-    for (let il = 0; il < c.blockCount; il++) {
-      const L = w.layers[il]!;
-      f.beginLayer(il);
-      f.add(x, selfAttention(f, f.rmsNorm(x, L.attnNorm), L, c));
-      f.add(x, feedForward(f, f.rmsNorm(x, L.ffnNorm), L, 'gated-silu'));
-    }
-    return f.logits(w.output ?? w.tokenEmbd, f.rmsNorm(f.outputRows(x), w.outputNorm));
-  },
+  forward: (f, w, c) => preNormDecoder(f, w, c, 'gated-silu'),
   validate: (w) => requireQkv(w.layers),
 });

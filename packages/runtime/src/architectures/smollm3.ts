@@ -6,7 +6,7 @@
 import { readBaseConfig } from '../model/config.js';
 import { matrix, optionalMatrix, optionalVector, vector } from '../model/tensor-table.js';
 import { defineArchitecture } from './architecture.js';
-import { feedForward, qkvTensors, requireQkv, selfAttention, shape } from './blocks.js';
+import { preNormDecoder, qkvTensors, requireQkv, shape } from './blocks.js';
 
 /** llama.cpp's n_no_rope_layer_step for SmolLM3. */
 const NO_ROPE_LAYER_STEP = 4;
@@ -36,15 +36,6 @@ export const smollm3 = defineArchitecture({
       down: matrix('ffn_down.weight', shape.ffnOut),
     },
   },
-  forward(f, w, c) {
-    const x = f.embed(w.tokenEmbd);
-    for (let il = 0; il < c.blockCount; il++) {
-      const L = w.layers[il]!;
-      f.beginLayer(il);
-      f.add(x, selfAttention(f, f.rmsNorm(x, L.attnNorm), L, c));
-      f.add(x, feedForward(f, f.rmsNorm(x, L.ffnNorm), L, 'gated-silu'));
-    }
-    return f.logits(w.output ?? w.tokenEmbd, f.rmsNorm(f.outputRows(x), w.outputNorm));
-  },
+  forward: (f, w, c) => preNormDecoder(f, w, c, 'gated-silu'),
   validate: (w) => requireQkv(w.layers),
 });
