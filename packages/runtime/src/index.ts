@@ -5,7 +5,7 @@ export { architectureByName, architectureOf, supportedArchitectures } from './ar
 export type { AnyArchitecture, Architecture } from './architectures/index.js';
 export { ConfigKeys, readBaseConfig } from './model/config.js';
 export type { LayerConfig, ModelConfig, PoolingType, RopeMode, RopeSpec } from './model/config.js';
-export { Forward, Rows, normalizeL2, poolHiddenStates } from './model/forward.js';
+export { Forward, Rows, cosineSimilarity, normalizeL2, poolHiddenStates } from './model/forward.js';
 export type { KvType } from './model/kv-cache.js';
 export { Model } from './model/model.js';
 export type { CreateModelOptions, EmbedOptions, EmbedPooling, Embedding } from './model/model.js';

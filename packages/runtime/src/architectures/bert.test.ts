@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ContextOverflowError, InvalidInputError, ModelConfigError } from '../errors.js';
+import { f32ToFp16, fp16ToF32 } from '@smallmind/quantization-tensors';
+import { cosineSimilarity } from '../model/forward.js';
 import { gelu } from '../ops/math.js';
 import { buildRandomModel, defaultRandomShape, u32, type RandomModelShape, type RawTensor } from '../testing/random-model.js';
 
 const shape: RandomModelShape = { ...defaultRandomShape, headCountKv: defaultRandomShape.headCount, blockCount: 2 };
 const tokens = [1, 17, 5, 40, 22, 9, 31, 12, 2];
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let max = 0;
@@ -24,9 +14,13 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
+/** ggml's CPU GELU (GGML_GELU_FP16): tanh-form GELU of the fp16-rounded input, rounded to fp16; cut off at +-10. */
+const half = (x: number): number => fp16ToF32(f32ToFp16(x));
+const ggmlGelu = (x: number): number => (x <= -10 ? 0 : x >= 10 ? x : half(gelu(half(x))));
+
 /**
- * BERT written out directly from its definition (HF BertModel with token type 0, GELU in its tanh form), in
- * doubles over the raw tensors: the independent reference the module must match.
+ * BERT written out directly from its definition (HF BertModel with token type 0, GELU as llama.cpp's CPU
+ * backend computes it), in doubles over the raw tensors: the independent reference the module must match.
  */
 function referenceBert(raw: ReadonlyMap<string, RawTensor>, ids: readonly number[], s: RandomModelShape, eps: number): number[][] {
   const t = (name: string): Float32Array => raw.get(name)!.values;
@@ -78,7 +72,7 @@ function referenceBert(raw: ReadonlyMap<string, RawTensor>, ids: readonly number
     h = h.map((x, i) => {
       const attn = linear(attended[i]!, n('attn_output.weight'), n('attn_output.bias'), d);
       const a = layerNorm(x.map((value, c) => value + attn[c]!), n('attn_output_norm.weight'), n('attn_output_norm.bias'));
-      const up = linear(a, n('ffn_up.weight'), n('ffn_up.bias'), s.feedForwardLength).map(gelu);
+      const up = linear(a, n('ffn_up.weight'), n('ffn_up.bias'), s.feedForwardLength).map(ggmlGelu);
       const down = linear(up, n('ffn_down.weight'), n('ffn_down.bias'), d);
       return layerNorm(a.map((value, c) => value + down[c]!), n('layer_output_norm.weight'), n('layer_output_norm.bias'));
     });
@@ -121,7 +115,7 @@ describe('bert', () => {
     expect(pooling).toBe('mean');
     expect(count).toBe(tokens.length);
     expect(Math.hypot(...vector)).toBeCloseTo(1, 5);
-    expect(cosine(vector, model.embed(tokens, { normalize: false }).vector)).toBeCloseTo(1, 6);
+    expect(cosineSimilarity(vector, model.embed(tokens, { normalize: false }).vector)).toBeCloseTo(1, 6);
   });
 
   it('refuses evaluate() (no LM head), too long inputs unless truncating, bad tokens', () => {

@@ -6,7 +6,8 @@
  * LayerNorm with bias (`token_embd_norm`); bidirectional attention (`attention.causal` = false): every token
  * sees the whole input; separate Q/K/V projections with biases and a biased output projection; post-norm
  * blocks: x = LN(x + attn(x)) (`attn_output_norm`), x = LN(x + ffn(x)) (`layer_output_norm`), LayerNorm
- * epsilon from `attention.layer_norm_epsilon`; a plain GELU FFN (up -> GELU -> down) with biases; MHA; no
+ * epsilon from `attention.layer_norm_epsilon`; a plain GELU FFN (up -> GELU -> down) with biases, GELU
+ * evaluated as llama.cpp's CPU backend does (an fp16 table: embeddings agree to ~1e-6, not ~1e-3); MHA; no
  * final norm: the last block's output is the hidden state the pooling reads.
  */
 import { ModelConfigError } from '../errors.js';
@@ -77,7 +78,7 @@ export const bert = defineArchitecture({
       f.beginLayer(il);
       f.add(x, selfAttention(f, x, L, c));
       x.data.set(f.layerNorm(x, L.attnOutputNorm, L.attnOutputNormBias).data);
-      f.add(x, feedForward(f, x, L, 'gelu'));
+      f.add(x, feedForward(f, x, L, 'gelu-fp16'));
       x.data.set(f.layerNorm(x, L.layerOutputNorm, L.layerOutputNormBias).data);
     }
     return f.hiddenStates(f.outputRows(x));

@@ -15,6 +15,7 @@ import {
   applyRopeNeox,
   applyRopeNormal,
   geGluInPlace,
+  geluFp16InPlace,
   geluInPlace,
   layerNormRow,
   rmsNormRow,
@@ -267,9 +268,10 @@ export class Forward {
     return gate;
   }
 
-  /** In place: gelu(x). */
-  gelu(x: Rows): Rows {
-    geluInPlace(x.data, x.data.length);
+  /** In place: gelu(x), exact, or (`fp16Table`) as llama.cpp's CPU backend rounds it (see geluFp16InPlace). */
+  gelu(x: Rows, fp16Table = false): Rows {
+    if (fp16Table) geluFp16InPlace(x.data, x.data.length);
+    else geluInPlace(x.data, x.data.length);
     return x;
   }
 
@@ -340,6 +342,19 @@ export function poolHiddenStates(hidden: Rows, pooling: Exclude<PoolingType, 'no
   const sums = new Float64Array(width);
   for (let i = 0; i < n; i++) for (let c = 0; c < width; c++) sums[c] = sums[c]! + data[i * width + c]!;
   return Float32Array.from(sums, (sum) => sum / n);
+}
+
+/** a·b / (|a| |b|), summed in doubles: how embeddings are compared. */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
 }
 
 /** In place: v / ||v||_2 (a zero vector stays zero), llama.cpp's embd_normalize = 2. */
