@@ -13,6 +13,7 @@ import { SmallMindEngine, type ModelInfo } from '../engine.js';
 import type { GenerationOptions } from '../generation/index.js';
 import type { GenerationResult } from '../session.js';
 import type { GenerateInput } from '../worker/protocol.js';
+import { registerEmbeddings } from './embeddings.js';
 import { ApiError, toApiError } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { chatMessages, generationOptions, ResponseShaper, type Endpoint } from './openai.js';
@@ -267,6 +268,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const model = served(request.body.model);
     return { content: await model.engine.detokenize(request.body.tokens) };
   });
+
+  registerEmbeddings(app, served);
 
   /**
    * Runs one generation in the best slot: `onStart` is called once the first text (or the result) is known,
