@@ -15,9 +15,9 @@ describe('embeddings match node-llama-cpp 3.21.1 on random-weight files', () => 
   afterAll(() => rmSync(workDir, { recursive: true, force: true }));
   const fixtures = committedEmbeddingFixtures();
 
-  it('covers bert (mean, cls) and a decoder (mean, last), F32 and Q8_0', () => {
+  it('covers bert (mean, cls), nomic-bert and a decoder (mean, last), F32 and Q8_0', () => {
     const seen = new Set(fixtures.map((f) => `${f.fixture.architecture}/${f.fixture.pooling}/${f.fixture.type}`));
-    for (const key of ['bert/mean/F32', 'bert/mean/Q8_0', 'bert/cls/Q8_0', 'llama/mean/F32', 'llama/mean/Q8_0', 'llama/last/Q8_0']) expect(seen, key).toContain(key);
+    for (const key of ['bert/mean/F32', 'bert/mean/Q8_0', 'bert/cls/Q8_0', 'nomic-bert/mean/F32', 'nomic-bert/mean/Q8_0', 'llama/mean/F32', 'llama/mean/Q8_0', 'llama/last/Q8_0']) expect(seen, key).toContain(key);
   });
 
   for (const { stem, gguf, fixture } of fixtures) {

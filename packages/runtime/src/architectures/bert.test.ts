@@ -168,3 +168,22 @@ describe('decoder embeddings', () => {
     expect(plain.embed(tokens, { pooling: 'mean' }).vector.every(Number.isFinite)).toBe(true);
   });
 });
+
+describe('nomic-bert', () => {
+  const { model } = buildRandomModel('nomic-bert', shape, { seed: 12, include: ['token_types.weight'] });
+
+  it('is a bidirectional NeoX-RoPE encoder with the file\'s pooling', () => {
+    expect(model.architecture.embeddingOnly).toBe(true);
+    expect(model.config.bidirectional).toBe(true);
+    expect(model.config.layers[0]?.rope?.mode).toBe('neox');
+    expect(model.embed(tokens).pooling).toBe('mean');
+  });
+
+  it('positions come from RoPE: reordering the tokens changes the mean-pooled vector', () => {
+    // Without positions a bidirectional encoder's mean pooling would not see the order at all.
+    const forward = model.embed(tokens).vector;
+    const reversed = model.embed([...tokens].reverse()).vector;
+    expect(maxAbsDiff(forward, reversed)).toBeGreaterThan(1e-3);
+    expect(model.embed(tokens, { pooling: 'cls' }).vector.every(Number.isFinite)).toBe(true);
+  });
+});

@@ -11,10 +11,12 @@
  * final norm: the last block's output is the hidden state the pooling reads.
  */
 import { ModelConfigError } from '../errors.js';
-import { readBaseConfig, readKey, type ModelConfig } from '../model/config.js';
+import { readBaseConfig, readKey, type ConfigKeys, type ModelConfig } from '../model/config.js';
 import { matrix, optionalMatrix, vector } from '../model/tensor-table.js';
 import { defineArchitecture } from './architecture.js';
-import { feedForward, selfAttention, shape } from './blocks.js';
+import { feedForward, selfAttention, shape, type AttentionWeights, type FeedForwardWeights } from './blocks.js';
+import type { IWeightTensor } from '@smallmind/quantization-tensors';
+import type { Forward, Rows } from '../model/forward.js';
 
 /** bert's config: the token-type table's row count (`tokenizer.ggml.token_type_count`, default 2). */
 export interface BertConfig extends ModelConfig {
@@ -23,18 +25,23 @@ export interface BertConfig extends ModelConfig {
 
 const TOKEN_TYPE_COUNT_KEY = 'tokenizer.ggml.token_type_count';
 
+/** `tokenizer.ggml.token_type_count` (rows of `token_types`), default 2 as in HF BERT. */
+export function readTokenTypeCount(keys: ConfigKeys): number {
+  const { metadata } = keys;
+  const count = metadata.has(TOKEN_TYPE_COUNT_KEY) ? readKey(TOKEN_TYPE_COUNT_KEY, () => metadata.getInteger(TOKEN_TYPE_COUNT_KEY)) : 2;
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new ModelConfigError('INVALID_VALUE', TOKEN_TYPE_COUNT_KEY, `model config: "${TOKEN_TYPE_COUNT_KEY}" is ${count}, expected a positive integer`);
+  }
+  return count;
+}
+
 export const bert = defineArchitecture({
   name: 'bert',
   embeddingOnly: true,
   readConfig(keys): BertConfig {
     const base = readBaseConfig(keys, { rope: 'none', norm: 'layer' });
-    const { metadata } = keys;
-    const tokenTypeCount = metadata.has(TOKEN_TYPE_COUNT_KEY) ? readKey(TOKEN_TYPE_COUNT_KEY, () => metadata.getInteger(TOKEN_TYPE_COUNT_KEY)) : 2;
-    if (!Number.isSafeInteger(tokenTypeCount) || tokenTypeCount < 1) {
-      throw new ModelConfigError('INVALID_VALUE', TOKEN_TYPE_COUNT_KEY, `model config: "${TOKEN_TYPE_COUNT_KEY}" is ${tokenTypeCount}, expected a positive integer`);
-    }
     // llama.cpp requires `bert.attention.causal`; a file that says true gets causal attention here too.
-    return { ...base, bidirectional: keys.optionalBool('attention.causal') !== true, tokenTypeCount };
+    return { ...base, bidirectional: keys.optionalBool('attention.causal') !== true, tokenTypeCount: readTokenTypeCount(keys) };
   },
   tensors: {
     global: {
@@ -67,20 +74,47 @@ export const bert = defineArchitecture({
     if (f.position + f.n > w.positionEmbd.rows) {
       throw new ModelConfigError('INCONSISTENT', 'bert.context_length', `position ${f.position + f.n - 1} has no row in position_embd (${w.positionEmbd.rows} rows)`);
     }
-    const embeddings = f.embed(w.tokenEmbd);
-    if (w.tokenTypes !== undefined) f.addEmbeddingRow(embeddings, w.tokenTypes, 0);
-    f.addPositionEmbedding(embeddings, w.positionEmbd);
-    // The residual stream must outlive each block's scratch: normalise into it in place.
-    const x = embeddings;
-    x.data.set(f.layerNorm(embeddings, w.tokenEmbdNorm, w.tokenEmbdNormBias).data);
-    for (let il = 0; il < c.blockCount; il++) {
-      const L = w.layers[il]!;
-      f.beginLayer(il);
-      f.add(x, selfAttention(f, x, L, c));
-      x.data.set(f.layerNorm(x, L.attnOutputNorm, L.attnOutputNormBias).data);
-      f.add(x, feedForward(f, x, L, 'gelu-fp16'));
-      x.data.set(f.layerNorm(x, L.layerOutputNorm, L.layerOutputNormBias).data);
-    }
-    return f.hiddenStates(f.outputRows(x));
+    return postNormEncoder(f, w, c, 'gelu-fp16');
   },
 });
+
+/** The weights `postNormEncoder` reads (bert's and nomic-bert's tables). */
+export interface PostNormEncoderWeights {
+  readonly tokenEmbd: IWeightTensor;
+  readonly tokenTypes?: IWeightTensor | undefined;
+  /** Learned absolute positions (bert); absent: RoPE in the attention (nomic-bert). */
+  readonly positionEmbd?: IWeightTensor | undefined;
+  readonly tokenEmbdNorm: Float32Array;
+  readonly tokenEmbdNormBias: Float32Array;
+  readonly layers: ReadonlyArray<
+    AttentionWeights &
+      FeedForwardWeights & {
+        readonly attnOutputNorm: Float32Array;
+        readonly attnOutputNormBias: Float32Array;
+        readonly layerOutputNorm: Float32Array;
+        readonly layerOutputNormBias: Float32Array;
+      }
+  >;
+}
+
+/**
+ * llama.cpp's BERT graph (src/models/bert.cpp), which bert and nomic-bert share: token embedding + token type
+ * 0 (+ learned position), LayerNorm; per block x = LN(x + attn(x)), x = LN(x + ffn(x)) with the layer's RoPE
+ * (if any) and bidirectional attention from the config; the last block's output is the hidden state.
+ */
+export function postNormEncoder(f: Forward, w: PostNormEncoderWeights, c: ModelConfig, ffn: 'gelu-fp16' | 'gated-silu'): Rows {
+  const x = f.embed(w.tokenEmbd);
+  if (w.tokenTypes !== undefined) f.addEmbeddingRow(x, w.tokenTypes, 0);
+  if (w.positionEmbd !== undefined) f.addPositionEmbedding(x, w.positionEmbd);
+  // The residual stream outlives each block's scratch: every norm is copied back into it.
+  x.data.set(f.layerNorm(x, w.tokenEmbdNorm, w.tokenEmbdNormBias).data);
+  for (let il = 0; il < c.blockCount; il++) {
+    const L = w.layers[il]!;
+    f.beginLayer(il);
+    f.add(x, selfAttention(f, x, L, c));
+    x.data.set(f.layerNorm(x, L.attnOutputNorm, L.attnOutputNormBias).data);
+    f.add(x, feedForward(f, x, L, ffn));
+    x.data.set(f.layerNorm(x, L.layerOutputNorm, L.layerOutputNormBias).data);
+  }
+  return f.hiddenStates(f.outputRows(x));
+}

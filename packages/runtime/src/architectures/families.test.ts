@@ -23,6 +23,7 @@ const familyOptions: Record<string, Parameters<typeof buildRandomModel>[2]> = {
   smollm3: {},
   // An encoder: no logits; bert.test.ts checks it.
   bert: {},
+  'nomic-bert': {},
 };
 
 describe('every supported architecture', () => {

@@ -81,7 +81,7 @@ export function randomModelMetadata(architecture: string, shape: RandomModelShap
     [a('attention.layer_norm_epsilon'), f32(1e-5)],
   ];
   // An encoder: bidirectional attention and a pooling type, as llama.cpp's converter writes for BERT.
-  if (architecture === 'bert') entries.push([a('attention.causal'), bool(false)], [a('pooling_type'), u32(1)]);
+  if (architecture === 'bert' || architecture === 'nomic-bert') entries.push([a('attention.causal'), bool(false)], [a('pooling_type'), u32(1)]);
   if (shape.headDim !== undefined) entries.push([a('attention.key_length'), u32(shape.headDim)], [a('attention.value_length'), u32(shape.headDim)]);
   const keys = new Map(entries.map(([k, v]) => [k, v]));
   for (const [suffix, value] of Object.entries(options.keys ?? {})) keys.set(a(suffix), value);
