@@ -25,31 +25,44 @@ export interface BertConfig extends ModelConfig {
 
 const TOKEN_TYPE_COUNT_KEY = 'tokenizer.ggml.token_type_count';
 
-/** `tokenizer.ggml.token_type_count` (rows of `token_types`), default 2 as in HF BERT. */
-export function readTokenTypeCount(keys: ConfigKeys): number {
+/**
+ * An encoder's config (bert, nomic-bert): the base keys, bidirectional attention unless `attention.causal` is
+ * true (llama.cpp requires the key), and `tokenizer.ggml.token_type_count` (rows of `token_types`, default 2).
+ */
+export function readEncoderConfig(keys: ConfigKeys, rope: 'none' | 'neox'): BertConfig {
+  const base = readBaseConfig(keys, { rope, norm: 'layer' });
   const { metadata } = keys;
-  const count = metadata.has(TOKEN_TYPE_COUNT_KEY) ? readKey(TOKEN_TYPE_COUNT_KEY, () => metadata.getInteger(TOKEN_TYPE_COUNT_KEY)) : 2;
-  if (!Number.isSafeInteger(count) || count < 1) {
-    throw new ModelConfigError('INVALID_VALUE', TOKEN_TYPE_COUNT_KEY, `model config: "${TOKEN_TYPE_COUNT_KEY}" is ${count}, expected a positive integer`);
+  const tokenTypeCount = metadata.has(TOKEN_TYPE_COUNT_KEY) ? readKey(TOKEN_TYPE_COUNT_KEY, () => metadata.getInteger(TOKEN_TYPE_COUNT_KEY)) : 2;
+  if (!Number.isSafeInteger(tokenTypeCount) || tokenTypeCount < 1) {
+    throw new ModelConfigError('INVALID_VALUE', TOKEN_TYPE_COUNT_KEY, `model config: "${TOKEN_TYPE_COUNT_KEY}" is ${tokenTypeCount}, expected a positive integer`);
   }
-  return count;
+  return { ...base, bidirectional: keys.optionalBool('attention.causal') !== true, tokenTypeCount };
 }
+
+/** The input tensors both encoders have: token embedding, optional token types, embedding LayerNorm. */
+export const encoderInputTensors = {
+  tokenEmbd: matrix('token_embd.weight', shape.tokenEmbd),
+  tokenTypes: optionalMatrix('token_types.weight', (c) => [c.embeddingLength, (c as BertConfig).tokenTypeCount]),
+  tokenEmbdNorm: vector('token_embd_norm.weight', shape.embd),
+  tokenEmbdNormBias: vector('token_embd_norm.bias', shape.embd),
+};
+
+/** The post-attention and block-output LayerNorms of an encoder block. */
+export const encoderNormTensors = {
+  attnOutputNorm: vector('attn_output_norm.weight', shape.embd),
+  attnOutputNormBias: vector('attn_output_norm.bias', shape.embd),
+  layerOutputNorm: vector('layer_output_norm.weight', shape.embd),
+  layerOutputNormBias: vector('layer_output_norm.bias', shape.embd),
+};
 
 export const bert = defineArchitecture({
   name: 'bert',
   embeddingOnly: true,
-  readConfig(keys): BertConfig {
-    const base = readBaseConfig(keys, { rope: 'none', norm: 'layer' });
-    // llama.cpp requires `bert.attention.causal`; a file that says true gets causal attention here too.
-    return { ...base, bidirectional: keys.optionalBool('attention.causal') !== true, tokenTypeCount: readTokenTypeCount(keys) };
-  },
+  readConfig: (keys) => readEncoderConfig(keys, 'none'),
   tensors: {
     global: {
-      tokenEmbd: matrix('token_embd.weight', shape.tokenEmbd),
-      tokenTypes: optionalMatrix('token_types.weight', (c) => [c.embeddingLength, (c as BertConfig).tokenTypeCount]),
+      ...encoderInputTensors,
       positionEmbd: matrix('position_embd.weight', (c) => [c.embeddingLength, c.contextLength]),
-      tokenEmbdNorm: vector('token_embd_norm.weight', shape.embd),
-      tokenEmbdNormBias: vector('token_embd_norm.bias', shape.embd),
     },
     layer: {
       q: matrix('attn_q.weight', shape.q),
@@ -60,14 +73,11 @@ export const bert = defineArchitecture({
       vBias: vector('attn_v.bias', shape.kvBias),
       output: matrix('attn_output.weight', shape.attnOut),
       outputBias: vector('attn_output.bias', shape.embd),
-      attnOutputNorm: vector('attn_output_norm.weight', shape.embd),
-      attnOutputNormBias: vector('attn_output_norm.bias', shape.embd),
       up: matrix('ffn_up.weight', shape.ffnIn),
       upBias: vector('ffn_up.bias', shape.ffnBias),
       down: matrix('ffn_down.weight', shape.ffnOut),
       downBias: vector('ffn_down.bias', shape.embd),
-      layerOutputNorm: vector('layer_output_norm.weight', shape.embd),
-      layerOutputNormBias: vector('layer_output_norm.bias', shape.embd),
+      ...encoderNormTensors,
     },
   },
   forward(f, w, c) {

@@ -6,37 +6,25 @@
  * token type 0 added, embedding LayerNorm, post-norm blocks, bidirectional attention, MHA, pooling from
  * `nomic-bert.pooling_type`.
  */
-import { readBaseConfig } from '../model/config.js';
-import { matrix, optionalMatrix, optionalVector, vector } from '../model/tensor-table.js';
+import { matrix, optionalVector } from '../model/tensor-table.js';
 import { defineArchitecture } from './architecture.js';
-import { postNormEncoder, readTokenTypeCount, type BertConfig } from './bert.js';
+import { encoderInputTensors, encoderNormTensors, postNormEncoder, readEncoderConfig } from './bert.js';
 import { shape } from './blocks.js';
 
 export const nomicBert = defineArchitecture({
   name: 'nomic-bert',
   embeddingOnly: true,
-  readConfig(keys): BertConfig {
-    const base = readBaseConfig(keys, { rope: 'neox', norm: 'layer' });
-    return { ...base, bidirectional: keys.optionalBool('attention.causal') !== true, tokenTypeCount: readTokenTypeCount(keys) };
-  },
+  readConfig: (keys) => readEncoderConfig(keys, 'neox'),
   tensors: {
-    global: {
-      tokenEmbd: matrix('token_embd.weight', shape.tokenEmbd),
-      tokenTypes: optionalMatrix('token_types.weight', (c) => [c.embeddingLength, (c as BertConfig).tokenTypeCount]),
-      tokenEmbdNorm: vector('token_embd_norm.weight', shape.embd),
-      tokenEmbdNormBias: vector('token_embd_norm.bias', shape.embd),
-    },
+    global: encoderInputTensors,
     layer: {
       qkv: matrix('attn_qkv.weight', shape.qkv),
       output: matrix('attn_output.weight', shape.attnOut),
       outputBias: optionalVector('attn_output.bias', shape.embd),
-      attnOutputNorm: vector('attn_output_norm.weight', shape.embd),
-      attnOutputNormBias: vector('attn_output_norm.bias', shape.embd),
       gate: matrix('ffn_gate.weight', shape.ffnIn),
       up: matrix('ffn_up.weight', shape.ffnIn),
       down: matrix('ffn_down.weight', shape.ffnOut),
-      layerOutputNorm: vector('layer_output_norm.weight', shape.embd),
-      layerOutputNormBias: vector('layer_output_norm.bias', shape.embd),
+      ...encoderNormTensors,
     },
   },
   forward: (f, w, c) => postNormEncoder(f, w, c, 'gated-silu'),
