@@ -1,6 +1,6 @@
 /**
  * The OpenAI-compatible HTTP server (fastify): `/v1/models`, `/v1/chat/completions`, `/v1/completions`
- * (streaming as SSE or not), llama-server's `/tokenize` and `/detokenize`, `/health` and `/metrics`. Each
+ * (streaming as SSE or not), `/v1/embeddings` (embeddings.ts), llama-server's `/tokenize` and `/detokenize`, `/health` and `/metrics`. Each
  * configured model runs in its own engine (its own inference worker) with `parallel` slots; a request runs in
  * the slot whose KV cache shares the longest prefix with its prompt.
  */
