@@ -207,6 +207,8 @@ function renderDoc(rows: readonly Row[]): string {
     'node-llama-cpp runs with llama-ref\'s settings (F32 KV cache, flash attention off); its defaults (F16 KV, flash',
     'attention auto) alone move these vectors by up to 2e-4 in cosine. bert evaluates GELU as llama.cpp\'s CPU backend',
     'does (an fp16 table); with the exact tanh GELU the bert Q8_0 vectors were up to 1.4e-4 off in cosine (0.99986).',
+    'Max |diff| is float noise (~1e-6) except where a last-bit difference of a GELU input crosses an fp16 rounding',
+    'boundary of that table, which moves one element by an fp16 step and the vector by up to ~1e-4 (bert-mean-F32).',
     '',
     '| file | architecture | pooling | texts | tokens match | min cosine | max (1 - cosine) | max \\|diff\\| | result |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -33,7 +33,8 @@ describe('SmallMindEngine.embed', () => {
       expect(raw.promptTokens).toBe(texts.reduce((sum, t) => sum + t.tokens.length, 0));
       texts.forEach((t, i) => {
         expect(cosineSimilarity(raw.embeddings[i]!, t.embedding), t.text).toBeGreaterThan(0.9999);
-        expect(Math.max(...t.embedding.map((v, c) => Math.abs(v - raw.embeddings[i]![c]!)))).toBeLessThan(1e-4);
+        // Not normalised: llama.cpp's raw pooled vector, to its float noise (see conformance/embeddings.test.ts).
+        expect(Math.max(...t.embedding.map((v, c) => Math.abs(v - raw.embeddings[i]![c]!)))).toBeLessThan(1e-3);
       });
       const single = await engine.embed(texts[0]!.text);
       expect(single.embeddings).toHaveLength(1);

@@ -30,8 +30,9 @@ describe('embeddings match node-llama-cpp 3.21.1 on random-weight files', () => 
           const result = compareEmbedding(model, recorded);
           expect(result.tokensMatch, `${stem} "${recorded.text}": tokens`).toBe(true);
           expect(result.cosine, `${stem} "${recorded.text}": cosine`).toBeGreaterThan(0.9999);
-          // llama.cpp's arithmetic is followed closely enough that the vectors agree to float noise.
-          expect(result.maxAbsDiff, `${stem} "${recorded.text}": max |diff|`).toBeLessThan(1e-4);
+          // Float noise, except where a last-bit difference of a GELU input crosses an fp16 rounding boundary of
+          // llama.cpp's GELU table (one fp16 step, ~1e-3 relative): measured 1.5e-4 at most (docs/embeddings.md).
+          expect(result.maxAbsDiff, `${stem} "${recorded.text}": max |diff|`).toBeLessThan(1e-3);
         }
       } finally {
         await model.dispose();
