@@ -27,6 +27,7 @@ import { GgmlType, ggmlTypeInfo, quantize, type GgmlTypeId } from '@smallmind/qu
 import {
   Sampler,
   SmqModelLoader,
+  architectureByName,
   randomModelMetadata,
   randomModelTensors,
   silentLogger,
@@ -125,13 +126,13 @@ async function vocabularyEntries(): Promise<Array<[string, MetadataValue]>> {
 }
 
 /** Writes the GGUF of one case x type; returns its path. */
-export async function writeFamilyGguf(familyCase: FamilyCase, typeCase: TypeCase, path: string): Promise<void> {
+export async function writeFamilyGguf(familyCase: FamilyCase, typeCase: TypeCase, path: string, vocabulary?: ReadonlyArray<readonly [string, MetadataValue]>): Promise<void> {
   const shape = typeCase.wide === true ? widen(familyCase.shape) : familyCase.shape;
-  const metadata = randomModelMetadata(familyCase.architecture, shape, { ...(familyCase.keys === undefined ? {} : { keys: familyCase.keys }), vocabulary: await vocabularyEntries() });
+  const metadata = randomModelMetadata(familyCase.architecture, shape, { ...(familyCase.keys === undefined ? {} : { keys: familyCase.keys }), vocabulary: vocabulary ?? (await vocabularyEntries()) });
   const raw = randomModelTensors(metadata, 20261204, familyCase.include === undefined ? {} : { include: familyCase.include });
   const block = ggmlTypeInfo(typeCase.type).blockSize;
   const tensors: GgufTensorWithData[] = [...raw].map(([name, t]) => {
-    const type = t.shape.length === 2 && t.shape[0]! % block === 0 && !name.startsWith('position_embd') ? typeCase.type : GgmlType.F32;
+    const type = t.shape.length === 2 && t.shape[0]! % block === 0 && !name.startsWith('position_embd') && !name.startsWith('token_types') ? typeCase.type : GgmlType.F32;
     const data = type === GgmlType.F32 ? new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength) : quantize(type, t.values);
     return { name, type, shape: t.shape, data };
   });
@@ -249,7 +250,8 @@ async function main(): Promise<void> {
     return;
   }
   const covered = new Set(ALL_FAMILY_CASES.map((c) => c.architecture));
-  const missing = supportedArchitectures().filter((a) => !covered.has(a));
+  // Encoders have no logits: scripts/embeddings-diff.ts covers them.
+  const missing = supportedArchitectures().filter((a) => !covered.has(a) && architectureByName(a).embeddingOnly !== true);
   if (missing.length > 0) throw new Error(`no differential case for: ${missing.join(', ')}`);
   const workDir = join(tmpdir(), `smallmind-families-${process.pid}`);
   mkdirSync(workDir, { recursive: true });

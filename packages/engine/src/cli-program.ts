@@ -5,6 +5,7 @@
  *   smallmind chat <model>                interactive chat, or one turn per stdin line from a pipe
  *   smallmind template <model> --messages m.json   the prompt the chat template renders
  *   smallmind tokenize <model> [text]     token ids and pieces
+ *   smallmind embed <model> [texts...]  embedding vectors as JSON
  *   smallmind inspect | import | bench | cache list|clear|prune
  * Exit status: 0 success (also when stdout is closed early, as `| head` does), 1 a failed command,
  * 2 a bad flag or value.
@@ -17,6 +18,7 @@ import { ggmlTypeInfo, isKnownGgmlType } from '@smallmind/quantization-tensors';
 import { createTokenizer, supportedArchitectures } from '@smallmind/runtime';
 import { benchCommand, type BenchFlags } from './cli-bench.js';
 import { chatCommand, type ChatFlags } from './cli-chat.js';
+import { registerEmbedCommand } from './cli-embed.js';
 import { addGenerationFlags, generationOptionsOf } from './cli-options.js';
 import { addEngineFlags, bundledModelPath, integer, loadEngine, Output, printJson, readStdin, withModelFile, type EngineFlags, type GlobalFlags } from './cli-shared.js';
 import { parseTemplateFlag, readMessagesFile, renderTemplateOfFile } from './cli-template.js';
@@ -270,6 +272,8 @@ function buildProgram(): Command {
       .option('--no-warmup', 'skip the warm-up run')
       .option('--json', 'print one JSON object with every sample'),
   ).action((model: string, flags: BenchFlags) => benchCommand(out(), model, flags));
+
+  registerEmbedCommand(program, out);
 
   // ---- HTTP server: `smallmind serve` is registered here (packages/engine/src/server/**) ----
   registerServeCommand(program);

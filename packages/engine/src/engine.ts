@@ -4,13 +4,13 @@
  * generates). Everything here is async; text streams back as it is generated.
  */
 import type { GgufImportProgress } from '@smallmind/io-gguf';
-import { consoleLogger, type KvType, type Logger } from '@smallmind/runtime';
+import { consoleLogger, type EmbedPooling, type KvType, type Logger } from '@smallmind/runtime';
 import type { ChatMessage } from './chat/index.js';
 import { EngineError } from './errors.js';
 import { fileIdentity, healModelFile, resolveModelFile, type ModelFile } from './model-loading.js';
 import { defaultCacheDir } from './model-cache.js';
 import { ChatSession, EngineSession, type ChatSessionOptions, type FinishReason, type GenerationResult, type GenerationTimings, type StreamOptions } from './session.js';
-import type { WorkerModelInfo } from './worker/protocol.js';
+import type { EmbedInput, WorkerEmbedOptions, WorkerEmbedResult, WorkerModelInfo } from './worker/protocol.js';
 import { WorkerClient } from './worker/worker-client.js';
 
 export interface SmallMindEngineOptions {
@@ -67,6 +67,21 @@ export interface ModelInfo {
   readonly kernels: string;
   /** The file's `tokenizer.chat_template`, if any. */
   readonly chatTemplate: string | undefined;
+  /** Embeddings: vector width, the file's pooling type (undefined: `embed` needs `pooling`), encoder-only. */
+  readonly embedding: { readonly length: number; readonly pooling: EmbedPooling | undefined; readonly only: boolean };
+}
+
+/** `embed` options: pooling (default the file's `{arch}.pooling_type`), normalisation (default L2), truncation. */
+export type EmbedOptions = WorkerEmbedOptions;
+
+export interface EmbedResult {
+  /** One vector per input, in order (L2-normalised unless `normalize: false`). */
+  readonly embeddings: Float32Array[];
+  /** Tokens evaluated per input (BERT: with [CLS] and [SEP]). */
+  readonly tokens: number[];
+  /** Their sum (OpenAI's usage.prompt_tokens). */
+  readonly promptTokens: number;
+  readonly pooling: EmbedPooling;
 }
 
 export interface SessionOptions {
@@ -178,6 +193,7 @@ export class SmallMindEngine {
       vocabSize: info.vocabSize,
       kernels: info.kernels,
       chatTemplate: info.chatTemplate,
+      embedding: { length: info.embeddingLength, pooling: info.pooling, only: info.embeddingOnly },
     };
     return this.loaded;
   }
@@ -215,6 +231,19 @@ export class SmallMindEngine {
     } finally {
       await session.dispose();
     }
+  }
+
+  /**
+   * Embeddings of texts (tokenized with the model's special tokens: [CLS] ... [SEP] for BERT) or token arrays,
+   * one vector each, pooled as the file says (`bert` encoders, or decoders with a
+   * `{arch}.pooling_type`) or as `options.pooling` says. An input longer than the model's context fails
+   * (CONTEXT_OVERFLOW) unless `truncate`.
+   */
+  async embed(input: EmbedInput | readonly EmbedInput[], options: EmbedOptions = {}): Promise<EmbedResult> {
+    const { client } = this.requireModel();
+    const inputs: readonly EmbedInput[] = typeof input === 'string' || (input.length > 0 && typeof input[0] === 'number') ? [input as EmbedInput] : (input as readonly EmbedInput[]);
+    const result = await client.request<WorkerEmbedResult>({ type: 'embed', inputs, options });
+    return { ...result, promptTokens: result.tokens.reduce((a, b) => a + b, 0) };
   }
 
   /** Token ids of `text` (control tokens in the text parsed only with `parseSpecial`). */

@@ -1,5 +1,5 @@
 export { SmallMindEngine } from './engine.js';
-export type { FinishReason, GenerateOptions, GenerateResult, GenerationTimings, LoadModelOptions, LoadProgress, ModelInfo, SessionOptions, SmallMindEngineOptions } from './engine.js';
+export type { EmbedOptions, EmbedResult, FinishReason, GenerateOptions, GenerateResult, GenerationTimings, LoadModelOptions, LoadProgress, ModelInfo, SessionOptions, SmallMindEngineOptions } from './engine.js';
 export { EngineError, EngineErrorCode } from './errors.js';
 export { cacheEntrySource, cachedSmqPath, clearCache, defaultCacheDir, ensureImported, listCache, pruneCache, removeCacheEntry, sweepStaleTempFiles, touchCacheEntry } from './model-cache.js';
 export type { CacheEntry, CacheEntrySource, PruneOptions, PruneResult } from './model-cache.js';

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { supportedArchitectures } from '@smallmind/runtime';
+import { architectureByName, supportedArchitectures } from '@smallmind/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 import { committedFamilyFixtures, compareFamilyPrompt, familyTolerance, loadForComparison } from '../../scripts/families.js';
 
@@ -16,7 +16,8 @@ describe('differential parity with llama.cpp: random-weight files of every famil
   const fixtures = committedFamilyFixtures();
 
   it('has an F32 and a Q8_0 file for every supported architecture', () => {
-    for (const architecture of supportedArchitectures()) {
+    // Encoders (no logits) are checked by embeddings.test.ts.
+    for (const architecture of supportedArchitectures().filter((a) => architectureByName(a).embeddingOnly !== true)) {
       const types = fixtures.filter((f) => f.fixture.architecture === architecture).map((f) => f.fixture.type);
       expect(types, architecture).toContain('F32');
       expect(types, architecture).toContain('Q8_0');

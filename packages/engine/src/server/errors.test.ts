@@ -94,7 +94,7 @@ describe('bad requests', () => {
     expectError(unknown, 404, 'model', 'not_found_error');
     expect(unknown.json.error.code).toBe('model_not_found');
     expectError(await chat({ model: '../../../fixtures/stories260K/stories260K-F32.gguf', messages: [{ role: 'user', content: 'x' }] }), 404, 'model');
-    expectError(await post(`${server.url}/v1/embeddings`, { input: 'x' }, auth), 404, null);
+    expectError(await post(`${server.url}/v1/images/generations`, { prompt: 'x' }, auth), 404, null);
   });
 
   it('413 for a body over the limit', async () => {

@@ -1,6 +1,6 @@
 /**
  * The OpenAI-compatible HTTP server (fastify): `/v1/models`, `/v1/chat/completions`, `/v1/completions`
- * (streaming as SSE or not), llama-server's `/tokenize` and `/detokenize`, `/health` and `/metrics`. Each
+ * (streaming as SSE or not), `/v1/embeddings` (embeddings.ts), llama-server's `/tokenize` and `/detokenize`, `/health` and `/metrics`. Each
  * configured model runs in its own engine (its own inference worker) with `parallel` slots; a request runs in
  * the slot whose KV cache shares the longest prefix with its prompt.
  */
@@ -13,6 +13,7 @@ import { SmallMindEngine, type ModelInfo } from '../engine.js';
 import type { GenerationOptions } from '../generation/index.js';
 import type { GenerationResult } from '../session.js';
 import type { GenerateInput } from '../worker/protocol.js';
+import { registerEmbeddings } from './embeddings.js';
 import { ApiError, toApiError } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { chatMessages, generationOptions, ResponseShaper, type Endpoint } from './openai.js';
@@ -267,6 +268,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const model = served(request.body.model);
     return { content: await model.engine.detokenize(request.body.tokens) };
   });
+
+  registerEmbeddings(app, served);
 
   /**
    * Runs one generation in the best slot: `onStart` is called once the first text (or the result) is known,

@@ -14,6 +14,9 @@ import {
   type GenerateInput,
   type WorkerEvent,
   type WorkerGenerateOptions,
+  type EmbedInput,
+  type WorkerEmbedOptions,
+  type WorkerEmbedResult,
   type WorkerGenerateResult,
   type WorkerLoadOptions,
   type WorkerModelInfo,
@@ -121,6 +124,8 @@ export class InferenceService {
           ...(request.addBos === undefined ? {} : { addBos: request.addBos }),
           ...(request.parseSpecial === undefined ? {} : { parseSpecial: request.parseSpecial }),
         });
+      case 'embed':
+        return this.embed(request.inputs, request.options);
       case 'detokenize':
         this.model.checkTokens(request.tokens);
         return this.model.tokenizer.decode(request.tokens);
@@ -173,7 +178,39 @@ export class InferenceService {
       bosId: model.tokenizer.bosId,
       eosId: model.tokenizer.eosId,
       addBos: model.tokenizer.addBos,
+      embeddingLength: model.config.embeddingLength,
+      pooling: model.embedPooling,
+      embeddingOnly: model.architecture.embeddingOnly === true,
     };
+  }
+
+  /** One vector per input (yielding between inputs, so other requests interleave with a long batch). */
+  private async embed(inputs: readonly EmbedInput[], options: WorkerEmbedOptions): Promise<WorkerEmbedResult> {
+    const model = this.model;
+    if (inputs.length === 0) throw new EngineError('INVALID_OPTION', 'input', 'embed needs at least one input');
+    const embeddings: Float32Array[] = [];
+    const tokens: number[] = [];
+    let pooling = options.pooling ?? model.embedPooling;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!;
+      const ids = typeof input === 'string' ? model.tokenizer.encode(input) : input;
+      try {
+        const result = model.embed(ids, options);
+        embeddings.push(result.vector);
+        tokens.push(result.tokens);
+        pooling = result.pooling;
+      } catch (error) {
+        // Name the input in a batch: `input[2]`, `input[2][5]` for a bad token id.
+        const field = (error as { field?: unknown }).field;
+        if (inputs.length > 1 && error instanceof Error && typeof field === 'string' && field.startsWith('tokens')) {
+          Object.defineProperty(error, 'field', { value: `input[${i}]${field.slice('tokens'.length)}` });
+          error.message = `input[${i}]: ${error.message}`;
+        }
+        throw error;
+      }
+      if (i + 1 < inputs.length) await yieldToEventLoop();
+    }
+    return { embeddings, tokens, pooling: pooling! };
   }
 
   private async unload(): Promise<void> {

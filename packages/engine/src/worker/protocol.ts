@@ -4,7 +4,7 @@
  * Requests carry an `id`; the worker answers each with exactly one `result` or `error`, and may send
  * `progress` (loading) or `chunk` (generation) events with the same id before that.
  */
-import type { SamplingOptions, SessionOptions } from '@smallmind/runtime';
+import type { EmbedPooling, SamplingOptions, SessionOptions } from '@smallmind/runtime';
 import type { ChatMessage } from '../chat/index.js';
 
 /** What the worker needs to open a model (paths and plain options; no callbacks). */
@@ -30,6 +30,32 @@ export interface WorkerModelInfo {
   readonly bosId: number | undefined;
   readonly eosId: number | undefined;
   readonly addBos: boolean;
+  /** Width of an embedding (n_embd). */
+  readonly embeddingLength: number;
+  /** The file's pooling type when `embed` can use it (mean, cls, last); undefined: no default pooling. */
+  readonly pooling: EmbedPooling | undefined;
+  /** An encoder (BERT): embeddings only, no generation. */
+  readonly embeddingOnly: boolean;
+}
+
+export interface WorkerEmbedOptions {
+  /** Default: the file's pooling type. */
+  readonly pooling?: EmbedPooling;
+  /** L2-normalise (default true). */
+  readonly normalize?: boolean;
+  /** Keep the first context-length tokens of a longer input instead of failing (default false). */
+  readonly truncate?: boolean;
+}
+
+/** One input of `embed`: a text (tokenized with the model's special tokens, [CLS]/[SEP] for BERT) or token ids. */
+export type EmbedInput = string | readonly number[];
+
+export interface WorkerEmbedResult {
+  /** One vector per input, in order. */
+  readonly embeddings: Float32Array[];
+  /** Tokens evaluated per input. */
+  readonly tokens: number[];
+  readonly pooling: EmbedPooling;
 }
 
 /** What to continue from. */
@@ -97,6 +123,7 @@ export type WorkerRequest =
   | { readonly type: 'session.dispose'; readonly id: number; readonly session: number }
   | { readonly type: 'tokenize'; readonly id: number; readonly text: string; readonly addBos?: boolean; readonly parseSpecial?: boolean }
   | { readonly type: 'detokenize'; readonly id: number; readonly tokens: readonly number[] }
+  | { readonly type: 'embed'; readonly id: number; readonly inputs: readonly EmbedInput[]; readonly options: WorkerEmbedOptions }
   | { readonly type: 'chat.render'; readonly id: number; readonly messages: readonly ChatMessage[]; readonly template?: string; readonly addGenerationPrompt: boolean }
   | { readonly type: 'abort'; readonly id: number; readonly target: number }
   | { readonly type: 'unload'; readonly id: number };

@@ -9,6 +9,8 @@ import type { TensorDefs, TensorTable, Weights } from '../model/tensor-table.js'
 export interface Architecture<G extends TensorDefs = TensorDefs, L extends TensorDefs = TensorDefs> {
   /** `general.architecture` value. */
   readonly name: string;
+  /** An encoder without an LM head (BERT): `forward` returns hidden states, so only `Model.embed` runs it. */
+  readonly embeddingOnly?: boolean;
   /** Reads the `{name}.*` keys (the reader's prefix is `name`). */
   readConfig(keys: ConfigKeys): ModelConfig;
   readonly tensors: TensorTable<G, L>;

@@ -81,12 +81,13 @@ export interface FeedForwardWeights {
 
 /**
  * The FFN of the normed input `h`. `gated-silu` / `gated-gelu`: act(gate h) * (up h) (SwiGLU / GeGLU);
- * `fused-silu`: `up` holds gate then up rows (Phi-3); `gelu`: act(up h) with no gate (GPT-2).
+ * `fused-silu`: `up` holds gate then up rows (Phi-3); `gelu`: act(up h) with no gate (GPT-2); `gelu-fp16`: the
+ * same with llama.cpp's fp16-table GELU (BERT).
  */
-export function feedForward(f: Forward, h: Rows, w: FeedForwardWeights, kind: 'gated-silu' | 'gated-gelu' | 'fused-silu' | 'gelu'): Rows {
+export function feedForward(f: Forward, h: Rows, w: FeedForwardWeights, kind: 'gated-silu' | 'gated-gelu' | 'fused-silu' | 'gelu' | 'gelu-fp16'): Rows {
   let hidden: Rows;
-  if (kind === 'gelu') {
-    hidden = f.gelu(f.linear(w.up, h, w.upBias));
+  if (kind === 'gelu' || kind === 'gelu-fp16') {
+    hidden = f.gelu(f.linear(w.up, h, w.upBias), kind === 'gelu-fp16');
   } else if (kind === 'fused-silu') {
     const fused = f.linear(w.up, h, w.upBias);
     const [gate, up] = f.split(fused, [fused.width / 2, fused.width / 2]) as [Rows, Rows];

@@ -134,8 +134,8 @@ describe('llama config and tensor table', () => {
     expect(error.code).toBe('UNSUPPORTED_ARCHITECTURE');
     expect(error.key).toBe('general.architecture');
     expect(error.message).toContain('"mamba"');
-    expect(error.message).toContain('supported: llama, qwen2, qwen3, gemma2, gemma3, gpt2, phi3, granite, smollm3');
-    expect(supportedArchitectures()).toEqual(['llama', 'qwen2', 'qwen3', 'gemma2', 'gemma3', 'gpt2', 'phi3', 'granite', 'smollm3']);
+    expect(error.message).toContain('supported: llama, qwen2, qwen3, gemma2, gemma3, gpt2, phi3, granite, smollm3, bert, nomic-bert');
+    expect(supportedArchitectures()).toEqual(['llama', 'qwen2', 'qwen3', 'gemma2', 'gemma3', 'gpt2', 'phi3', 'granite', 'smollm3', 'bert', 'nomic-bert']);
     expect(configError({ 'general.architecture': undefined })).toMatchObject({ code: 'MISSING_KEY', key: 'general.architecture' });
   });
 

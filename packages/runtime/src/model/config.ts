@@ -58,6 +58,25 @@ export interface ModelConfig {
   readonly residualScale?: number;
   /** Logits are divided by this (Granite's logit_scale). */
   readonly logitScale?: number;
+  /** `{arch}.pooling_type`: how `Model.embed` pools hidden states by default. Absent: the file declares none. */
+  readonly pooling?: PoolingType;
+  /** Every token attends to every token of its batch (`{arch}.attention.causal` = false: BERT). */
+  readonly bidirectional?: boolean;
+}
+
+/** llama.cpp's `llama_pooling_type`, by its GGUF number: 0 none, 1 mean, 2 cls, 3 last, 4 rank. */
+export type PoolingType = 'none' | 'mean' | 'cls' | 'last' | 'rank';
+const POOLING_TYPES: readonly PoolingType[] = ['none', 'mean', 'cls', 'last', 'rank'];
+
+/** `{arch}.pooling_type`, or undefined when absent; an unknown number is an INVALID_VALUE naming the key. */
+export function readPoolingType(keys: ConfigKeys): PoolingType | undefined {
+  const value = keys.optionalInteger('pooling_type');
+  if (value === undefined) return undefined;
+  const pooling = POOLING_TYPES[value];
+  if (pooling === undefined) {
+    throw new ModelConfigError('INVALID_VALUE', keys.key('pooling_type'), `model config: "${keys.key('pooling_type')}" is ${value}; expected 0 (none), 1 (mean), 2 (cls), 3 (last) or 4 (rank)`);
+  }
+  return pooling;
 }
 
 /** Runs a typed metadata read, turning a `MetadataError` into a `ModelConfigError` naming the key. */
@@ -223,7 +242,11 @@ export function readBaseConfig(keys: ConfigKeys, options: BaseConfigOptions): Mo
     rope = { mode: options.rope, dimensionCount, freqBase: keys.positiveNumber('rope.freq_base', 10000), freqScale };
   }
   const layer: LayerConfig = { rope, slidingWindow: undefined };
+  const pooling = readPoolingType(keys);
+  const bidirectional = keys.optionalBool('attention.causal') === false;
   return {
+    ...(pooling === undefined ? {} : { pooling }),
+    ...(bidirectional ? { bidirectional } : {}),
     architecture: keys.prefix,
     blockCount,
     embeddingLength,

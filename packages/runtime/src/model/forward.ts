@@ -15,6 +15,7 @@ import {
   applyRopeNeox,
   applyRopeNormal,
   geGluInPlace,
+  geluFp16InPlace,
   geluInPlace,
   layerNormRow,
   rmsNormRow,
@@ -23,7 +24,7 @@ import {
   softcapInPlace,
   swiGluInPlace,
 } from '../ops/math.js';
-import type { ModelConfig, RopeSpec } from './config.js';
+import type { ModelConfig, PoolingType, RopeSpec } from './config.js';
 import type { KvCache } from './kv-cache.js';
 
 /** `n` rows of `width` floats, row-major, in `data` (exactly n * width long). */
@@ -50,6 +51,13 @@ export class Forward {
   layer = -1;
   /** Whether the caller wants logits for every row (else only the last). */
   allLogits = false;
+  /**
+   * An embedding pass: every row is an output row, and `logits` / `hiddenStates` keep a copy of the final
+   * hidden states in `hidden` instead of running the LM head (llama.cpp's t_embd).
+   */
+  embedding = false;
+  /** The final hidden states of the last embedding pass (n x n_embd). */
+  hidden: Rows | undefined;
 
   private tokens: readonly number[] = [];
   private tokenStart = 0;
@@ -71,7 +79,9 @@ export class Forward {
   }
 
   /** Prepares a batch: tokens[start .. start + n) at positions position .. position + n - 1. */
-  begin(tokens: readonly number[], start: number, n: number, position: number, allLogits: boolean): void {
+  begin(tokens: readonly number[], start: number, n: number, position: number, allLogits: boolean, embedding = false): void {
+    this.embedding = embedding;
+    this.hidden = undefined;
     this.tokens = tokens;
     this.tokenStart = start;
     this.n = n;
@@ -111,6 +121,13 @@ export class Forward {
     for (let i = 0; i < this.n; i++) table.dequantizeRow(this.tokens[this.tokenStart + i]!, x.data, i * width);
     if (scale !== undefined) scaleInPlace(x.data, length, Math.fround(scale));
     return x;
+  }
+
+  /** x += table[row] for every row: BERT's token-type embedding (row 0, "sentence A", as llama.cpp does). */
+  addEmbeddingRow(x: Rows, table: IWeightTensor, row: number): void {
+    const values = this.alloc(x.width, 1);
+    table.dequantizeRow(row, values.data, 0);
+    for (let i = 0; i < this.n; i++) addInPlace(x.data.subarray(i * x.width, (i + 1) * x.width), values.data, x.width);
   }
 
   /** x += table[position] for each row (GPT-2's learned absolute positions). */
@@ -215,8 +232,8 @@ export class Forward {
   /**
    * Stores k and v (already roped) in the session's cache for the current layer, then runs causal attention
    * of every query row over the cache (restricted to the layer's sliding window), scaled by `scale`
-   * (default config.attentionScale) and soft-capped when the config says so. Returns headCount * headDim
-   * values per row.
+   * (default config.attentionScale) and soft-capped when the config says so. A bidirectional model (BERT)
+   * lets every row see the whole batch instead. Returns headCount * headDim values per row.
    */
   attention(q: Rows, k: Rows, v: Rows, scale = this.config.attentionScale): Rows {
     const { headCount, headDim } = this.config;
@@ -227,10 +244,12 @@ export class Forward {
     const rows = this.kv.read(layer, firstVisible(this.position), this.position + this.n);
     const out = this.alloc(headCount * headDim, q.n);
     const params = { scale, softcap: this.config.attentionSoftcap };
+    const bidirectional = this.config.bidirectional === true;
     for (let i = 0; i < q.n; i++) {
       const position = this.position + i;
-      const first = firstVisible(position) - rows.firstRow;
-      this.attentionScratch.attend(q.data, i * q.width, rows.keys, rows.values, first, position + 1 - rows.firstRow, params, out.data, i * out.width);
+      const first = bidirectional ? 0 : firstVisible(position) - rows.firstRow;
+      const end = bidirectional ? this.position + this.n - rows.firstRow : position + 1 - rows.firstRow;
+      this.attentionScratch.attend(q.data, i * q.width, rows.keys, rows.values, first, end, params, out.data, i * out.width);
     }
     return out;
   }
@@ -249,9 +268,10 @@ export class Forward {
     return gate;
   }
 
-  /** In place: gelu(x). */
-  gelu(x: Rows): Rows {
-    geluInPlace(x.data, x.data.length);
+  /** In place: gelu(x), exact, or (`fp16Table`) as llama.cpp's CPU backend rounds it (see geluFp16InPlace). */
+  gelu(x: Rows, fp16Table = false): Rows {
+    if (fp16Table) geluFp16InPlace(x.data, x.data.length);
+    else geluInPlace(x.data, x.data.length);
     return x;
   }
 
@@ -282,12 +302,13 @@ export class Forward {
   outputRows(x: Rows): Rows {
     this.layer = -1;
     this.poolNext = 0;
-    if (this.allLogits || x.n === 1) return x;
+    if (this.allLogits || this.embedding || x.n === 1) return x;
     return new Rows(x.data.subarray((x.n - 1) * x.width, x.n * x.width), 1, x.width);
   }
 
   /** Logits = W h (+ bias) for the output rows; a single row goes into the session's logits buffer. */
   logits(weight: IWeightTensor, h: Rows, bias?: Float32Array): Rows {
+    if (this.embedding) return this.hiddenStates(h);
     let out: Rows;
     if (h.n === 1) {
       weight.matVec(h.data, this.logitsBuffer);
@@ -299,6 +320,50 @@ export class Forward {
     if (bias !== undefined) addBias(out, bias);
     return out;
   }
+
+  /**
+   * The end of an encoder's pass (no LM head): keeps a copy of `h` as the batch's hidden states and returns
+   * `h`. Decoders reach it through `logits` in an embedding pass.
+   */
+  hiddenStates(h: Rows): Rows {
+    this.hidden = new Rows(h.data.slice(), h.n, h.width);
+    return h;
+  }
+}
+
+/**
+ * One vector from the hidden states of a sequence, as llama.cpp pools them: `mean` averages every row,
+ * `cls` takes the first row, `last` the last one.
+ */
+export function poolHiddenStates(hidden: Rows, pooling: Exclude<PoolingType, 'none' | 'rank'>): Float32Array {
+  const { data, n, width } = hidden;
+  if (pooling === 'cls') return data.slice(0, width);
+  if (pooling === 'last') return data.slice((n - 1) * width, n * width);
+  const sums = new Float64Array(width);
+  for (let i = 0; i < n; i++) for (let c = 0; c < width; c++) sums[c] = sums[c]! + data[i * width + c]!;
+  return Float32Array.from(sums, (sum) => sum / n);
+}
+
+/** a·b / (|a| |b|), summed in doubles: how embeddings are compared. */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** In place: v / ||v||_2 (a zero vector stays zero), llama.cpp's embd_normalize = 2. */
+export function normalizeL2(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (const x of v) sum += x * x;
+  const norm = Math.sqrt(sum);
+  if (norm > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm;
+  return v;
 }
 
 function addBias(x: Rows, bias: Float32Array): void {

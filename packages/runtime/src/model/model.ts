@@ -1,9 +1,11 @@
 import type { ModelMetadata } from '@smallmind/io-smq';
 import type { IWeightTensor } from '@smallmind/quantization-tensors';
 import { architectureOf, type AnyArchitecture } from '../architectures/index.js';
-import { InvalidInputError, ModelLoadError, SessionError } from '../errors.js';
+import { ContextOverflowError, InvalidInputError, ModelLoadError, SessionError } from '../errors.js';
 import { createTokenizer, type Tokenizer } from '../tokenizer/index.js';
-import { ConfigKeys, type ModelConfig, type RopeSpec } from './config.js';
+import { ConfigKeys, type ModelConfig, type PoolingType, type RopeSpec } from './config.js';
+import { Forward, normalizeL2, poolHiddenStates } from './forward.js';
+import { KvCache } from './kv-cache.js';
 import { Session, type SessionOptions } from './session.js';
 import { bindWeights, checkTensorDirectory, tensorSpecs, type BoundValue, type TensorEntry } from './tensor-table.js';
 
@@ -17,6 +19,26 @@ export interface CreateModelOptions {
   readonly source?: string;
   /** Called once by `dispose()` (e.g. to stop the kernel backend that holds the weights). */
   readonly onDispose?: () => Promise<void>;
+}
+
+/** Pooling types `embed` computes (rank needs a classifier head, none gives no single vector). */
+export type EmbedPooling = Exclude<PoolingType, 'none' | 'rank'>;
+
+export interface EmbedOptions {
+  /** Default: the file's `{arch}.pooling_type`. */
+  readonly pooling?: EmbedPooling;
+  /** Divide by the L2 norm (default true, as llama-server's /v1/embeddings does). */
+  readonly normalize?: boolean;
+  /** An input longer than the model's context: keep its first tokens (true) or fail (default). */
+  readonly truncate?: boolean;
+}
+
+export interface Embedding {
+  /** embeddingLength values. */
+  readonly vector: Float32Array;
+  /** Tokens evaluated (after any truncation). */
+  readonly tokens: number;
+  readonly pooling: EmbedPooling;
 }
 
 function shapeOf(value: BoundValue): readonly number[] {
@@ -105,6 +127,55 @@ export class Model {
       if (!Number.isInteger(token) || token < 0 || token >= this.config.vocabSize) {
         throw new InvalidInputError('TOKEN_OUT_OF_RANGE', `tokens[${i}]`, `tokens[${i}] = ${token} is not a token id of this model (0 .. ${this.config.vocabSize - 1})`);
       }
+    }
+  }
+
+  /** How `embed` pools by default: the file's pooling type, or undefined when it declares none it can compute. */
+  get embedPooling(): EmbedPooling | undefined {
+    const pooling = this.config.pooling;
+    return pooling === undefined || pooling === 'none' || pooling === 'rank' ? undefined : pooling;
+  }
+
+  /**
+   * One embedding of a token sequence (tokenize with the model's tokenizer first; BERT wants [CLS] ... [SEP],
+   * which its `encode` adds): the whole input runs in one pass (a bidirectional encoder sees all of it;
+   * a decoder's hidden states are causal, as in llama.cpp), the final hidden states are pooled and, by
+   * default, L2-normalised. No session or KV cache outlives the call. Typed errors: EMPTY_INPUT,
+   * TOKEN_OUT_OF_RANGE, CONTEXT_OVERFLOW (longer than the model's context, unless `truncate`), INVALID_OPTION
+   * for a model or pooling that cannot embed (pooling none or rank, or none declared and none given).
+   */
+  embed(tokens: readonly number[], options: EmbedOptions = {}): Embedding {
+    if (this.disposed) throw new SessionError('MODEL_DISPOSED', 'model', 'the model has been disposed');
+    const pooling = options.pooling ?? this.embedPooling;
+    if (pooling === undefined) {
+      const declared = this.config.pooling;
+      const why = declared === undefined ? `declares no ${this.architecture.name}.pooling_type` : `has pooling type "${declared}"`;
+      throw new InvalidInputError('INVALID_OPTION', 'pooling', `this model ${why}, which gives no embedding vector; pass pooling: 'mean' | 'cls' | 'last'`);
+    }
+    if (pooling !== 'mean' && pooling !== 'cls' && pooling !== 'last') {
+      throw new InvalidInputError('INVALID_OPTION', 'pooling', `pooling must be 'mean', 'cls' or 'last', got ${String(pooling)}`);
+    }
+    if (tokens.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'tokens', 'embed needs at least one token');
+    const { config } = this;
+    let input = tokens;
+    if (input.length > config.contextLength) {
+      if (options.truncate !== true) throw new ContextOverflowError(0, input.length, config.contextLength);
+      input = input.slice(0, config.contextLength);
+    }
+    this.checkTokens(input);
+    const kv = new KvCache('f32', config.blockCount, config.headCountKv * config.headDim, input.length);
+    try {
+      kv.reserve(input.length, 0);
+      const forward = new Forward(config, kv, this.ropeFactors);
+      forward.begin(input, 0, input.length, 0, true, true);
+      this.architecture.forward(forward, this.weights as never, config);
+      const hidden = forward.hidden;
+      // Every architecture ends in `logits` or `hiddenStates`, which set it in an embedding pass.
+      if (hidden === undefined) throw new Error(`${this.architecture.name}: forward pass produced no hidden states`);
+      const vector = poolHiddenStates(hidden, pooling);
+      return { vector: options.normalize === false ? vector : normalizeL2(vector), tokens: input.length, pooling };
+    } finally {
+      kv.release();
     }
   }
 

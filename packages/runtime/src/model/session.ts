@@ -88,6 +88,9 @@ export class Session {
    */
   evaluate(tokens: readonly number[], options: EvaluateOptions = {}): Float32Array {
     this.checkUsable();
+    if (this.model.architecture.embeddingOnly === true) {
+      throw new InvalidInputError('INVALID_OPTION', 'model', `${this.model.architecture.name} is an embedding model without an LM head: use model.embed(), not evaluate()`);
+    }
     if (tokens.length === 0) throw new InvalidInputError('EMPTY_INPUT', 'tokens', 'evaluate needs at least one token');
     this.model.checkTokens(tokens);
     if (this.cached + tokens.length > this.contextSize) throw new ContextOverflowError(this.cached, tokens.length, this.contextSize);

@@ -4,6 +4,8 @@
  * llama.cpp: sums are accumulated in JS doubles and every stored value is rounded to float32 by
  * the Float32Array it lands in.
  */
+import { f32ToFp16, fp16ToF32 } from '@smallmind/quantization-tensors';
+
 const f32 = Math.fround;
 
 /**
@@ -179,6 +181,26 @@ export function gelu(x: number): number {
 /** In place: x[i] = gelu(x[i]) over `count` values. */
 export function geluInPlace(x: Float32Array, count: number): void {
   for (let i = 0; i < count; i++) x[i] = gelu(x[i]!);
+}
+
+/** gelu of every fp16 value, rounded to fp16 (ggml's ggml_table_gelu_f16), built on first use (256 KB). */
+let geluFp16Table: Float32Array | undefined;
+
+/**
+ * In place: GELU as llama.cpp's CPU backend evaluates it (GGML_GELU_FP16): x <= -10 gives 0, x >= 10 gives x,
+ * anything else is rounded to fp16 and looked up in a table of fp16 results. BERT uses it: its embeddings
+ * then match llama.cpp's to ~1e-6 instead of ~1e-3 (docs/embeddings.md).
+ */
+export function geluFp16InPlace(x: Float32Array, count: number): void {
+  if (geluFp16Table === undefined) {
+    geluFp16Table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) geluFp16Table[h] = fp16ToF32(f32ToFp16(gelu(fp16ToF32(h))));
+  }
+  const table = geluFp16Table;
+  for (let i = 0; i < count; i++) {
+    const v = x[i]!;
+    x[i] = v <= -10 ? 0 : v >= 10 ? v : table[f32ToFp16(v)]!;
+  }
 }
 
 /** In place: gate[i] = gelu(gate[i]) * up[i] over `count` values (GeGLU). */

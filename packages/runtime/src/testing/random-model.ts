@@ -80,6 +80,8 @@ export function randomModelMetadata(architecture: string, shape: RandomModelShap
     [a('attention.layer_norm_rms_epsilon'), f32(1e-5)],
     [a('attention.layer_norm_epsilon'), f32(1e-5)],
   ];
+  // An encoder: bidirectional attention and a pooling type, as llama.cpp's converter writes for BERT.
+  if (architecture === 'bert' || architecture === 'nomic-bert') entries.push([a('attention.causal'), bool(false)], [a('pooling_type'), u32(1)]);
   if (shape.headDim !== undefined) entries.push([a('attention.key_length'), u32(shape.headDim)], [a('attention.value_length'), u32(shape.headDim)]);
   const keys = new Map(entries.map(([k, v]) => [k, v]));
   for (const [suffix, value] of Object.entries(options.keys ?? {})) keys.set(a(suffix), value);
@@ -125,7 +127,7 @@ function drawValues(spec: TensorSpec, normal: () => number): Float32Array {
   }
   const fanIn = spec.shape[0]!;
   let std = 1 / Math.sqrt(fanIn);
-  if (name === 'token_embd.weight' || name === 'output.weight' || name === 'position_embd.weight') std = 0.5;
+  if (name === 'token_embd.weight' || name === 'output.weight' || name === 'position_embd.weight' || name === 'token_types.weight') std = 0.5;
   else if (name === 'attn_output.weight' || name === 'ffn_down.weight') std = 2 / Math.sqrt(fanIn);
   return Float32Array.from({ length: count }, () => std * normal());
 }
