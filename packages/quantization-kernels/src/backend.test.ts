@@ -2,7 +2,7 @@ import { GgmlType, createWeightTensor } from '@smallmind/quantization-tensors';
 import { describe, expect, it } from 'vitest';
 import { createBackend } from './create-backend.js';
 import { KernelError } from './errors.js';
-import { CONTROL } from './thread-pool.js';
+import { CONTROL, JOB, chunkRows } from './thread-pool.js';
 import { WasmBackend } from './wasm-backend.js';
 import { WORKER_SOURCE } from './worker-source.js';
 import { expectSameProduct, randomFloats, referenceTensor } from './testing/compare.js';
@@ -161,9 +161,17 @@ describe('worker protocol', () => {
   });
 
   it('the worker source uses the same control word offsets as the pool', () => {
-    for (const [name, offset] of Object.entries(CONTROL)) {
+    for (const [name, offset] of [...Object.entries(CONTROL), ...Object.entries(JOB)]) {
       expect(WORKER_SOURCE, name).toMatch(new RegExp(`\\b${name} = ${offset}\\b`));
     }
+  });
+
+  it('chunks cover every row, about eight per thread, never fewer than eight rows', () => {
+    expect(chunkRows(7, 2)).toBe(8);
+    expect(chunkRows(2048, 2)).toBe(128);
+    expect(chunkRows(32000, 2)).toBe(2000);
+    expect(chunkRows(5633, 2)).toBe(353);
+    expect(Math.ceil(5633 / chunkRows(5633, 2)) * chunkRows(5633, 2)).toBeGreaterThanOrEqual(5633);
   });
 
   it('dequantizeRow and toFloat32 read the copy in kernel memory', async () => {

@@ -90,6 +90,15 @@ describe('matMul', () => {
     }
   });
 
+  it.each(builds)('Q8_0 rows holding the weight -128 (no quantizer writes it, a file may) compute exactly (%s)', (build) => {
+    const reference = referenceTensor(GgmlType.Q8_0, 6, 128, 11);
+    // Q8_0 block: fp16 d | i8 q[32]; rows 1 and 4 get a -128 (0x80), the others stay in -127..127.
+    const rowBytes = (128 / 32) * 34;
+    reference.data[1 * rowBytes + 34 + 2 + 5] = 0x80;
+    reference.data[4 * rowBytes + 3 * 34 + 2 + 31] = 0x80;
+    for (const n of [1, 5, 8]) check(reference, backendFor(build, 2).prepare(reference), n, 40 + n);
+  });
+
   it('n = 0 is a no-op', () => {
     const fast = backendFor('wasm-simd128', 1).prepare(referenceTensor(GgmlType.Q8_0, 4, 32, 1));
     const y = new Float32Array(4).fill(7);

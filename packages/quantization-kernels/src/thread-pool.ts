@@ -11,9 +11,11 @@ export const CONTROL = {
   ERROR: 3,
   THREADS: 4,
   JOBS: 5,
+  /** Next chunk of rows to take, counted over the jobs of a dispatch in order (see `run`). */
+  NEXT: 6,
   /** Job j's fields start at JOB_BASE + j * JOB_WORDS (offsets in JOB). */
-  JOB_BASE: 6,
-  JOB_WORDS: 13,
+  JOB_BASE: 7,
+  JOB_WORDS: 14,
 } as const;
 
 /** Word offsets of one job's fields inside its record. */
@@ -31,7 +33,23 @@ export const JOB = {
   COLS: 10,
   SCRATCH: 11,
   SCRATCH_STRIDE: 12,
+  /** Rows per chunk (set by `run`). */
+  CHUNK: 13,
 } as const;
+
+/**
+ * A job is cut into about this many chunks per thread. Threads take chunks from a shared counter
+ * until none is left, so a thread that wakes late or runs slower (another process on its core)
+ * takes fewer, instead of the others waiting for its fixed share.
+ */
+const CHUNKS_PER_THREAD = 8;
+/** Smallest chunk: one atomic add per chunk stays negligible against its rows. */
+const MIN_CHUNK_ROWS = 8;
+
+/** Rows per chunk of a job of `rows` rows on `threads` threads. */
+export function chunkRows(rows: number, threads: number): number {
+  return Math.max(MIN_CHUNK_ROWS, Math.ceil(rows / (threads * CHUNKS_PER_THREAD)));
+}
 
 /** Most jobs one dispatch carries (multiplyShared groups Q/K/V or gate/up: 2-3). */
 export const MAX_JOBS = 16;
@@ -137,9 +155,12 @@ export class ThreadPool {
   }
 
   /**
-   * Runs `jobs` (1 .. MAX_JOBS) in one dispatch on `threads` threads (1 .. pool size): every thread
-   * computes its slice of rows of each job in turn; `computeOwnSlice(job, r0, r1)` is called for
-   * thread 0's rows. One wake-up and one wait for all of them, so Q/K/V cost one synchronisation.
+   * Runs `jobs` (1 .. MAX_JOBS) in one dispatch on `threads` threads (1 .. pool size): the rows of
+   * every job are cut into chunks (chunkRows), and each thread takes the next chunk from a shared
+   * counter (job 0's chunks first, then job 1's, ...) until none is left; `computeOwnSlice(job, r0, r1)`
+   * is called for the calling thread's chunks. Each row is computed the same way whichever thread
+   * takes it, so results do not depend on the split. One wake-up and one wait for all the jobs, so
+   * Q/K/V cost one synchronisation.
    * Throws KernelError WORKER_FAILED when a worker reports an error or does not answer in time.
    */
   run(jobs: readonly KernelJob[], threads: number, computeOwnSlice: (job: number, r0: number, r1: number) => void): void {
@@ -147,10 +168,13 @@ export class ThreadPool {
     if (jobs.length < 1 || jobs.length > MAX_JOBS) throw new KernelError('BAD_ARGUMENT', `${jobs.length} jobs in one dispatch; 1..${MAX_JOBS} allowed`, { field: 'jobs' });
     const c = this.control;
     const helpers = Math.min(threads, this.threads) - 1;
+    const sizes = jobs.map((job) => chunkRows(job.rows, helpers + 1));
     for (const [j, job] of jobs.entries()) {
       const base = CONTROL.JOB_BASE + j * CONTROL.JOB_WORDS;
       for (const [word, field] of JOB_FIELDS) c[base + word] = job[field] | 0; // addresses >= 2^31 keep their bits: wasm i32 parameters take them as is
+      c[base + JOB.CHUNK] = sizes[j]!;
     }
+    Atomics.store(c, CONTROL.NEXT, 0);
     c[CONTROL.JOBS] = jobs.length;
     c[CONTROL.THREADS] = helpers + 1;
     c[CONTROL.CMD] = CMD_RUN;
@@ -162,7 +186,18 @@ export class ThreadPool {
     Atomics.notify(c, CONTROL.GEN);
     let ownError: unknown;
     try {
-      for (const [j, job] of jobs.entries()) computeOwnSlice(j, 0, Math.floor(job.rows / (helpers + 1)));
+      let j = 0;
+      let first = 0; // index of job j's first chunk
+      for (;;) {
+        const chunk = Atomics.add(c, CONTROL.NEXT, 1);
+        while (j < jobs.length && chunk >= first + Math.ceil(jobs[j]!.rows / sizes[j]!)) {
+          first += Math.ceil(jobs[j]!.rows / sizes[j]!);
+          j++;
+        }
+        if (j === jobs.length) break;
+        const r0 = (chunk - first) * sizes[j]!;
+        computeOwnSlice(j, r0, Math.min(jobs[j]!.rows, r0 + sizes[j]!));
+      }
     } catch (error) {
       ownError = error;
     }

@@ -6,7 +6,8 @@
  * A worker owns one kernel instance per memory shard (shards arrive as messages on its port and
  * are attached when a job first names them). It waits for dispatches (one or more jobs) on the control words: a bounded
  * spin on the generation counter, then Atomics.wait (a worker that spins forever would steal the
- * only other core). For each job of a dispatch it computes its own slice of rows, then bumps the done counter.
+ * only other core). It then takes chunks of rows from the shared NEXT counter (as the calling thread
+ * does, see ThreadPool.run) until none is left, and bumps the done counter.
  *
  * Control layout (Int32Array): see CONTROL and JOB in thread-pool.ts; kept in sync by the tests.
  */
@@ -15,9 +16,9 @@ export const WORKER_SOURCE = String.raw`
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { module, control, port, threadIndex, spinIterations, kernelNames } = workerData;
 const ctl = new Int32Array(control);
-const GEN = 0, DONE = 1, CMD = 2, ERROR = 3, THREADS = 4, JOBS = 5, JOB_BASE = 6, JOB_WORDS = 13;
+const GEN = 0, DONE = 1, CMD = 2, ERROR = 3, THREADS = 4, JOBS = 5, NEXT = 6, JOB_BASE = 7, JOB_WORDS = 14;
 const KERNEL = 0, SHARD = 1, W = 2, ROW_BYTES = 3, ROWS = 4, A = 5, A_STRIDE = 6, N = 7, Y = 8, Y_STRIDE = 9,
-  COLS = 10, SCRATCH = 11, SCRATCH_STRIDE = 12;
+  COLS = 10, SCRATCH = 11, SCRATCH_STRIDE = 12, CHUNK = 13;
 const CMD_RUN = 1, CMD_EXIT = 2;
 const shards = [];
 
@@ -44,18 +45,22 @@ for (;;) {
   seen = gen;
   if (ctl[CMD] === CMD_EXIT) break;
   try {
-    const threads = ctl[THREADS];
     const jobs = ctl[JOBS];
-    for (let j = 0; threadIndex < threads && j < jobs; j++) {
-      const o = JOB_BASE + j * JOB_WORDS;
-      const rows = ctl[o + ROWS];
-      const r0 = Math.floor((rows * threadIndex) / threads);
-      const r1 = Math.floor((rows * (threadIndex + 1)) / threads);
-      if (r1 > r0) {
-        const kernel = shardExports(ctl[o + SHARD])[kernelNames[ctl[o + KERNEL]]];
-        kernel(ctl[o + W], ctl[o + ROW_BYTES], r0, r1, ctl[o + A], ctl[o + A_STRIDE], ctl[o + N], ctl[o + Y], ctl[o + Y_STRIDE],
-          ctl[o + COLS], (ctl[o + SCRATCH] >>> 0) + threadIndex * ctl[o + SCRATCH_STRIDE]);
+    let j = 0;
+    let first = 0; // index of job j's first chunk
+    while (threadIndex < ctl[THREADS]) {
+      const chunk = Atomics.add(ctl, NEXT, 1);
+      while (j < jobs && chunk >= first + Math.ceil(ctl[JOB_BASE + j * JOB_WORDS + ROWS] / ctl[JOB_BASE + j * JOB_WORDS + CHUNK])) {
+        first += Math.ceil(ctl[JOB_BASE + j * JOB_WORDS + ROWS] / ctl[JOB_BASE + j * JOB_WORDS + CHUNK]);
+        j++;
       }
+      if (j === jobs) break;
+      const o = JOB_BASE + j * JOB_WORDS;
+      const r0 = (chunk - first) * ctl[o + CHUNK];
+      const r1 = Math.min(ctl[o + ROWS], r0 + ctl[o + CHUNK]);
+      const kernel = shardExports(ctl[o + SHARD])[kernelNames[ctl[o + KERNEL]]];
+      kernel(ctl[o + W], ctl[o + ROW_BYTES], r0, r1, ctl[o + A], ctl[o + A_STRIDE], ctl[o + N], ctl[o + Y], ctl[o + Y_STRIDE],
+        ctl[o + COLS], (ctl[o + SCRATCH] >>> 0) + threadIndex * ctl[o + SCRATCH_STRIDE]);
     }
   } catch (error) {
     Atomics.store(ctl, ERROR, threadIndex);

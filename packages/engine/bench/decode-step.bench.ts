@@ -1,0 +1,31 @@
+// Decode-step profile: loads one benchmark file (as e2e.bench.ts makes them), runs a 128-token prompt,
+// then times `tokens` greedy decode steps and reports ms per token; run under `node --cpu-prof` to see where a
+// step goes. Usage (packages/engine): node --conditions=@smallmind/source --import tsx bench/decode-step.bench.ts
+// <file.smq> <threads> [tokens]; BENCH_SPIN sets the pool's spinIterations.
+import { createBackend } from '@smallmind/quantization-kernels';
+import { SmqModelLoader, silentLogger } from '@smallmind/runtime';
+import { loadavg } from 'node:os';
+
+const [smq, threadsArg, tokensArg] = process.argv.slice(2);
+if (smq === undefined) throw new Error('usage: decode-step.bench.ts <file.smq> <threads> [tokens]');
+const threads = Number(threadsArg ?? 1);
+const tokens = Number(tokensArg ?? 64);
+const backend = await createBackend({ threads, ...(process.env.BENCH_SPIN === undefined ? {} : { spinIterations: Number(process.env.BENCH_SPIN) }) });
+const t0 = performance.now();
+const loaded = await SmqModelLoader.loadFromSmq(smq, { backend, logger: silentLogger });
+const session = loaded.createSession({ contextSize: 512 });
+const loadMs = performance.now() - t0;
+const prompt = Array.from({ length: 128 }, (_, i) => 259 + ((i * 7919) % 31000));
+let logits = session.evaluate(prompt);
+const argmax = (v: Float32Array): number => {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+};
+const d0 = performance.now();
+for (let i = 0; i < tokens; i++) logits = session.evaluate([argmax(logits)]);
+const ms = (performance.now() - d0) / tokens;
+console.log(`${backend.name} threads=${threads} load ${loadMs.toFixed(0)} ms, decode ${ms.toFixed(1)} ms/token (${(1000 / ms).toFixed(2)} tok/s), load average ${loadavg()[0]!.toFixed(2)}`);
+session.dispose();
+await loaded.dispose();
+await backend.dispose();
