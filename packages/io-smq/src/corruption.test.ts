@@ -5,6 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ByteSource } from './byte-source.js';
 import { align64 } from './constants.js';
 import { SmqFormatError } from './errors.js';
 import { MetadataValueType as T } from './metadata.js';
@@ -101,5 +102,39 @@ describe('single-byte corruption', () => {
     } finally {
       await cleanup();
     }
+  });
+});
+
+describe('a tensor larger than one read chunk (reads overlap the checksum)', () => {
+  // 10 MiB + 5 bytes of F32-typed bytes: three 4 MiB chunks, the last one short, read with several in flight.
+  const bigLength = (10 << 20) + 4 * 5;
+  const big = new Uint8Array(bigLength);
+  for (let i = 0; i < bigLength; i++) big[i] = (i * 31 + (i >>> 12)) & 0xff;
+  const bigFile = encodeSmqBytes({ metadata: everyTypeMetadata(), provenance: [], tensors: [{ name: 'big', type: 0, shape: [bigLength / 4], data: big }] });
+
+  it('reads it back exactly', async () => {
+    const reader = await SmqReader.fromBytes(bigFile);
+    // Buffer.equals: vitest's deep equality walks 10 M elements one by one.
+    expect(Buffer.from(await reader.readTensorData('big')).equals(big)).toBe(true);
+  });
+
+  it.each([0, 4 << 20, (8 << 20) + 17, bigLength - 1])('detects a flipped byte at data offset %i', async (at) => {
+    const reader = await SmqReader.fromBytes(bigFile);
+    const damaged = bigFile.slice();
+    damaged[reader.tensors[0]!.offset + at]! ^= 0x40;
+    await expect((await SmqReader.fromBytes(damaged)).readTensorData('big')).rejects.toMatchObject({ code: 'TENSOR_CHECKSUM_MISMATCH', tensor: 'big' });
+  });
+
+  it('reports data ending in the middle chunk as TRUNCATED', async () => {
+    const reader = await SmqReader.fromBytes(bigFile);
+    const cut = reader.tensors[0]!.offset + (6 << 20);
+    // The header says the tensor is whole; the source's data ends inside the second chunk.
+    const short: ByteSource = {
+      size: bigFile.length,
+      read: async (offset, length) => bigFile.slice(offset, Math.min(offset + length, Math.max(offset, cut))),
+      close: async () => {},
+    };
+    const shortReader = await SmqReader.fromSource(short);
+    await expect(shortReader.readTensorData('big')).rejects.toMatchObject({ code: 'TRUNCATED', tensor: 'big' });
   });
 });

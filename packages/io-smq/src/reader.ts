@@ -20,8 +20,13 @@ export interface SmqReaderOptions {
   readonly verifyChecksums?: boolean;
 }
 
-/** Tensor data is read (and checksummed) in chunks of this size. */
-const READ_CHUNK_BYTES = 16 << 20;
+/**
+ * Tensor data is read in chunks of this size, with up to `READS_IN_FLIGHT` chunk reads outstanding while the
+ * oldest finished chunk is checksummed: the checksum no longer waits for the disk, nor the disk for the
+ * checksum, and a file source keeps several positional reads busy in the I/O thread pool.
+ */
+const READ_CHUNK_BYTES = 4 << 20;
+const READS_IN_FLIGHT = 3;
 
 /**
  * Fills `target` from `position`. The source ending early (a file truncated since open) is the file's
@@ -122,11 +127,28 @@ export class SmqReader {
   private async readInto(info: SmqTensorInfo, target: Uint8Array): Promise<void> {
     const field = `tensors[${JSON.stringify(info.name)}].data`;
     let crc = 0;
-    for (let done = 0; done < info.byteLength; ) {
-      const chunk = target.subarray(done, Math.min(info.byteLength, done + READ_CHUNK_BYTES));
-      await readFully(this.source, chunk, info.offset + done, field, info.name);
-      if (this.verifyChecksums) crc = crc32(chunk, crc);
-      done += chunk.length;
+    const inFlight: { chunk: Uint8Array; read: Promise<void> }[] = [];
+    let next = 0;
+    const startRead = (): void => {
+      const chunk = target.subarray(next, Math.min(info.byteLength, next + READ_CHUNK_BYTES));
+      const read = readFully(this.source, chunk, info.offset + next, field, info.name);
+      // Every read is awaited below, in order; this only keeps a later failure from being reported as
+      // unhandled while an earlier one is being thrown.
+      read.catch(() => {});
+      inFlight.push({ chunk, read });
+      next += chunk.length;
+    };
+    while (next < info.byteLength && inFlight.length < READS_IN_FLIGHT) startRead();
+    try {
+      while (inFlight.length > 0) {
+        const oldest = inFlight.shift()!;
+        await oldest.read;
+        if (next < info.byteLength) startRead();
+        if (this.verifyChecksums) crc = crc32(oldest.chunk, crc);
+      }
+    } finally {
+      // On a failure, let the reads still running settle before the caller reuses or frees `target`.
+      await Promise.allSettled(inFlight.map((r) => r.read));
     }
     if (this.verifyChecksums && crc !== info.checksum) {
       throw new SmqFormatError(SmqFormatErrorCode.TENSOR_CHECKSUM_MISMATCH, `tensor ${JSON.stringify(info.name)} data CRC-32 is ${crc >>> 0}, the directory says ${info.checksum}: its data is corrupted`, {
