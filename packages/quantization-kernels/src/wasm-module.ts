@@ -1,6 +1,6 @@
 /// <reference path="./webassembly.d.ts" />
-import { setFlagsFromString } from 'node:v8';
 import { RELAXED_SIMD_WASM_BASE64, SIMD128_WASM_BASE64 } from './generated/kernels-wasm.js';
+import { enableRelaxedSimdFlag } from './relaxed-flag.js';
 
 /** Which compiled kernel module is running. */
 export type WasmVariant = 'wasm-simd128' | 'wasm-relaxed-simd';
@@ -32,28 +32,21 @@ export interface CompiledKernels {
 /** Kernel names whose `relaxed` outputs differ from `strict` on probe inputs (empty: the builds agree). */
 export type RelaxedVerifier = (relaxed: WebAssembly.Module, strict: WebAssembly.Module) => string[];
 
+/** The module's bytes, embedded in the JS as base64 (no file to fetch or locate: works the same in any bundle). */
 function bytesOf(base64: string): Uint8Array {
-  return new Uint8Array(Buffer.from(base64, 'base64'));
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
-let relaxedFlagSet = false;
-
 /**
- * Whether the engine validates the relaxed-SIMD build. Node 20/21 (V8 11.x) implement relaxed SIMD
- * behind `--experimental-wasm-relaxed-simd`; V8 reads wasm feature flags at compile time, so setting
- * the flag before the first relaxed compile is enough (Node 22+ has it on by default).
+ * Whether the engine validates the relaxed-SIMD build: a browser says so by WebAssembly.validate alone;
+ * on Node 20/21 the V8 flag is set first when needed (relaxed-flag.ts).
  */
 export function relaxedSimdAvailable(bytes: Uint8Array = bytesOf(RELAXED_SIMD_WASM_BASE64)): boolean {
   if (WebAssembly.validate(bytes)) return true;
-  const major = Number(process.versions.node.split('.')[0]);
-  if (relaxedFlagSet || !(major >= 20 && major < 22)) return false;
-  relaxedFlagSet = true;
-  try {
-    setFlagsFromString('--experimental-wasm-relaxed-simd');
-  } catch {
-    return false;
-  }
-  return WebAssembly.validate(bytes);
+  return enableRelaxedSimdFlag() && WebAssembly.validate(bytes);
 }
 
 /**
