@@ -8,6 +8,8 @@ import { SmqModelLoader, type Logger, type Model } from '@smallmind/runtime';
 import type { WorkerLoadOptions, WorkerRuntimeInfo } from './worker/protocol.js';
 
 export interface OpenHooks {
+  /** True once the caller aborted this load (the browser stops a download or import then). */
+  readonly aborted?: () => boolean;
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   /** `import`: bytes copied into the cache; `load`: bytes of weights placed in kernel memory. */
   readonly progress: (phase: 'download' | 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) => void;

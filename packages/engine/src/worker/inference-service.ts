@@ -144,6 +144,7 @@ export class InferenceService {
   private async load(id: number, options: WorkerLoadOptions): Promise<WorkerModelInfo> {
     await this.unload();
     const opened = await this.open(options, {
+      aborted: () => this.aborted.has(id),
       log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => this.post({ type: 'log', level, message }),
       progress: (phase: 'download' | 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) =>
         this.post({ type: 'progress', id, phase, done, total, itemsDone, itemsTotal }),
