@@ -45,6 +45,41 @@ async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * A URL's size and validator from a HEAD request, so that a cache hit downloads nothing. Undefined when the
+ * server does not answer HEAD usefully (then the GET that opens the source tells). An error status fails now.
+ */
+async function probeUrl(url: string, signal: AbortSignal, env: BrowserOpenEnvironment): Promise<{ size: number; version: string } | undefined> {
+  let response: Response;
+  try {
+    response = await (env.fetch ?? globalThis.fetch)(url, { method: 'HEAD', signal });
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    throw new EngineError('MODEL_FETCH_FAILED', 'source', `${url}: the request failed (${(error as Error).message})`);
+  }
+  if (response.status === 404 || response.status === 410 || response.status === 401 || response.status === 403) {
+    throw new EngineError('MODEL_FETCH_FAILED', 'source', `${url}: HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`);
+  }
+  const size = Number(response.headers.get('content-length') ?? NaN);
+  const version = response.headers.get('etag') ?? response.headers.get('last-modified');
+  if (!response.ok || !Number.isSafeInteger(size) || version === null) return undefined;
+  return { size, version };
+}
+
+/** What identifies `source` for the cache without reading it, where that is possible (a URL after HEAD, a Blob). */
+async function identify(source: WireModelSource, signal: AbortSignal, env: BrowserOpenEnvironment): Promise<SourceIdentity | undefined> {
+  if (source.kind === 'url') {
+    const probed = await probeUrl(source.url, signal, env);
+    return probed === undefined ? undefined : { name: lastSegment(source.url), id: source.url, ...probed };
+  }
+  if (source.kind === 'blob') {
+    const blob = source.blob as Blob & { name?: string; lastModified?: number };
+    const name = blob.name ?? 'model';
+    return { name, id: `file:${name}`, size: blob.size, version: String(blob.lastModified ?? '') };
+  }
+  return undefined;
+}
+
 /** The source as bytes to read, and what identifies it for the cache. */
 async function openSource(source: WireModelSource, signal: AbortSignal, hooks: OpenHooks, env: BrowserOpenEnvironment): Promise<{ bytes: ByteSource; identity: SourceIdentity }> {
   switch (source.kind) {
@@ -97,8 +132,12 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
     const root = options.cache === 'none' ? undefined : await (env.opfsRoot ?? OpfsModelCache.root)();
     const cache = root === undefined ? undefined : await OpfsModelCache.open(root);
     if (options.cache !== 'none' && cache === undefined) logger.warn('OPFS is not available here: the model is imported into memory and not cached');
-    const { bytes, identity } = await openSource(wire, signal, hooks, env);
-    const entry = cache === undefined ? undefined : await cacheEntryName(identity);
+    // A cache hit needs only the source's identity (a HEAD request for a URL): nothing is downloaded or read.
+    const known = cache === undefined ? undefined : await identify(wire, signal, env);
+    const knownEntry = cache === undefined || known === undefined ? undefined : await cacheEntryName(known);
+    const hit = cache === undefined || knownEntry === undefined ? undefined : await cache.open(knownEntry);
+    const { bytes, identity } = hit !== undefined && known !== undefined ? { bytes: hit, identity: known } : await openSource(wire, signal, hooks, env);
+    const entry = cache === undefined ? undefined : (knownEntry ?? (await cacheEntryName(identity)));
     const missing = (): Promise<ByteSource> => Promise.reject(new EngineError('CACHE_ENTRY_CORRUPT', 'source', `the OPFS cache entry ${entry} disappeared while loading`));
 
     /** Imports the GGUF in `from` into the cache entry (or memory); returns how to open the SMQ bytes. */
@@ -124,9 +163,9 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
     let fromCache = false;
     let imported = false;
     let smq: () => Promise<ByteSource>;
-    const cached = cache === undefined || entry === undefined ? undefined : await cache.open(entry);
+    const cached = hit ?? (cache === undefined || entry === undefined ? undefined : await cache.open(entry));
     if (cache !== undefined && entry !== undefined && cached !== undefined) {
-      await bytes.close();
+      if (cached !== bytes) await bytes.close();
       fromCache = true;
       let first: ByteSource | undefined = cached;
       smq = async () => {
