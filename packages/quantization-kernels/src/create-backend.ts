@@ -72,14 +72,17 @@ export async function createBackendWith(options: BackendOptions, verifyRelaxed: 
   }
   const kernels = await compileKernels(options.relaxedSimd ?? true, verifyRelaxed);
   if (kernels === undefined) {
-    logger.warn?.('kernels: this engine lacks WebAssembly SIMD128 or shared memory; using the reference TypeScript implementation');
+    logger.warn?.('kernels: this engine lacks WebAssembly SIMD128; using the reference TypeScript implementation');
     return new ReferenceBackend();
   }
   if (kernels.relaxedRejected !== undefined) {
     logger.warn?.(`kernels: the relaxed-SIMD build disagrees with SIMD128 on this engine (${kernels.relaxedRejected.join(', ')}); using SIMD128`);
   }
   let pool: ThreadPool | undefined;
-  if (threads > 1) {
+  if (threads > 1 && !kernels.sharedMemory) {
+    // A browser page without cross-origin isolation (COOP/COEP headers) has no SharedArrayBuffer.
+    logger.warn?.(`kernels: no shared memory here (a page needs cross-origin isolation for threads); computing on the calling thread only, not ${threads} threads`);
+  } else if (threads > 1) {
     try {
       pool = await ThreadPool.start(kernels.module, threads, spinIterations, kernelNames(KERNEL_FORMATS.map((f) => f.exportName)));
     } catch (error) {
