@@ -61,8 +61,9 @@ async function probeUrl(url: string, signal: AbortSignal, env: BrowserOpenEnviro
     throw new EngineError('MODEL_FETCH_FAILED', 'source', `${url}: HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`);
   }
   const size = Number(response.headers.get('content-length') ?? NaN);
-  const version = response.headers.get('etag') ?? response.headers.get('last-modified');
-  if (!response.ok || !Number.isSafeInteger(size) || version === null) return undefined;
+  // Cross-origin, ETag is readable only when the server exposes it; Last-Modified always is. Neither: size alone.
+  const version = response.headers.get('etag') ?? response.headers.get('last-modified') ?? '';
+  if (!response.ok || !Number.isSafeInteger(size) || size <= 0) return undefined;
   return { size, version };
 }
 
