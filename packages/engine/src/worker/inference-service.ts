@@ -7,7 +7,7 @@ import { GrammarConstraint, grammarSpace, InvalidInputError, jsonSchemaToGbnf, S
 import { chatPromptTokens, renderChatTemplate, selectChatTemplate } from '../chat/index.js';
 import { EngineError } from '../errors.js';
 import { GenerationTextStream } from '../generation/index.js';
-import { openModel, type OpenedModel } from '../model-loading.js';
+import type { OpenHooks, OpenedModel } from '../model-open.js';
 import {
   toWireError,
   type FinishReason,
@@ -60,7 +60,11 @@ export class InferenceService {
   /** Compiled grammars by text, most recently used last (a server sees the same schema again and again). */
   private readonly grammars = new Map<string, GrammarSpace>();
 
-  constructor(private readonly post: (event: WorkerEvent) => void) {}
+  constructor(
+    private readonly post: (event: WorkerEvent) => void,
+    /** How `load` opens a model: an SMQ path in Node (model-loading.ts), a URL/Blob/bytes in a browser. */
+    private readonly open: (options: WorkerLoadOptions, hooks: OpenHooks) => Promise<OpenedModel>,
+  ) {}
 
   private get model(): Model {
     if (this.opened === undefined) throw new EngineError('NO_MODEL_LOADED', 'model', 'no model is loaded in this worker');
@@ -160,9 +164,10 @@ export class InferenceService {
 
   private async load(id: number, options: WorkerLoadOptions): Promise<WorkerModelInfo> {
     await this.unload();
-    const opened = await openModel(options, {
+    const opened = await this.open(options, {
+      aborted: () => this.aborted.has(id),
       log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => this.post({ type: 'log', level, message }),
-      progress: (phase: 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) =>
+      progress: (phase: 'download' | 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) =>
         this.post({ type: 'progress', id, phase, done, total, itemsDone, itemsTotal }),
     });
     this.opened = opened;
@@ -170,6 +175,8 @@ export class InferenceService {
     return {
       smqPath: opened.smqPath,
       imported: opened.imported,
+      ...(opened.fromCache === undefined ? {} : { fromCache: opened.fromCache }),
+      ...(opened.runtime === undefined ? {} : { runtime: opened.runtime }),
       architecture: model.config.architecture,
       contextLength: model.config.contextLength,
       vocabSize: model.tokenizer.vocabSize,
@@ -381,4 +388,20 @@ function grammarOf(options: WorkerGenerateOptions): string | undefined {
 
 function pieceOf(model: Model, id: number | undefined): string {
   return id === undefined ? '' : model.tokenizer.tokenToPiece(id);
+}
+
+/**
+ * The order requests run in, the same on every transport: one at a time in arrival order, except `abort`
+ * (handled at once, so a running generation sees it at its next token) and generations, which run side by
+ * side: each yields after every token, so sessions interleave token by token instead of waiting for each other.
+ */
+export function requestScheduler(service: InferenceService): (request: WorkerRequest) => void {
+  let queue: Promise<void> = Promise.resolve();
+  return (request) => {
+    if (request.type === 'abort' || request.type === 'session.generate') {
+      void service.handle(request);
+      return;
+    }
+    queue = queue.then(() => service.handle(request));
+  };
 }

@@ -7,10 +7,24 @@
 import type { EmbedPooling, SamplingOptions, SessionOptions } from '@smallmind/runtime';
 import type { ChatMessage } from '../chat/index.js';
 
+/**
+ * A model as a browser hands it to its worker: a URL (fetched there), a Blob/File (structured-cloned, not
+ * copied), or bytes (transferred).
+ */
+export type WireModelSource =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'blob'; readonly blob: Blob }
+  | { readonly kind: 'bytes'; readonly bytes: ArrayBuffer };
+
 /** What the worker needs to open a model (paths and plain options; no callbacks). */
 export interface WorkerLoadOptions {
-  /** The SMQ file (the caller has already imported a GGUF into the cache). */
-  readonly path: string;
+  /** Node: the SMQ file (the caller has already imported a GGUF into the cache). */
+  readonly path?: string;
+  /** Browser: the model itself (GGUF or SMQ), imported into the OPFS cache when `cache` is `opfs`. */
+  readonly source?: WireModelSource;
+  readonly cache?: 'opfs' | 'none';
+  /** Browser: after an import, evict the least recently used other OPFS entries beyond this many bytes. */
+  readonly cacheMaxBytes?: number;
   readonly preserveQuantization?: boolean;
   readonly threads?: number;
   readonly kernels?: 'wasm' | 'reference';
@@ -22,6 +36,10 @@ export interface WorkerLoadOptions {
 export interface WorkerModelInfo {
   readonly smqPath: string;
   readonly imported: boolean;
+  /** Browser: the model came from the OPFS cache (no download, no import). */
+  readonly fromCache?: boolean;
+  /** Browser: what the worker runs on (threads, kernels, isolation, cache). */
+  readonly runtime?: WorkerRuntimeInfo;
   readonly architecture: string;
   readonly contextLength: number;
   readonly vocabSize: number;
@@ -56,6 +74,13 @@ export interface WorkerEmbedResult {
   /** Tokens evaluated per input. */
   readonly tokens: number[];
   readonly pooling: EmbedPooling;
+}
+
+export interface WorkerRuntimeInfo {
+  readonly threads: number;
+  readonly backend: 'relaxed-simd' | 'simd128' | 'reference';
+  readonly crossOriginIsolated: boolean;
+  readonly cache: 'opfs' | 'none';
 }
 
 /** What to continue from. */
@@ -142,7 +167,7 @@ export type WorkerEvent =
   | {
       readonly type: 'progress';
       readonly id: number;
-      readonly phase: 'import' | 'load';
+      readonly phase: 'download' | 'import' | 'load';
       /** Bytes. */
       readonly done: number;
       readonly total: number;
