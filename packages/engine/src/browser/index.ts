@@ -4,9 +4,8 @@
  * Nothing in this entry's module graph imports node:* (src/browser/bundle.test.ts bundles it to check).
  */
 export { SmallMindEngine } from './engine.js';
-export type { EmbedOptions, EmbedResult } from '../engine-core.js';
 export type { BrowserEngineOptions, BrowserLoadModelOptions, BrowserModelInfo, BrowserRuntimeInfo, LoadProgressEvent, ModelSource } from './engine.js';
-export type { GenerateOptions, GenerateResult, SessionOptions } from '../engine-core.js';
+export type { EmbedOptions, EmbedResult, GenerateOptions, GenerateResult, SessionOptions } from '../engine-core.js';
 export { EngineError, EngineErrorCode } from '../errors.js';
 export { OpfsModelCache, cacheEntryName } from './opfs-cache.js';
 export type { OpfsCacheEntry, OpfsDirectory, OpfsFileHandle, SourceIdentity } from './opfs-cache.js';
