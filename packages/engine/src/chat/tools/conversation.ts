@@ -43,10 +43,22 @@ export function checkToolChoice(choice: unknown, tools: readonly ToolDefinition[
   return { type: 'function', function: { name } };
 }
 
+/** JSON as Python's `json.dumps` writes it (`, ` and `: ` separators), as templates' `tojson` shows it to models. */
+export function pythonJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
+  if (typeof value === 'object' && value !== null) {
+    return `{${Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`)
+      .join(', ')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 /** The call markup of one format around `{"name", "arguments"}` objects (how a call is written into text). */
 export function formatToolCalls(format: ToolCallFormat, calls: ReadonlyArray<{ readonly name: string; readonly arguments: unknown }>): string {
   const object = (c: { readonly name: string; readonly arguments: unknown }): string =>
-    JSON.stringify(format === 'llama3' ? { name: c.name, parameters: c.arguments } : { name: c.name, arguments: c.arguments });
+    pythonJson(format === 'llama3' ? { name: c.name, parameters: c.arguments } : { name: c.name, arguments: c.arguments });
   switch (format) {
     case 'hermes':
       return calls.map((c) => `<tool_call>\n${object(c)}\n</tool_call>`).join('\n');
@@ -79,7 +91,7 @@ export function toolSystemPrompt(tools: readonly ToolDefinition[], format: ToolC
     '',
     'You are provided with function signatures within <tools></tools> XML tags:',
     '<tools>',
-    ...tools.map((t) => JSON.stringify(t)),
+    ...tools.map((t) => pythonJson(t)),
     '</tools>',
     '',
     INSTRUCTIONS[format],
@@ -135,7 +147,7 @@ export function prepareToolConversation(messages: ReadonlyArray<Readonly<Record<
   const system = out[0]?.role === 'system' ? out[0] : undefined;
   const rest = system === undefined ? out : out.slice(1);
   if (info.toolsVia === 'system-field') {
-    return { messages: [{ ...(system ?? { role: 'system', content: '' }), tools: JSON.stringify(tools.map((t) => t.function)) }, ...rest] };
+    return { messages: [{ ...(system ?? { role: 'system', content: '' }), tools: pythonJson(tools.map((t) => t.function)) }, ...rest] };
   }
   const prompt = toolSystemPrompt(tools, info.format);
   const systemText = typeof system?.content === 'string' ? system.content : '';
