@@ -34,7 +34,8 @@ function literal(text: string): string {
  */
 export function toolCallGrammar(format: ToolCallFormat, tools: readonly ToolDefinition[], choice: ToolChoice, options: { readonly parallel?: boolean; readonly schemaToGbnf: SchemaToGbnf }): string | undefined {
   if (choice === 'auto' || choice === 'none') return undefined;
-  const parallel = options.parallel ?? true;
+  // A named function is one call of it.
+  const parallel = typeof choice === 'object' ? false : (options.parallel ?? true);
   const call = TOOL_CALL_RULE;
   const rules = options.schemaToGbnf(toolCallSchema(format, tools, choice), { rootName: call });
   const many = (item: string, separator: string): string => (parallel ? `${item} (${literal(separator)} ${item})*` : item);

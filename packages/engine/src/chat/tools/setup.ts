@@ -46,7 +46,7 @@ export function prepareToolTurn(request: ToolRequest): ToolTurn {
   let grammar: string | undefined;
   if (choice === 'required' || typeof choice === 'object') {
     if (request.schemaToGbnf === undefined) throw new ToolCallError('GRAMMAR_UNAVAILABLE', 'tool_choice', 'tool_choice required / a named function needs a JSON-schema-to-GBNF converter');
-    grammar = toolCallGrammar(info.format, offered, choice, { parallel: typeof choice === 'object' ? false : (request.parallelToolCalls ?? true), schemaToGbnf: request.schemaToGbnf });
+    grammar = toolCallGrammar(info.format, offered, choice, { parallel: request.parallelToolCalls ?? true, schemaToGbnf: request.schemaToGbnf });
   }
   const names = new Set(offered.map((t) => t.function.name));
   return {
