@@ -5,7 +5,7 @@
  */
 import type { GgufImportProgress } from '@smallmind/io-gguf';
 import { consoleLogger, type KvType, type Logger } from '@smallmind/runtime';
-import type { ChatMessage } from './chat/index.js';
+import { vocabularyMarkers, type ChatMessage } from './chat/index.js';
 import { EngineError } from './errors.js';
 import { fileIdentity, healModelFile, resolveModelFile, type ModelFile } from './model-loading.js';
 import { defaultCacheDir } from './model-cache.js';
@@ -196,7 +196,9 @@ export class SmallMindEngine {
   async createChat(options: ChatSessionOptions & SessionOptions = {}): Promise<ChatSession> {
     const { contextSize, kvType, ...chat } = options;
     const session = await this.createSession({ ...(contextSize === undefined ? {} : { contextSize }), ...(kvType === undefined ? {} : { kvType }) });
-    return new ChatSession(session, chat);
+    // Tools need the template's text and the vocabulary's markers to find the call format.
+    const markers = chat.tools === undefined ? undefined : await vocabularyMarkers((text) => this.tokenize(text, { addBos: false, parseSpecial: true }));
+    return new ChatSession(session, chat, { modelTemplate: this.requireModel().info.chatTemplate, ...(markers === undefined ? {} : { hasToken: markers }) });
   }
 
   /**

@@ -59,3 +59,16 @@ export function detectToolFormat(template: string, hasToken?: (text: string) => 
     rendersToolResults: /['"](?:tool|ipython)['"]/.test(template),
   };
 }
+
+/** Every marker detection may ask the vocabulary about. */
+export const TOOL_MARKERS: readonly string[] = MARKERS.map(([, markers]) => markers[0]!);
+
+/**
+ * `hasToken` for `detectToolFormat` from an asynchronous tokenizer (the engine's worker): which markers are
+ * one token when special tokens are parsed. Asks once per marker.
+ */
+export async function vocabularyMarkers(tokenize: (text: string) => Promise<readonly number[]>): Promise<(text: string) => boolean> {
+  const single = new Set<string>();
+  for (const marker of TOOL_MARKERS) if ((await tokenize(marker)).length === 1) single.add(marker);
+  return (text) => single.has(text);
+}

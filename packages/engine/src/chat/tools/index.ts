@@ -1,6 +1,6 @@
 export { ToolCallError } from './types.js';
 export type { ParsedReply, ToolCall, ToolCallErrorCode, ToolCallFormat, ToolChoice, ToolDefinition } from './types.js';
-export { detectToolFormat } from './detect.js';
+export { TOOL_MARKERS, detectToolFormat, vocabularyMarkers } from './detect.js';
 export type { ToolTemplateInfo } from './detect.js';
 export { ToolCallStreamParser, newToolCallId, parseToolCalls } from './parse.js';
 export type { ToolParserOptions, ToolStreamDelta } from './parse.js';

@@ -1,8 +1,8 @@
 import { checkToolChoice, checkTools, prepareToolConversation, type ToolConversation } from './conversation.js';
 import { detectToolFormat, type ToolTemplateInfo } from './detect.js';
 import { toolCallGrammar, type SchemaToGbnf } from './grammar.js';
-import { ToolCallStreamParser } from './parse.js';
-import { ToolCallError, type ToolChoice, type ToolDefinition } from './types.js';
+import { ToolCallStreamParser, parseToolCalls } from './parse.js';
+import { ToolCallError, type ParsedReply, type ToolChoice, type ToolDefinition } from './types.js';
 
 export interface ToolRequest {
   /** The chat template's text (the model's, or an override). */
@@ -30,6 +30,8 @@ export interface ToolTurn extends ToolConversation {
   readonly grammar?: string;
   /** A parser of the reply (undefined: no tools offered, the reply is all content). */
   parser(): ToolCallStreamParser | undefined;
+  /** The content and calls of a whole reply (all content when no tools were offered). */
+  parse(text: string): ParsedReply;
 }
 
 /**
@@ -56,5 +58,6 @@ export function prepareToolTurn(request: ToolRequest): ToolTurn {
     offered,
     ...(grammar === undefined ? {} : { grammar }),
     parser: () => (offered.length === 0 ? undefined : new ToolCallStreamParser(info.format, { names })),
+    parse: (text) => (offered.length === 0 ? { content: text, toolCalls: [] } : parseToolCalls(text, info.format, { names })),
   };
 }
