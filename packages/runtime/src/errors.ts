@@ -52,8 +52,9 @@ export class InvalidInputError extends SmallMindError<'TOKEN_OUT_OF_RANGE' | 'EM
     /** What is wrong: e.g. `tokens[3]` or `topP`. */
     readonly field: string,
     message: string,
+    options?: { readonly cause?: unknown },
   ) {
-    super(code, message);
+    super(code, message, options);
   }
 }
 

@@ -16,7 +16,23 @@ export type { TensorDef, TensorKind, TensorSpec, TensorTable } from './model/ten
 export { SmqModelLoader } from './smq-model-loader.js';
 export type { LoadFromSmqOptions, WeightBackend } from './smq-model-loader.js';
 export { Sampler, createRng, describeRange, samplingOptionTable, validateOptions, validateSamplingOptions } from './sampling.js';
-export type { OptionSpec, OptionType, SamplingOptions } from './sampling.js';
+export type { OptionSpec, OptionType, SamplerExtras, SamplingOptions } from './sampling.js';
+export {
+  CharClass,
+  GRAMMAR_LIMITS,
+  GrammarConstraint,
+  GrammarMatchError,
+  GrammarMatcher,
+  GrammarSpace,
+  GrammarState,
+  GrammarSyntaxError,
+  JsonSchemaError,
+  MAX_STACKS,
+  compileGrammar,
+  grammarSpace,
+  vocabularyIndex,
+} from './grammar/index.js';
+export type { CompiledGrammar, GrammarErrorCode, JsonSchemaErrorCode, LogitConstraint, VocabularyIndex } from './grammar/index.js';
 export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer, supportedPreTokenizers } from './tokenizer/index.js';
 export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer, TokenizerKind } from './tokenizer/index.js';
 export {

@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.js';
+import type { LogitConstraint } from './grammar/constraint.js';
 import { argmax } from './ops/math.js';
 import { validateOptions, samplingOptionTable, type SamplingOptions } from './sampling/options.js';
 import { selectNucleus, selectTop, sortCandidates } from './sampling/select.js';
@@ -37,6 +38,15 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
+/** What a sampler takes besides its (data) options. */
+export interface SamplerExtras {
+  /**
+   * Restricts the tokens (a grammar: `new GrammarConstraint(grammar, tokenizer)`): applied to the logits
+   * before the chain, advanced by `accept(token)`.
+   */
+  readonly constraint?: LogitConstraint;
+}
+
 /**
  * Picks the next token from logits, in the order of llama.cpp's default sampler chain
  * (common/sampling.cpp): logit bias -> penalties -> top-k -> typical -> top-p -> min-p -> temperature -> draw.
@@ -69,13 +79,16 @@ export class Sampler {
   private spare = new Int32Array(0);
   private probs = new Float64Array(0);
   private scores = new Float64Array(0);
+  private readonly constraint: LogitConstraint | undefined;
+  private constrained = new Float32Array(0);
 
   /**
    * Options are checked as `validateSamplingOptions` does, except that names outside the table are
    * ignored (so a caller may pass its generation options through).
    * @throws InvalidInputError (code `INVALID_OPTION`) naming the bad option.
    */
-  constructor(options: SamplingOptions = {}) {
+  constructor(options: SamplingOptions = {}, extras: SamplerExtras = {}) {
+    this.constraint = extras.constraint;
     const o = validateOptions(samplingOptionTable, options, false) as SamplingOptions;
     this.temperature = o.temperature ?? 1;
     this.topK = o.topK ?? 0;
@@ -100,9 +113,13 @@ export class Sampler {
     return this.repeatLastN > 0 && (this.repeatPenalty !== 1 || this.frequencyPenalty !== 0 || this.presencePenalty !== 0);
   }
 
-  /** Records a token for the penalties (sampled or forced, e.g. the prompt). */
-  accept(token: number): void {
+  /**
+   * Records a token for the penalties (sampled or forced, e.g. the prompt) and, unless `advanceConstraint`
+   * is false (prompt tokens, as llama.cpp's `accept_grammar`), advances the constraint past it.
+   */
+  accept(token: number, advanceConstraint = true): void {
     if (!Number.isSafeInteger(token) || token < 0) throw new InvalidInputError('TOKEN_OUT_OF_RANGE', 'token', `accepted token ${token} is not a token id`);
+    if (advanceConstraint) this.constraint?.accept(token);
     const window = this.history.length;
     if (window === 0) return;
     if (this.historyLength === window) {
@@ -120,6 +137,7 @@ export class Sampler {
 
   /** Forgets the accepted tokens and restarts the random generator from the seed. */
   reset(): void {
+    this.constraint?.reset();
     this.historyStart = 0;
     this.historyLength = 0;
     this.counts.clear();
@@ -130,9 +148,17 @@ export class Sampler {
    * @throws InvalidInputError: `EMPTY_INPUT` for zero logits or when every token is banned;
    * `TOKEN_OUT_OF_RANGE` when a logit bias or an accepted token is outside the vocabulary.
    */
-  sample(logits: Float32Array): number {
-    const n = logits.length;
+  sample(input: Float32Array): number {
+    const n = input.length;
     if (n === 0) throw new InvalidInputError('EMPTY_INPUT', 'logits', 'cannot sample from zero logits');
+    let logits = input;
+    if (this.constraint !== undefined) {
+      // The caller's logits stay untouched: the constraint masks a copy.
+      if (this.constrained.length !== n) this.constrained = new Float32Array(n);
+      this.constrained.set(input);
+      this.constraint.apply(this.constrained);
+      logits = this.constrained;
+    }
     // Plain greedy needs neither a copy nor a filter (argmax never picks NaN: it compares with >).
     if (this.isGreedy && this.typicalP >= 1 && this.logitBias.length === 0 && !this.hasPenalties) {
       const best = argmax(logits);

@@ -1,7 +1,11 @@
 import { InvalidInputError } from '../errors.js';
+import { compileGrammar, GRAMMAR_LIMITS } from '../grammar/parser.js';
 
-/** How a value of one option is checked. `tokenBias` is an object mapping token ids to finite biases (or -Infinity). */
-export type OptionType = 'number' | 'integer' | 'boolean' | 'string[]' | 'tokenBias';
+/**
+ * How a value of one option is checked. `tokenBias` is an object mapping token ids to finite biases (or
+ * -Infinity); `grammar` is GBNF text that must compile.
+ */
+export type OptionType = 'number' | 'integer' | 'boolean' | 'string[]' | 'tokenBias' | 'grammar';
 
 /** One row of an option table: enough for a CLI to build its flags and for `validateOptions` to check a value. */
 export interface OptionSpec {
@@ -16,7 +20,7 @@ export interface OptionSpec {
   readonly maxItems?: number;
   readonly maxLength?: number;
   /** The value used when the option is absent (`undefined`: see the description, e.g. a random seed). */
-  readonly default: number | boolean | readonly string[] | Readonly<Record<number, number>> | undefined;
+  readonly default: number | boolean | string | readonly string[] | Readonly<Record<number, number>> | undefined;
   readonly description: string;
 }
 
@@ -24,6 +28,7 @@ export interface OptionSpec {
 export function describeRange(spec: OptionSpec): string {
   if (spec.type === 'string[]') return `up to ${spec.maxItems ?? 'any number of'} non-empty strings${spec.maxLength === undefined ? '' : ` of at most ${spec.maxLength} characters`}`;
   if (spec.type === 'tokenBias') return 'token id -> finite number or -Infinity';
+  if (spec.type === 'grammar') return `GBNF text, start rule root, at most ${GRAMMAR_LIMITS.maxTextLength} characters`;
   if (spec.type === 'boolean') return 'true | false';
   const { min, max } = spec;
   if (min !== undefined && max !== undefined) return `${spec.minExclusive === true ? '(' : '['}${min}, ${max}${spec.maxExclusive === true ? ')' : ']'}`;
@@ -70,6 +75,16 @@ function checkTokenBias(spec: OptionSpec, value: unknown): Readonly<Record<numbe
   return result;
 }
 
+function checkGrammar(spec: OptionSpec, value: unknown): string {
+  if (typeof value !== 'string') throw invalid(spec.name, `expected GBNF grammar text, got ${typeof value}`);
+  try {
+    compileGrammar(value);
+  } catch (error) {
+    throw new InvalidInputError('INVALID_OPTION', spec.name, `option ${spec.name}: ${(error as Error).message}`, { cause: error });
+  }
+  return value;
+}
+
 function checkValue(spec: OptionSpec, value: unknown): unknown {
   switch (spec.type) {
     case 'number':
@@ -82,6 +97,8 @@ function checkValue(spec: OptionSpec, value: unknown): unknown {
       return checkStrings(spec, value);
     case 'tokenBias':
       return checkTokenBias(spec, value);
+    case 'grammar':
+      return checkGrammar(spec, value);
   }
 }
 
@@ -130,6 +147,11 @@ export interface SamplingOptions {
   readonly logitBias?: Readonly<Record<number, number>>;
   /** Seed of the random generator; the same seed and logits give the same tokens. Default: random. */
   readonly seed?: number;
+  /**
+   * A GBNF grammar (llama.cpp's syntax, start rule `root`) the output must follow. The `Sampler` takes the
+   * compiled constraint as `SamplerExtras.constraint` (it needs the tokenizer); generation loops build it from this.
+   */
+  readonly grammar?: string;
 }
 
 /** Every sampling option: name, type, range, default and meaning (the CLI builds its flags from this). */
@@ -145,6 +167,7 @@ export const samplingOptionTable: readonly OptionSpec[] = [
   { name: 'repeatLastN', type: 'integer', min: 0, default: 64, description: 'how many recent tokens the penalties look at; 0 = none' },
   { name: 'logitBias', type: 'tokenBias', default: {}, description: "added to a token's logit first; -Infinity bans the token" },
   { name: 'seed', type: 'integer', min: 0, max: 0xffffffff, default: undefined, description: 'random generator seed (default: random); same seed, same tokens' },
+  { name: 'grammar', type: 'grammar', default: undefined, description: 'constrain the output to a GBNF grammar (start rule root)' },
 ];
 
 /**
