@@ -1,5 +1,8 @@
+import { GrammarMatcher, grammarSpace } from '@smallmind/runtime';
 import { describe, expect, it } from 'vitest';
+import { formatToolCalls } from './conversation.js';
 import { toolCallGrammar, toolCallSchema, type SchemaToGbnf } from './grammar.js';
+import { parseToolCalls } from './parse.js';
 import type { ToolDefinition } from './types.js';
 
 const tools: ToolDefinition[] = [
@@ -69,4 +72,39 @@ describe('toolCallGrammar', () => {
     expect(toolCallGrammar('hermes', tools, 'none', { schemaToGbnf: convert })).toBeUndefined();
     expect(seen).toEqual([]);
   });
+});
+
+/** A stand-in for the schema converter: any JSON object (the markup around it is what is tested here). */
+const anyObject: SchemaToGbnf = (_schema, { rootName }) =>
+  [
+    `${rootName} ::= obj`,
+    'obj ::= "{" ws ( pair ( "," ws pair )* )? "}"',
+    'pair ::= str ws ":" ws value ws',
+    'value ::= obj | str | [0-9]+ | "true" | "false" | "null"',
+    'str ::= "\\"" [^"\\\\]* "\\""',
+    'ws ::= [ ]?',
+    '',
+  ].join('\n');
+
+describe('toolCallGrammar compiled by the grammar engine', () => {
+  const calls = [
+    { name: 'get_weather', arguments: { city: 'Paris' } },
+    { name: 'get_time', arguments: {} },
+  ];
+  for (const format of ['hermes', 'llama3', 'mistral', 'phi4'] as const) {
+    it(`${format}: admits the calls as the format writes them, which parse back; nothing else`, () => {
+      const accepts = (text: string, parallel: boolean): boolean => {
+        const matcher = new GrammarMatcher(grammarSpace(toolCallGrammar(format, tools, 'required', { schemaToGbnf: anyObject, parallel })!));
+        return matcher.acceptText(text) && matcher.accepting;
+      };
+      const one = formatToolCalls(format, calls.slice(0, 1));
+      const two = formatToolCalls(format, calls);
+      expect(accepts(one, false)).toBe(true);
+      expect(accepts(two, true)).toBe(true);
+      expect(accepts(two, false)).toBe(false);
+      expect(accepts(`Sure. ${one}`, true)).toBe(false);
+      expect(accepts(one.slice(0, -1), true)).toBe(false);
+      expect(parseToolCalls(two, format).toolCalls.map((c) => [c.function.name, JSON.parse(c.function.arguments)])).toEqual(calls.map((c) => [c.name, c.arguments]));
+    });
+  }
 });
