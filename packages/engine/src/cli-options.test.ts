@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { addGenerationFlags, flagName, generationOptionsOf } from './cli-options.js';
@@ -28,5 +31,16 @@ describe('generation flags from generationOptionTable', () => {
     expect(() => parse('--seed', '-1')).toThrow(/--seed: -1 is outside \[0, 4294967295\]/);
     expect(() => parse('--logit-bias', '5=+inf')).toThrow(/--logit-bias: bias NaN must be a finite number or -Infinity/);
     expect(() => parse(...Array.from({ length: 17 }, (_, i) => ['--stop', `s${i}`]).flat())).toThrow(/--stop: 17 entries, at most 16/);
+  });
+
+  it('takes a grammar inline or from a file, checked before generation', () => {
+    expect(parse('--grammar', 'root ::= "yes" | "no"').grammar).toBe('root ::= "yes" | "no"');
+    const dir = mkdtempSync(join(tmpdir(), 'sm-grammar-'));
+    const file = join(dir, 'g.gbnf');
+    writeFileSync(file, 'root ::= [0-9]+\n');
+    expect(parse('--grammar-file', file).grammar).toBe('root ::= [0-9]+\n');
+    expect(() => parse('--grammar', 'root ::= "a" )')).toThrow(/--grammar: grammar 1:14: expected a newline/);
+    expect(() => parse('--grammar-file', join(dir, 'missing.gbnf'))).toThrow(/--grammar-file: cannot read/);
+    expect(() => parse('--grammar', 'root ::= "a"', '--grammar-file', file)).toThrow(/give one of them/);
   });
 });

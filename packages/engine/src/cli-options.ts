@@ -2,6 +2,7 @@
  * Command-line flags for every generation option, built from `generationOptionTable` so that the CLI, the
  * server and the library share one list and one validation (`validateGenerationOptions`).
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeRange, type OptionSpec } from '@smallmind/runtime';
 import { generationOptionTable, validateGenerationOptions, type GenerationOptions } from './generation/options.js';
@@ -85,6 +86,20 @@ function optionsFor(spec: OptionSpec): Option[] {
           (text, previous: Record<string, number> | undefined) => parseBiasEntry(spec, text, previous),
         ),
       ];
+    case 'grammar':
+      return [
+        new Option(flags(' <gbnf>'), `${spec.description} (llama.cpp's GBNF)`).argParser((text) => checked(spec, text) as string),
+        new Option(`--${flagName(spec.name)}-file <path>`, `${long} read from a file`).argParser((path) => checked(spec, readText(`${long}-file`, path)) as string),
+      ];
+  }
+}
+
+/** A file's text for a flag; a missing or unreadable file is a usage error naming the flag. */
+function readText(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidArgumentError(`${flag}: cannot read ${path}: ${(error as Error).message}`);
   }
 }
 
@@ -104,5 +119,9 @@ export function generationOptionsOf(flags: Readonly<Record<string, unknown>>): G
     if (value !== undefined) picked[spec.name] = value;
   }
   if (flags.tokens !== undefined) picked.maxTokens = flags.tokens;
+  if (flags.grammarFile !== undefined) {
+    if (picked.grammar !== undefined) throw new InvalidArgumentError('--grammar and --grammar-file: give one of them');
+    picked.grammar = flags.grammarFile;
+  }
   return validateGenerationOptions(picked);
 }

@@ -6,13 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
-import { readGguf, writeGguf } from '@smallmind/io-gguf';
-import type { MetadataValue } from '@smallmind/io-smq';
-import { GgmlType } from '@smallmind/quantization-tensors';
-import { randomModelMetadata, randomModelTensors, silentLogger } from '@smallmind/runtime';
+import { silentLogger } from '@smallmind/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmallMindEngine } from './index.js';
+import { writeRandomModelWithVocabulary } from './test-models.js';
 
 const fixtures = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const storiesGguf = join(fixtures, 'stories260K/stories260K-F32.gguf');
@@ -134,25 +131,6 @@ describe('engine sessions (inference in a worker)', () => {
   });
 });
 
-/** A random-weight model of `architecture` with a real vocabulary (and its chat template) from a vocab GGUF. */
-async function chatModel(architecture: string, vocabGz: string, path: string): Promise<void> {
-  const gguf = join(workDir, `${architecture}-vocab.gguf`);
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(gguf, gunzipSync(readFileSync(vocabGz)));
-  const vocabFile = await readGguf(gguf);
-  const vocabulary = [...vocabFile.metadata.entries].filter(([key]) => key.startsWith('tokenizer.')) as Array<[string, MetadataValue]>;
-  await vocabFile.close();
-  const tokens = vocabulary.find(([key]) => key === 'tokenizer.ggml.tokens')![1].value as unknown as { values: readonly unknown[] };
-  const shape = { vocabSize: tokens.values.length, embeddingLength: 32, feedForwardLength: 64, headCount: 2, headCountKv: 1, blockCount: 1, contextLength: 512 };
-  const metadata = randomModelMetadata(architecture, shape, { vocabulary });
-  const include = architecture === 'phi3' ? ['attn_qkv.weight'] : ['attn_q.weight', 'attn_k.weight', 'attn_v.weight'];
-  const raw = randomModelTensors(metadata, 3, { include });
-  await writeGguf(path, {
-    metadata,
-    tensors: [...raw].map(([name, t]) => ({ name, type: GgmlType.F32, shape: t.shape, data: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength) })),
-  });
-}
-
 interface TemplateCase {
   template: string;
   conversation: string;
@@ -170,7 +148,7 @@ describe('chat sessions over the model\'s template', () => {
   ] as const) {
     it(`${architecture} + the ${templateName} template: renders as jinja2 does, and three turns reuse the cache`, async () => {
       const path = join(workDir, `${architecture}-chat.gguf`);
-      await chatModel(architecture, join(fixtures, 'chat-templates', vocab), path);
+      await writeRandomModelWithVocabulary(architecture, join(fixtures, 'chat-templates', vocab), path);
       const engine = new SmallMindEngine({ cacheDir: join(workDir, 'cache'), logger: silentLogger, threads: 1 });
       try {
         const info = await engine.loadModel({ path });

@@ -3,8 +3,12 @@
  * with its feed-forward width widened (zero weights) until the file is big enough that an import is
  * still running when a test signals it, and a small GGUF whose `inspect --all` output outgrows a pipe.
  */
-import { writeGguf, readGguf, type GgufTensorWithData } from '@smallmind/io-gguf';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { MemoryByteSource, openGguf, writeGguf, readGguf, type GgufTensorWithData } from '@smallmind/io-gguf';
 import { MetadataValueType, ModelMetadata, type MetadataValue } from '@smallmind/io-smq';
+import { GgmlType } from '@smallmind/quantization-tensors';
+import { randomModelMetadata, randomModelTensors } from '@smallmind/runtime';
 
 /** Writes a valid llama GGUF of about `bytes` bytes built from `storiesPath` (F32). */
 export async function writeWideStories(storiesPath: string, destination: string, bytes: number): Promise<void> {
@@ -37,4 +41,29 @@ export async function writeLongMetadataGguf(destination: string, items: number):
     ['test.long_array', { type: MetadataValueType.ARRAY, value: { elementType: MetadataValueType.STRING, values } }],
   ]);
   await writeGguf(destination, { metadata, tensors: [] });
+}
+
+/** The `tokenizer.*` entries of a vendored, gzipped vocabulary GGUF (fixtures/vocab, fixtures/chat-templates). */
+export async function vocabularyEntries(vocabGz: string): Promise<Array<[string, MetadataValue]>> {
+  const bytes = gunzipSync(readFileSync(vocabGz));
+  const gguf = await openGguf(new MemoryByteSource(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+  try {
+    return [...gguf.metadata.entries].filter(([key]) => key.startsWith('tokenizer.')) as Array<[string, MetadataValue]>;
+  } finally {
+    await gguf.close();
+  }
+}
+
+/** Writes a random-weight model of `architecture` (tiny layers) with a real vocabulary from a vocab GGUF. */
+export async function writeRandomModelWithVocabulary(architecture: string, vocabGz: string, path: string, seed = 3): Promise<void> {
+  const vocabulary = await vocabularyEntries(vocabGz);
+  const tokens = vocabulary.find(([key]) => key === 'tokenizer.ggml.tokens')![1].value as unknown as { values: readonly unknown[] };
+  const shape = { vocabSize: tokens.values.length, embeddingLength: 32, feedForwardLength: 64, headCount: 2, headCountKv: 1, blockCount: 1, contextLength: 512 };
+  const metadata = randomModelMetadata(architecture, shape, { vocabulary });
+  const include = architecture === 'phi3' ? ['attn_qkv.weight'] : ['attn_q.weight', 'attn_k.weight', 'attn_v.weight'];
+  const raw = randomModelTensors(metadata, seed, { include });
+  await writeGguf(path, {
+    metadata,
+    tensors: [...raw].map(([name, t]) => ({ name, type: GgmlType.F32, shape: t.shape, data: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength) })),
+  });
 }

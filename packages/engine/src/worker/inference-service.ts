@@ -3,7 +3,7 @@
  * Worker): one loaded model, any number of sessions, generation as a loop that yields to the event loop after
  * every token and every prefill pass, so an `abort` message is seen within one token (or one pass).
  */
-import { InvalidInputError, Sampler, type Model, type Session } from '@smallmind/runtime';
+import { GrammarConstraint, grammarSpace, InvalidInputError, Sampler, type GrammarSpace, type Model, type Session } from '@smallmind/runtime';
 import { chatPromptTokens, renderChatTemplate, selectChatTemplate } from '../chat/index.js';
 import { EngineError } from '../errors.js';
 import { GenerationTextStream } from '../generation/index.js';
@@ -30,6 +30,9 @@ function yieldToEventLoop(): Promise<void> {
   });
 }
 
+/** Compiled grammars kept per worker. */
+const GRAMMAR_CACHE_SIZE = 16;
+
 /** A session plus the tokens its cache holds, for prefix reuse. */
 interface SessionEntry {
   readonly session: Session;
@@ -51,6 +54,8 @@ export class InferenceService {
   private readonly sessions = new Map<number, SessionEntry>();
   private nextSession = 1;
   private readonly aborted = new Set<number>();
+  /** Compiled grammars by text, most recently used last (a server sees the same schema again and again). */
+  private readonly grammars = new Map<string, GrammarSpace>();
 
   constructor(private readonly post: (event: WorkerEvent) => void) {}
 
@@ -129,6 +134,17 @@ export class InferenceService {
         });
       }
     }
+  }
+
+  /** The compiled grammar of a GBNF text, from the cache when it was used recently. */
+  private grammar(text: string): GrammarSpace {
+    let space = this.grammars.get(text);
+    if (space === undefined) {
+      space = grammarSpace(text);
+      if (this.grammars.size >= GRAMMAR_CACHE_SIZE) this.grammars.delete(this.grammars.keys().next().value!);
+    } else this.grammars.delete(text);
+    this.grammars.set(text, space);
+    return space;
   }
 
   private entry(id: number): SessionEntry {
@@ -218,7 +234,8 @@ export class InferenceService {
     if (prompt.length > session.contextSize) {
       throw new EngineError('PROMPT_TOO_LONG', 'prompt', `the prompt is ${prompt.length} tokens; the context window holds ${session.contextSize}`);
     }
-    const sampler = new Sampler(samplingOnly(options));
+    const constraint = options.grammar === undefined ? undefined : new GrammarConstraint(this.grammar(options.grammar), tokenizer);
+    const sampler = new Sampler(samplingOnly(options), constraint === undefined ? {} : { constraint });
     const started = performance.now();
     // Reuse the cached prefix, but evaluate at least the last prompt token: its logits start generation.
     const cached = Math.min(commonPrefix(entry.tokens, prompt), prompt.length - 1);
@@ -247,7 +264,7 @@ export class InferenceService {
       this.post({ type: 'chunk', id, text: piece, tokens: chunkTokens });
     };
     // Penalties look at what came before: the prompt counts as recent history, as in llama.cpp.
-    for (const token of prompt) sampler.accept(token);
+    for (const token of prompt) sampler.accept(token, false);
     while (finishReason === undefined) {
       if (tokens.length >= options.maxTokens) {
         finishReason = 'length';
@@ -256,7 +273,8 @@ export class InferenceService {
       const token = sampler.sample(logits);
       sampler.accept(token);
       if (tokenizer.isEndOfGeneration(token)) {
-        finishReason = 'eos';
+        // Under a grammar the end can only come once the output is complete.
+        finishReason = constraint === undefined ? 'eos' : 'stop';
         break;
       }
       tokens.push(token);
@@ -265,6 +283,11 @@ export class InferenceService {
       if (piece.stopped) {
         finishReason = 'stop';
         stop = piece.stop;
+        break;
+      }
+      // Nothing but the end can follow: no need to evaluate the token only to sample the end.
+      if (constraint?.isComplete === true) {
+        finishReason = 'stop';
         break;
       }
       // The window is full: the last token is returned but cannot be evaluated.
@@ -304,8 +327,9 @@ export class InferenceService {
   }
 }
 
-function samplingOnly(options: WorkerGenerateOptions): Omit<WorkerGenerateOptions, 'maxTokens' | 'stop' | 'prefillChunk'> {
-  const { maxTokens: _maxTokens, stop: _stop, prefillChunk: _prefillChunk, ...sampling } = options;
+function samplingOnly(options: WorkerGenerateOptions): Omit<WorkerGenerateOptions, 'maxTokens' | 'stop' | 'prefillChunk' | 'grammar'> {
+  // The grammar reaches the sampler compiled, as its constraint.
+  const { maxTokens: _maxTokens, stop: _stop, prefillChunk: _prefillChunk, grammar: _grammar, ...sampling } = options;
   return sampling;
 }
 
