@@ -240,7 +240,7 @@ export class ChatSession {
         ...(this.options.template === undefined ? {} : { template: this.options.template }),
         ...(turn?.tools === undefined ? {} : { tools: turn.tools }),
       },
-      turn?.grammar === undefined ? options : ({ ...options, grammar: turn.grammar } as StreamOptions),
+      turn?.grammar === undefined ? options : { ...options, grammar: turn.grammar },
     );
     const reply = run.result.then(
       (result): ChatReply => {

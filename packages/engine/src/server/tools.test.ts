@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeToolChatModel } from '../chat/tools/test-model.js';
+import { writeRandomModelWithVocabulary } from '../test-models.js';
 import { post, startTestServer } from './test-support.js';
 
 const fixtures = fileURLToPath(new URL('../../../../fixtures/chat-templates/', import.meta.url));
@@ -32,7 +32,7 @@ describe('tool calls on a random-weight model with the Qwen2.5-Instruct template
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'smallmind-tools-'));
     const path = join(dir, `${model}.gguf`);
-    await writeToolChatModel(join(fixtures, 'ggml-vocab-qwen2.gguf.gz'), readFileSync(join(fixtures, 'templates/qwen2.5-instruct.jinja'), 'utf8'), path);
+    await writeRandomModelWithVocabulary('qwen2', join(fixtures, 'ggml-vocab-qwen2.gguf.gz'), path, 3, readFileSync(join(fixtures, 'templates/qwen2.5-instruct.jinja'), 'utf8'));
     server = await startTestServer({ models: [path] });
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 30_000 });
   }, 120_000);
