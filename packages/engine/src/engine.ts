@@ -232,13 +232,14 @@ export class SmallMindEngine {
   }
 
   /** The prompt text the chat template renders for `messages` (exactly, no newline added). */
-  async renderChat(messages: readonly ChatMessage[], options: { readonly template?: string; readonly addGenerationPrompt?: boolean } = {}): Promise<string> {
+  async renderChat(messages: readonly ChatMessage[], options: { readonly template?: string; readonly addGenerationPrompt?: boolean; readonly tools?: readonly unknown[] } = {}): Promise<string> {
     const { client } = this.requireModel();
     return client.request<string>({
       type: 'chat.render',
       messages,
       addGenerationPrompt: options.addGenerationPrompt ?? true,
       ...(options.template === undefined ? {} : { template: options.template }),
+      ...(options.tools === undefined ? {} : { tools: options.tools }),
     });
   }
 

@@ -397,7 +397,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const tools = await planToolChat(body, joined, model.engine, model.info, undefined);
     const messages = tools?.messages ?? joined;
     // The rendered prompt is the slot key; rendering here also reports a template error as a 400 up front.
-    const key = await model.engine.renderChat(messages);
+    const key = await model.engine.renderChat(messages, tools?.tools === undefined ? {} : { tools: tools.tools });
     const input: GenerateInput = { kind: 'chat', messages, overflow: 'error', ...(tools?.tools === undefined ? {} : { tools: tools.tools }) };
     try {
       return await answer(request, reply, 'chat', model, { input, key }, generation, body, tools);

@@ -39,6 +39,8 @@ describe('ChatSession with tools', () => {
     const plain = await engine.createChat();
     const without = await plain.send('Weather in Paris?', { maxTokens: 1 });
     expect(reply.timings.promptTokens).toBeGreaterThan(without.timings.promptTokens + 100);
+    const rendered = await engine.renderChat([{ role: 'user', content: 'Hi' }], { tools: [weatherTool] });
+    expect(rendered).toContain('<tools>\n{"type": "function", "function": {"name": "get_weather"');
   });
 
   it('sends a tool result back: it joins the history and is rendered for the next answer', async () => {
