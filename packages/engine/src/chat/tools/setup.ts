@@ -48,7 +48,12 @@ export function prepareToolTurn(request: ToolRequest): ToolTurn {
   let grammar: string | undefined;
   if (choice === 'required' || typeof choice === 'object') {
     if (request.schemaToGbnf === undefined) throw new ToolCallError('GRAMMAR_UNAVAILABLE', 'tool_choice', 'tool_choice required / a named function needs a JSON-schema-to-GBNF converter');
-    grammar = toolCallGrammar(info.format, offered, choice, { parallel: request.parallelToolCalls ?? true, schemaToGbnf: request.schemaToGbnf });
+    try {
+      grammar = toolCallGrammar(info.format, offered, choice, { parallel: request.parallelToolCalls ?? true, schemaToGbnf: request.schemaToGbnf });
+    } catch (error) {
+      // A parameters schema the converter cannot express (the message names its path in the anyOf over the tools).
+      throw new ToolCallError('INVALID_TOOL', 'tools', `a tool's parameters schema cannot constrain the reply: ${(error as Error).message}`);
+    }
   }
   const names = new Set(offered.map((t) => t.function.name));
   return {
