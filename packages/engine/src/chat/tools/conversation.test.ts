@@ -119,6 +119,14 @@ describe('tool input checks', () => {
     expect(() => prepareToolTurn({ template: templateSource('qwen2.5-instruct'), messages, tools: [tool('a')], toolChoice: 'required' })).toThrow(expect.objectContaining({ code: 'GRAMMAR_UNAVAILABLE' }));
   });
 
+  it('a parameters schema the converter refuses is INVALID_TOOL', () => {
+    const refuse = (): string => {
+      throw new Error('#/anyOf/0/properties/arguments: unsupported keyword "not"');
+    };
+    const request = { template: templateSource('qwen2.5-instruct'), messages: [{ role: 'user', content: 'x' }], tools: [tool('a', { not: {} })], toolChoice: 'required', schemaToGbnf: refuse };
+    expect(() => prepareToolTurn(request)).toThrow(expect.objectContaining({ name: 'ToolCallError', code: 'INVALID_TOOL', field: 'tools', message: expect.stringContaining('unsupported keyword "not"') }));
+  });
+
   it('writes JSON as Python\'s json.dumps does', () => {
     expect(pythonJson({ a: [1, 'x', null, { b: true }], 'c"': 1.5 })).toBe('{"a": [1, "x", null, {"b": true}], "c\\"": 1.5}');
     expect(pythonJson({ a: undefined, b: 1 })).toBe('{"b": 1}');
