@@ -86,6 +86,19 @@ function optionsFor(spec: OptionSpec): Option[] {
           (text, previous: Record<string, number> | undefined) => parseBiasEntry(spec, text, previous),
         ),
       ];
+    case 'jsonSchema':
+      return [
+        new Option(flags(' <json|@file>'), `${spec.description}: inline JSON or @path`).argParser((text) => {
+          const source = text.startsWith('@') ? readText(long, text.slice(1)) : text;
+          let schema: unknown;
+          try {
+            schema = JSON.parse(source);
+          } catch (error) {
+            throw new InvalidArgumentError(`${long}: not JSON: ${(error as Error).message}`);
+          }
+          return checked(spec, schema) as object;
+        }),
+      ];
     case 'grammar':
       return [
         new Option(flags(' <gbnf>'), `${spec.description} (llama.cpp's GBNF)`).argParser((text) => checked(spec, text) as string),

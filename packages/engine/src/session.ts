@@ -4,6 +4,7 @@
  * between calls, so a prompt that extends (or shares a prefix with) what it already holds evaluates only
  * the new tokens.
  */
+import { jsonObjectGbnf } from '@smallmind/runtime';
 import { prepareToolTurn, selectChatTemplate, type ChatMessage, type SchemaToGbnf, type ToolCall, type ToolChoice, type ToolDefinition, type ToolTurn } from './chat/index.js';
 import { EngineError } from './errors.js';
 import { validateGenerationOptions, type GenerationOptions } from './generation/index.js';
@@ -12,7 +13,15 @@ import type { WorkerClient } from './worker/worker-client.js';
 
 export type { FinishReason, GenerationTimings } from './worker/protocol.js';
 
+/** OpenAI's `response_format`: plain text, any JSON object, or JSON valid under a schema. */
+export type ResponseFormat =
+  | { readonly type: 'text' }
+  | { readonly type: 'json_object' }
+  | { readonly type: 'json_schema'; readonly json_schema: { readonly schema: object; readonly name?: string; readonly strict?: boolean | null; readonly description?: string } };
+
 export interface StreamOptions extends GenerationOptions {
+  /** Constrains the output to JSON (`json_object`) or to a schema (`json_schema`); not together with `grammar` / `jsonSchema`. */
+  readonly responseFormat?: ResponseFormat;
   /** Stops generation within one token (a prompt within one prefill pass); the session stays usable. */
   readonly signal?: AbortSignal;
   /** Prompt tokens per prefill pass (default 128): how soon an abort during a long prompt is seen. */
@@ -38,13 +47,30 @@ export type Prompt = string | { readonly tokens: readonly number[] };
 
 /** The options as the worker takes them, checked once by the shared option table. */
 export function workerOptions(options: StreamOptions): { options: import('./worker/protocol.js').WorkerGenerateOptions; signal: AbortSignal | undefined } {
-  const { signal, prefillChunk, ...rest } = options;
-  const checked = validateGenerationOptions(rest);
+  const { signal, prefillChunk, responseFormat, ...rest } = options;
+  const checked = validateGenerationOptions({ ...rest, ...constraintOf(responseFormat, rest) });
   const chunk = prefillChunk ?? 128;
   if (!Number.isSafeInteger(chunk) || chunk < 1) throw new EngineError('INVALID_OPTION', 'prefillChunk', `prefillChunk = ${String(chunk)} must be a positive integer`);
   const { maxTokens, stop, addBos: _addBos, ...sampling } = checked;
   // Greedy unless a temperature is given (the CLI and the server pass their own defaults).
   return { options: { temperature: 0, ...sampling, maxTokens: maxTokens ?? 128, stop: stop ?? [], prefillChunk: chunk }, signal };
+}
+
+/** `responseFormat` as the `grammar` / `jsonSchema` option it stands for. */
+function constraintOf(format: ResponseFormat | undefined, options: GenerationOptions): { grammar?: string; jsonSchema?: object } {
+  const bad = (message: string): EngineError => new EngineError('INVALID_OPTION', 'responseFormat', `responseFormat: ${message}`);
+  if (options.grammar !== undefined && options.jsonSchema !== undefined) throw new EngineError('INVALID_OPTION', 'jsonSchema', 'give either grammar or jsonSchema, not both');
+  if (format === undefined) return {};
+  if (typeof format !== 'object' || format === null) throw bad('expected an object with a type');
+  if (format.type === 'text') return {};
+  if (options.grammar !== undefined || options.jsonSchema !== undefined) throw bad(`${format.type} cannot be combined with grammar or jsonSchema`);
+  if (format.type === 'json_object') return { grammar: jsonObjectGbnf() };
+  if (format.type === 'json_schema') {
+    const schema = (format.json_schema as { schema?: unknown } | undefined)?.schema;
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) throw bad('json_schema.schema must be a JSON schema object');
+    return { jsonSchema: schema };
+  }
+  throw bad(`unknown type ${JSON.stringify((format as { type?: unknown }).type)} (text, json_object or json_schema)`);
 }
 
 /**

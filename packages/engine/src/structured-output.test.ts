@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelMetadata } from '@smallmind/io-smq';
-import { createRng, createTokenizer, GrammarConstraint, GrammarMatcher, grammarSpace, silentLogger, type Tokenizer } from '@smallmind/runtime';
+import { createRng, createTokenizer, GrammarConstraint, GrammarMatcher, grammarSpace, jsonObjectGbnf, jsonSchemaToGbnf, silentLogger, type Tokenizer } from '@smallmind/runtime';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmallMindEngine } from './index.js';
 import { vocabularyEntries, writeRandomModelWithVocabulary } from './test-models.js';
@@ -91,4 +92,60 @@ describe('generation under a grammar (worker, random weights, real vocabulary)',
     expect(() => session.generate('x', { grammar: 'root ::= "yes" |' + ' undefined-rule' })).toThrow(/undefined-rule is used but never defined/);
     await session.dispose();
   });
+});
+
+/** Schemas whose strings and arrays are bounded, so a random model finishes within the token budget. */
+const SCHEMAS: Array<[string, object]> = [
+  ['object with required and optional properties', { type: 'object', properties: { name: { type: 'string', maxLength: 6 }, age: { type: 'integer', minimum: 0 }, ok: { type: 'boolean' } }, required: ['name', 'age'] }],
+  ['enum, const and anyOf', { type: 'object', properties: { color: { enum: ['red', 'green', 'blue'] }, v: { const: 2 }, x: { anyOf: [{ type: 'null' }, { type: 'number' }] } }, required: ['color', 'v', 'x'] }],
+  ['bounded array of tuples', { type: 'array', items: { type: 'array', prefixItems: [{ type: 'string', maxLength: 3 }, { type: 'integer' }] }, minItems: 1, maxItems: 3 }],
+  ['$ref, allOf and formats', {
+    allOf: [{ $ref: '#/$defs/id' }, { type: 'object', properties: { day: { type: 'string', format: 'date' } }, required: ['day'] }],
+    $defs: { id: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] } },
+  }],
+  ['pattern and additionalProperties false', { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Z]{2}-[0-9]{2,3}$' } }, required: ['code'], additionalProperties: false }],
+];
+
+describe('JSON schema generation (worker, random weights, llama-spm vocabulary, temperature 1)', () => {
+  const engine = new SmallMindEngine({ cacheDir: join(workDir, 'cache'), logger: silentLogger, threads: 1 });
+  const ajv = new Ajv({ strict: false });
+  beforeAll(async () => {
+    const path = join(workDir, 'llama-spm-grammar.gguf');
+    await writeRandomModelWithVocabulary('llama', spmVocab, path, 11);
+    await engine.loadModel({ path });
+  }, 120_000);
+  afterAll(() => engine.dispose());
+
+  for (const [name, schema] of SCHEMAS) {
+    it(`${name}: every finished output parses and validates with ajv`, async () => {
+      const validate = ajv.compile(schema);
+      const space = grammarSpace(jsonSchemaToGbnf(schema));
+      let finished = 0;
+      const seeds = 10;
+      for (let seed = 0; seed < seeds; seed++) {
+        const result = await engine.generate('JSON:', { jsonSchema: schema, temperature: 1, seed, maxTokens: 120 });
+        if (result.finishReason === 'length') {
+          // Cut off: still a prefix of a valid text.
+          expect(new GrammarMatcher(space).acceptText(result.text), result.text).toBe(true);
+          continue;
+        }
+        expect(result.finishReason).toBe('stop');
+        finished++;
+        const value: unknown = JSON.parse(result.text);
+        expect(validate(value), `${result.text}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+      }
+      expect(finished).toBeGreaterThanOrEqual(seeds / 2);
+    }, 120_000);
+  }
+
+  it('responseFormat json_object and json_schema', async () => {
+    const obj = await engine.generate('JSON:', { responseFormat: { type: 'json_object' }, temperature: 1, seed: 1, maxTokens: 60 });
+    expect(new GrammarMatcher(grammarSpace(jsonObjectGbnf())).acceptText(obj.text), obj.text).toBe(true);
+    const schema = SCHEMAS[1]![1];
+    const result = await engine.generate('JSON:', { responseFormat: { type: 'json_schema', json_schema: { name: 'x', schema, strict: true } }, temperature: 1, seed: 2, maxTokens: 120 });
+    expect(result.finishReason).toBe('stop');
+    expect(ajv.validate(schema, JSON.parse(result.text))).toBe(true);
+    await expect(engine.generate('x', { responseFormat: { type: 'json_object' }, grammar: 'root ::= "a"' })).rejects.toThrow(/cannot be combined/);
+    await expect(engine.generate('x', { jsonSchema: { type: 'string', format: 'email' } })).rejects.toThrow(/format "email" is not supported/);
+  }, 120_000);
 });

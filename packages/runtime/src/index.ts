@@ -29,10 +29,13 @@ export {
   JsonSchemaError,
   MAX_STACKS,
   compileGrammar,
+  gbnfLiteral,
   grammarSpace,
+  jsonObjectGbnf,
+  jsonSchemaToGbnf,
   vocabularyIndex,
 } from './grammar/index.js';
-export type { CompiledGrammar, GrammarErrorCode, JsonSchemaErrorCode, LogitConstraint, VocabularyIndex } from './grammar/index.js';
+export type { CompiledGrammar, GrammarErrorCode, JsonSchemaErrorCode, JsonSchemaToGbnfOptions, LogitConstraint, VocabularyIndex } from './grammar/index.js';
 export { TokenType, TokenizerError, TokenizerErrorCode, createTokenizer, supportedPreTokenizers } from './tokenizer/index.js';
 export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer, TokenizerKind } from './tokenizer/index.js';
 export {

@@ -253,6 +253,7 @@ describe('validateSamplingOptions and its table', () => {
     repeatLastN: [-1, 2.5],
     logitBias: [[1, 2], 'x', { a: 1 }, { '-1': 0 }, { 1: Number.NaN }, { 1: Infinity }, { '01': 1 }],
     seed: [-1, 1.5, 2 ** 32],
+    jsonSchema: ['x', [], null, { type: 'widget' }, { type: 'string', pattern: 'a(?=b)' }],
     grammar: [1, { root: 'x' }, '', 'root ::= "a" )', 'root ::= undefined-rule', 'root ::= root "a"', 'root ::= "a"{99999}'],
   };
 

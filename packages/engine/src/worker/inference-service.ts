@@ -3,7 +3,7 @@
  * Worker): one loaded model, any number of sessions, generation as a loop that yields to the event loop after
  * every token and every prefill pass, so an `abort` message is seen within one token (or one pass).
  */
-import { GrammarConstraint, grammarSpace, InvalidInputError, Sampler, type GrammarSpace, type Model, type Session } from '@smallmind/runtime';
+import { GrammarConstraint, grammarSpace, InvalidInputError, jsonSchemaToGbnf, Sampler, type GrammarSpace, type Model, type Session } from '@smallmind/runtime';
 import { chatPromptTokens, renderChatTemplate, selectChatTemplate } from '../chat/index.js';
 import { EngineError } from '../errors.js';
 import { GenerationTextStream } from '../generation/index.js';
@@ -235,7 +235,8 @@ export class InferenceService {
     if (prompt.length > session.contextSize) {
       throw new EngineError('PROMPT_TOO_LONG', 'prompt', `the prompt is ${prompt.length} tokens; the context window holds ${session.contextSize}`);
     }
-    const constraint = options.grammar === undefined ? undefined : new GrammarConstraint(this.grammar(options.grammar), tokenizer);
+    const grammarText = grammarOf(options);
+    const constraint = grammarText === undefined ? undefined : new GrammarConstraint(this.grammar(grammarText), tokenizer);
     const sampler = new Sampler(samplingOnly(options), constraint === undefined ? {} : { constraint });
     const started = performance.now();
     // Reuse the cached prefix, but evaluate at least the last prompt token: its logits start generation.
@@ -328,10 +329,18 @@ export class InferenceService {
   }
 }
 
-function samplingOnly(options: WorkerGenerateOptions): Omit<WorkerGenerateOptions, 'maxTokens' | 'stop' | 'prefillChunk' | 'grammar'> {
+function samplingOnly(options: WorkerGenerateOptions): Omit<WorkerGenerateOptions, 'maxTokens' | 'stop' | 'prefillChunk' | 'grammar' | 'jsonSchema'> {
   // The grammar reaches the sampler compiled, as its constraint.
-  const { maxTokens: _maxTokens, stop: _stop, prefillChunk: _prefillChunk, grammar: _grammar, ...sampling } = options;
+  const { maxTokens: _maxTokens, stop: _stop, prefillChunk: _prefillChunk, grammar: _grammar, jsonSchema: _jsonSchema, ...sampling } = options;
   return sampling;
+}
+
+/** The GBNF a request constrains its output to: `grammar`, or `jsonSchema` converted (one of them at most). */
+function grammarOf(options: WorkerGenerateOptions): string | undefined {
+  if (options.grammar !== undefined && options.jsonSchema !== undefined) {
+    throw new InvalidInputError('INVALID_OPTION', 'jsonSchema', 'option jsonSchema: give either grammar or jsonSchema, not both');
+  }
+  return options.jsonSchema === undefined ? options.grammar : jsonSchemaToGbnf(options.jsonSchema);
 }
 
 function pieceOf(model: Model, id: number | undefined): string {

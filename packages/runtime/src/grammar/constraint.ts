@@ -182,7 +182,7 @@ export class GrammarConstraint implements LogitConstraint {
       }
     }
     const allowed = new Uint8Array(this.index.size);
-    if (partial === undefined) this.walk(0, state, allowed);
+    if (partial === undefined) this.walk(state, allowed);
     else this.testEachToken(allowed);
     if (this.matcher.accepting) for (const id of this.index.eog) allowed[id] = 1;
     if (partial === undefined) {
@@ -192,8 +192,9 @@ export class GrammarConstraint implements LogitConstraint {
     return allowed;
   }
 
-  private walk(node: number, state: GrammarState, allowed: Uint8Array): void {
-    const { nodeCp, nodeEnd, entryStart, entryToken, entryPartialRemaining, entryPartialValue, entryPartialLength } = this.index;
+  /** Allows the tokens ending at `node`, reached in `state` (one ending inside a character: if it can complete). */
+  private allowEntries(node: number, state: GrammarState, allowed: Uint8Array): void {
+    const { entryStart, entryToken, entryPartialRemaining, entryPartialValue, entryPartialLength } = this.index;
     for (let e = entryStart[node]!, end = entryStart[node + 1]!; e < end; e++) {
       const remaining = entryPartialRemaining[e]!;
       if (remaining === 0) allowed[entryToken[e]!] = 1;
@@ -202,10 +203,28 @@ export class GrammarConstraint implements LogitConstraint {
         if (state.allowsRange(lo, hi)) allowed[entryToken[e]!] = 1;
       }
     }
-    const end = nodeEnd[node]!;
-    for (let child = node + 1; child < end; child = nodeEnd[child]!) {
-      const next = state.next(nodeCp[child]!);
-      if (next !== null) this.walk(child, next, allowed);
+  }
+
+  /** Depth-first over the trie, a subtree skipped as soon as its prefix is rejected. */
+  private walk(state: GrammarState, allowed: Uint8Array): void {
+    const { nodeCp, nodeEnd } = this.index;
+    const nodes: number[] = [0];
+    const states: GrammarState[] = [state];
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      const here = states.pop()!;
+      this.allowEntries(node, here, allowed);
+      const end = nodeEnd[node]!;
+      for (let child = node + 1; child < end; child = nodeEnd[child]!) {
+        const next = here.next(nodeCp[child]!);
+        if (next === null) continue;
+        // A leaf's tokens are allowed without pushing it.
+        if (child + 1 === nodeEnd[child]) this.allowEntries(child, next, allowed);
+        else {
+          nodes.push(child);
+          states.push(next);
+        }
+      }
     }
   }
 

@@ -5,3 +5,5 @@ export type { CompiledGrammar } from './parser.js';
 export { GrammarMatcher, GrammarSpace, GrammarState, MAX_STACKS } from './matcher.js';
 export { GrammarConstraint, grammarSpace, vocabularyIndex } from './constraint.js';
 export type { LogitConstraint, VocabularyIndex } from './constraint.js';
+export { gbnfLiteral, jsonObjectGbnf, jsonSchemaToGbnf } from './json-schema.js';
+export type { JsonSchemaToGbnfOptions } from './json-schema.js';

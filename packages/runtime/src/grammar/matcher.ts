@@ -5,7 +5,7 @@
  * transition per code point, so a state reached again costs one map lookup per character.
  */
 import { GrammarMatchError } from './errors.js';
-import { ELEMENT_CHAR, ELEMENT_END, type CompiledGrammar } from './parser.js';
+import { ELEMENT_CHAR, ELEMENT_END, type CharClass, type CompiledGrammar } from './parser.js';
 
 /** Stacks in one state, at most: an ambiguous grammar can otherwise multiply them without bound. */
 export const MAX_STACKS = 4096;
@@ -21,8 +21,14 @@ interface StackNode {
 
 /** A set of parse stacks: where the grammar can be after the text so far. Immutable and interned. */
 export class GrammarState {
-  /** Transitions already computed: code point -> state (null: the character is rejected). */
-  private readonly transitions = new Map<number, GrammarState | null>();
+  /** ASCII transitions already computed (undefined: not yet; null: rejected). */
+  private readonly ascii: Array<GrammarState | null | undefined> = new Array<GrammarState | null | undefined>(128);
+  /**
+   * Transitions by which stacks a character matches (a bit set, as a number up to 30 stacks): the next state
+   * depends on nothing else, so every character of a class shares one computation.
+   */
+  private readonly bySignature = new Map<number | string, GrammarState>();
+  private readonly classes: ReadonlyArray<CharClass>;
 
   constructor(
     private readonly space: GrammarSpace,
@@ -31,7 +37,10 @@ export class GrammarState {
     /** The text so far is a complete sentence of the grammar. */
     readonly accepting: boolean,
     readonly key: string,
-  ) {}
+  ) {
+    const { args, classes } = space.grammar;
+    this.classes = stacks.map((node) => classes[args[node.pos]!]!);
+  }
 
   /** Nothing more can be matched: the only continuation is the end. */
   get finished(): boolean {
@@ -40,17 +49,41 @@ export class GrammarState {
 
   /** The state after one more code point, or null when it is rejected. */
   next(cp: number): GrammarState | null {
-    const cached = this.transitions.get(cp);
-    if (cached !== undefined) return cached;
-    const result = this.space.step(this, cp);
-    this.transitions.set(cp, result);
+    if (cp < 128) {
+      const cached = this.ascii[cp];
+      if (cached !== undefined) return cached;
+    }
+    const classes = this.classes;
+    let signature: number | string;
+    if (classes.length <= 30) {
+      let bits = 0;
+      for (let i = 0; i < classes.length; i++) if (classes[i]!.matches(cp)) bits |= 1 << i;
+      signature = bits;
+      if (bits === 0) {
+        if (cp < 128) this.ascii[cp] = null;
+        return null;
+      }
+    } else {
+      const matching: number[] = [];
+      for (let i = 0; i < classes.length; i++) if (classes[i]!.matches(cp)) matching.push(i);
+      if (matching.length === 0) {
+        if (cp < 128) this.ascii[cp] = null;
+        return null;
+      }
+      signature = matching.join(',');
+    }
+    let result = this.bySignature.get(signature);
+    if (result === undefined) {
+      result = this.space.step(this, cp);
+      this.bySignature.set(signature, result);
+    }
+    if (cp < 128) this.ascii[cp] = result;
     return result;
   }
 
   /** Whether some code point in [lo, hi] can come next (a partial UTF-8 character). */
   allowsRange(lo: number, hi: number): boolean {
-    const { args, classes } = this.space.grammar;
-    for (const node of this.stacks) if (classes[args[node.pos]!]!.intersects(lo, hi)) return true;
+    for (const cls of this.classes) if (cls.intersects(lo, hi)) return true;
     return false;
   }
 }
@@ -123,7 +156,8 @@ export class GrammarSpace {
     };
   }
 
-  step(state: GrammarState, cp: number): GrammarState | null {
+  /** The state after `cp`, which matches at least one stack of `state`. */
+  step(state: GrammarState, cp: number): GrammarState {
     if (this.nodes.size > MAX_INTERNED || this.states.size > MAX_INTERNED) {
       // Live states keep their own stacks; only sharing with new ones is lost.
       this.nodes = new Map();
@@ -131,13 +165,10 @@ export class GrammarSpace {
     }
     const { args, classes } = this.grammar;
     const collector = this.collector();
-    let any = false;
     for (const node of state.stacks) {
-      if (!classes[args[node.pos]!]!.matches(cp)) continue;
-      any = true;
-      collector.expand(this.after(node.pos, node.next));
+      if (classes[args[node.pos]!]!.matches(cp)) collector.expand(this.after(node.pos, node.next));
     }
-    return any ? collector.state() : null;
+    return collector.state();
   }
 }
 

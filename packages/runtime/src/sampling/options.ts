@@ -1,11 +1,12 @@
 import { InvalidInputError } from '../errors.js';
+import { jsonSchemaToGbnf } from '../grammar/json-schema.js';
 import { compileGrammar, GRAMMAR_LIMITS } from '../grammar/parser.js';
 
 /**
  * How a value of one option is checked. `tokenBias` is an object mapping token ids to finite biases (or
- * -Infinity); `grammar` is GBNF text that must compile.
+ * -Infinity); `grammar` is GBNF text that must compile; `jsonSchema` a JSON schema `jsonSchemaToGbnf` converts.
  */
-export type OptionType = 'number' | 'integer' | 'boolean' | 'string[]' | 'tokenBias' | 'grammar';
+export type OptionType = 'number' | 'integer' | 'boolean' | 'string[]' | 'tokenBias' | 'grammar' | 'jsonSchema';
 
 /** One row of an option table: enough for a CLI to build its flags and for `validateOptions` to check a value. */
 export interface OptionSpec {
@@ -28,6 +29,7 @@ export interface OptionSpec {
 export function describeRange(spec: OptionSpec): string {
   if (spec.type === 'string[]') return `up to ${spec.maxItems ?? 'any number of'} non-empty strings${spec.maxLength === undefined ? '' : ` of at most ${spec.maxLength} characters`}`;
   if (spec.type === 'tokenBias') return 'token id -> finite number or -Infinity';
+  if (spec.type === 'jsonSchema') return 'a JSON schema object (the supported subset: jsonSchemaToGbnf)';
   if (spec.type === 'grammar') return `GBNF text, start rule root, at most ${GRAMMAR_LIMITS.maxTextLength} characters`;
   if (spec.type === 'boolean') return 'true | false';
   const { min, max } = spec;
@@ -85,6 +87,16 @@ function checkGrammar(spec: OptionSpec, value: unknown): string {
   return value;
 }
 
+function checkJsonSchema(spec: OptionSpec, value: unknown): object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(spec.name, 'expected a JSON schema object');
+  try {
+    compileGrammar(jsonSchemaToGbnf(value));
+  } catch (error) {
+    throw new InvalidInputError('INVALID_OPTION', spec.name, `option ${spec.name}: ${(error as Error).message}`, { cause: error });
+  }
+  return value;
+}
+
 function checkValue(spec: OptionSpec, value: unknown): unknown {
   switch (spec.type) {
     case 'number':
@@ -99,6 +111,8 @@ function checkValue(spec: OptionSpec, value: unknown): unknown {
       return checkTokenBias(spec, value);
     case 'grammar':
       return checkGrammar(spec, value);
+    case 'jsonSchema':
+      return checkJsonSchema(spec, value);
   }
 }
 
@@ -152,6 +166,8 @@ export interface SamplingOptions {
    * compiled constraint as `SamplerExtras.constraint` (it needs the tokenizer); generation loops build it from this.
    */
   readonly grammar?: string;
+  /** A JSON schema the output must be valid under (converted with `jsonSchemaToGbnf`); not together with `grammar`. */
+  readonly jsonSchema?: object;
 }
 
 /** Every sampling option: name, type, range, default and meaning (the CLI builds its flags from this). */
@@ -168,6 +184,7 @@ export const samplingOptionTable: readonly OptionSpec[] = [
   { name: 'logitBias', type: 'tokenBias', default: {}, description: "added to a token's logit first; -Infinity bans the token" },
   { name: 'seed', type: 'integer', min: 0, max: 0xffffffff, default: undefined, description: 'random generator seed (default: random); same seed, same tokens' },
   { name: 'grammar', type: 'grammar', default: undefined, description: 'constrain the output to a GBNF grammar (start rule root)' },
+  { name: 'jsonSchema', type: 'jsonSchema', default: undefined, description: 'constrain the output to JSON valid under this schema' },
 ];
 
 /**
