@@ -4,7 +4,7 @@
  * generates). Everything here is async; text streams back as it is generated.
  */
 import type { GgufImportProgress } from '@smallmind/io-gguf';
-import { consoleLogger, type KvType, type Logger } from '@smallmind/runtime';
+import { consoleLogger, jsonSchemaToGbnf, type KvType, type Logger } from '@smallmind/runtime';
 import { vocabularyMarkers, type ChatMessage } from './chat/index.js';
 import { EngineError } from './errors.js';
 import { fileIdentity, healModelFile, resolveModelFile, type ModelFile } from './model-loading.js';
@@ -198,7 +198,7 @@ export class SmallMindEngine {
     const session = await this.createSession({ ...(contextSize === undefined ? {} : { contextSize }), ...(kvType === undefined ? {} : { kvType }) });
     // Tools need the template's text and the vocabulary's markers to find the call format.
     const markers = chat.tools === undefined ? undefined : await vocabularyMarkers((text) => this.tokenize(text, { addBos: false, parseSpecial: true }));
-    return new ChatSession(session, chat, { modelTemplate: this.requireModel().info.chatTemplate, ...(markers === undefined ? {} : { hasToken: markers }) });
+    return new ChatSession(session, chat, { modelTemplate: this.requireModel().info.chatTemplate, schemaToGbnf: jsonSchemaToGbnf, ...(markers === undefined ? {} : { hasToken: markers }) });
   }
 
   /**

@@ -92,9 +92,10 @@ export function chatMessages(body: ChatBody): ChatMessage[] {
   });
 }
 
+/** `length` when the answer was cut off (even after a call: what followed it is incomplete), else `tool_calls` when it called tools. */
 export function finishReasonOf(reason: FinishReason, toolCalls = false): 'stop' | 'length' | 'tool_calls' {
-  if (toolCalls) return 'tool_calls';
-  return reason === 'length' ? 'length' : 'stop';
+  if (reason === 'length') return 'length';
+  return toolCalls ? 'tool_calls' : 'stop';
 }
 
 export function usageOf(t: GenerationTimings): OpenAiUsage {

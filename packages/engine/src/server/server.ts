@@ -19,7 +19,7 @@ import { ServerMetrics } from './metrics.js';
 import { chatMessages, generationOptions, ResponseShaper, type Endpoint } from './openai.js';
 import { chatCompletionBody, completionBody, detokenizeBody, tokenizeBody, type ChatBody, type CompletionBody, type DetokenizeBody, type TokenizeBody } from './schemas.js';
 import { SlotPool } from './slots.js';
-import { planToolChat, sendToolDeltas } from './tools-chat.js';
+import { planToolChat, sendToolDeltas, withToolGrammar } from './tools-chat.js';
 
 export interface ServerModelOptions {
   /** A `.gguf` or `.smq` file. */
@@ -394,13 +394,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const model = served(body.model);
     const generation = generationOptions(body, model.info.vocabSize, { maxTokens: defaultMaxTokens });
     const joined = chatMessages(body);
-    const tools = await planToolChat(body, joined, model.engine, model.info, undefined);
+    const tools = await planToolChat(body, joined, model.engine, model.info);
     const messages = tools?.messages ?? joined;
     // The rendered prompt is the slot key; rendering here also reports a template error as a 400 up front.
     const key = await model.engine.renderChat(messages, tools?.tools === undefined ? {} : { tools: tools.tools });
     const input: GenerateInput = { kind: 'chat', messages, overflow: 'error', ...(tools?.tools === undefined ? {} : { tools: tools.tools }) };
     try {
-      return await answer(request, reply, 'chat', model, { input, key }, generation, body, tools);
+      return await answer(request, reply, 'chat', model, { input, key }, withToolGrammar(generation, tools), body, tools);
     } catch (error) {
       // The engine calls a chat's rendered prompt `prompt`; the client sent `messages`.
       const api = toApiError(error);

@@ -5,7 +5,9 @@
  */
 import type { ChatMessage, SchemaToGbnf, ToolStreamDelta, ToolTurn } from '../chat/index.js';
 import { prepareToolTurn, selectChatTemplate, ToolCallError, vocabularyMarkers } from '../chat/index.js';
+import { jsonSchemaToGbnf } from '@smallmind/runtime';
 import type { ModelInfo, SmallMindEngine } from '../engine.js';
+import type { GenerationOptions } from '../generation/index.js';
 import { ApiError } from './errors.js';
 import type { ResponseShaper } from './openai.js';
 import type { ChatBody } from './schemas.js';
@@ -32,7 +34,7 @@ function markersOf(engine: SmallMindEngine): Promise<(text: string) => boolean> 
  * `messages` are the request's, contents already joined (`chatMessages`).
  * @throws ApiError 400 for bad tools, tool_choice or tool messages (the field named as `param`).
  */
-export async function planToolChat(body: ChatBody, messages: readonly ChatMessage[], engine: SmallMindEngine, info: ModelInfo, schemaToGbnf: SchemaToGbnf | undefined): Promise<ToolTurn | undefined> {
+export async function planToolChat(body: ChatBody, messages: readonly ChatMessage[], engine: SmallMindEngine, info: ModelInfo, schemaToGbnf: SchemaToGbnf = jsonSchemaToGbnf): Promise<ToolTurn | undefined> {
   if (!usesTools(body)) return undefined;
   // The request's own fields the joined messages dropped: the calls and the id a result answers.
   const openai = messages.map((message, i) => {
@@ -47,12 +49,17 @@ export async function planToolChat(body: ChatBody, messages: readonly ChatMessag
       tools: body.tools ?? undefined,
       toolChoice: body.tool_choice ?? undefined,
       ...(body.parallel_tool_calls == null ? {} : { parallelToolCalls: body.parallel_tool_calls }),
-      ...(schemaToGbnf === undefined ? {} : { schemaToGbnf }),
+      schemaToGbnf,
     });
   } catch (error) {
     if (error instanceof ToolCallError) throw new ApiError(400, 'invalid_request_error', error.message, error.field, error.code.toLowerCase());
     throw error;
   }
+}
+
+/** The generation options with the turn's call grammar (`required` / a named function). */
+export function withToolGrammar(generation: GenerationOptions, turn: ToolTurn | undefined): GenerationOptions {
+  return turn?.grammar === undefined ? generation : { ...generation, grammar: turn.grammar };
 }
 
 /** Sends stream deltas as chat chunks; returns whether the next chunk is still the first. */

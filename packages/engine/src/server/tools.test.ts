@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeRandomModelWithVocabulary } from '../test-models.js';
@@ -16,8 +17,35 @@ const model = 'qwen2.5-tools';
 
 const weatherTool = {
   type: 'function' as const,
-  function: { name: 'get_weather', description: 'Current weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'get_weather',
+    description: 'Current weather for a city',
+    // Closed choices: a random-weight model fills a free string with random tokens until max_tokens.
+    parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Oslo'] }, unit: { enum: ['celsius', 'fahrenheit'] } }, required: ['city'], additionalProperties: false },
+  },
 };
+
+const timeTool = {
+  type: 'function' as const,
+  function: {
+    name: 'get_time',
+    parameters: { type: 'object', properties: { timezone: { type: 'string', enum: ['UTC', 'CET'] }, seconds: { type: 'boolean' } }, required: ['timezone'], additionalProperties: false },
+  },
+};
+const tools = [weatherTool, timeTool];
+const validators = new Map(tools.map((t) => [t.function.name, new Ajv().compile(t.function.parameters)]));
+
+/** Every call names a declared tool, and its arguments are JSON that its schema accepts. */
+function expectValidCalls(calls: ReadonlyArray<{ id: string; type: string; function: { name: string; arguments: string } }>): void {
+  expect(calls.length).toBeGreaterThan(0);
+  for (const call of calls) {
+    expect(call.type).toBe('function');
+    expect(call.id).toMatch(/^call_[A-Za-z0-9]{24}$/);
+    const validate = validators.get(call.function.name);
+    expect(validate, call.function.name).toBeDefined();
+    expect(validate!(JSON.parse(call.function.arguments)), call.function.arguments).toBe(true);
+  }
+}
 
 const history = [
   { role: 'user' as const, content: 'Weather in Paris?' },
@@ -70,6 +98,87 @@ describe('tool calls on a random-weight model with the Qwen2.5-Instruct template
     expect(none.usage!.prompt_tokens).toBeLessThan(offered.usage!.prompt_tokens);
     expect(none.choices[0]!.message.tool_calls ?? []).toEqual([]);
   });
+
+  // A random-weight model likes whitespace, which JSON allows (bounded) between tokens: calls take 60-200 tokens.
+  const budget = { temperature: 1, max_tokens: 220 };
+
+  it('tool_choice required: every answer is calls of declared tools whose arguments validate (temperature 1, many seeds)', async () => {
+    let complete = 0;
+    for (let seed = 0; seed < 8; seed++) {
+      const single = seed % 2 === 0;
+      const chat = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'What time is it, and the weather?' }], tools, tool_choice: 'required', parallel_tool_calls: !single, seed, ...budget });
+      const choice = chat.choices[0]!;
+      if (choice.finish_reason === 'length') {
+        // Cut off: the calls completed before the cut are still whole, valid calls.
+        for (const call of choice.message.tool_calls ?? []) expectValidCalls([call as never]);
+        continue;
+      }
+      complete++;
+      expect(choice.finish_reason).toBe('tool_calls');
+      expect(choice.message.content).toBeNull();
+      expectValidCalls(choice.message.tool_calls as never);
+      if (single) expect(choice.message.tool_calls).toHaveLength(1);
+    }
+    expect(complete).toBeGreaterThanOrEqual(3);
+  }, 180_000);
+
+  it('a named function: exactly one call of it', async () => {
+    let complete = 0;
+    for (let seed = 0; seed < 4; seed++) {
+      const named = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Time?' }], tools, tool_choice: { type: 'function', function: { name: 'get_time' } }, seed, ...budget });
+      if (named.choices[0]!.finish_reason === 'length') continue;
+      complete++;
+      const calls = named.choices[0]!.message.tool_calls!;
+      expect(calls.map((c) => (c as { function: { name: string } }).function.name)).toEqual(['get_time']);
+      expectValidCalls(calls as never);
+    }
+    expect(complete).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('round trip with the openai client: call, tool result, next assistant turn (streaming and not)', async () => {
+    const question = { role: 'user' as const, content: 'Weather in Paris?' };
+    const forced = { model, tools, tool_choice: { type: 'function' as const, function: { name: 'get_weather' } }, ...budget };
+    // The first seed whose call completes within the budget (sampling is deterministic for a seed).
+    let seed = 0;
+    let first = await client.chat.completions.create({ ...forced, seed, messages: [question] });
+    while (first.choices[0]!.finish_reason === 'length' && seed < 7) first = await client.chat.completions.create({ ...forced, seed: ++seed, messages: [question] });
+    expect(first.choices[0]!.finish_reason).toBe('tool_calls');
+    const message = first.choices[0]!.message;
+    expectValidCalls(message.tool_calls as never);
+
+    // The same call streamed: id and name first, then the arguments; finish_reason tool_calls; no content.
+    const stream = await client.chat.completions.create({ ...forced, seed, messages: [question], stream: true });
+    const calls: Array<{ id: string; name: string; arguments: string }> = [];
+    let content = '';
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta;
+      content += delta?.content ?? '';
+      for (const d of delta?.tool_calls ?? []) {
+        if (d.id !== undefined) {
+          expect(d.index).toBe(calls.length);
+          expect(d.function?.name).toBeDefined();
+          calls.push({ id: d.id, name: d.function!.name!, arguments: d.function?.arguments ?? '' });
+        } else calls[d.index]!.arguments += d.function?.arguments ?? '';
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe('tool_calls');
+    expect(content).toBe('');
+    const whole = message.tool_calls!.map((c) => (c as { function: { name: string; arguments: string } }).function);
+    expect(calls.map(({ name, arguments: a }) => ({ name, arguments: a }))).toEqual(whole);
+
+    // The result goes back with the assistant message exactly as the client got it.
+    const call = message.tool_calls![0]!;
+    const messages = [question, message, { role: 'tool' as const, tool_call_id: call.id, content: '{"temperature": 18, "sky": "clear"}' }];
+    const next = await client.chat.completions.create({ model, messages, tools, temperature: 0, max_tokens: 8 });
+    expect(next.usage!.prompt_tokens).toBeGreaterThan(first.usage!.prompt_tokens);
+    expect(['stop', 'length', 'tool_calls']).toContain(next.choices[0]!.finish_reason);
+    const streamed = await client.chat.completions.create({ model, messages, tools, temperature: 0, max_tokens: 8, stream: true });
+    let text = '';
+    for await (const chunk of streamed) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe(next.choices[0]!.message.content ?? '');
+  }, 180_000);
 
   it('bad tool input is a 400 naming the field', async () => {
     const url = `${server.url}/v1/chat/completions`;
