@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@smallmind/runtime';
+import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmallMindEngine } from '../../engine.js';
 import { writeRandomModelWithVocabulary } from '../../test-models.js';
@@ -14,7 +15,8 @@ import type { ToolDefinition } from './types.js';
 
 const weatherTool: ToolDefinition = {
   type: 'function',
-  function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } },
+  // A closed choice: a random-weight model fills a free string with random tokens until maxTokens.
+  function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { enum: ['Paris', 'Oslo'] } }, required: ['city'], additionalProperties: false } },
 };
 
 describe('ChatSession with tools', () => {
@@ -57,6 +59,29 @@ describe('ChatSession with tools', () => {
     // The cache held the conversation up to the changed assistant turn: only the new part was evaluated.
     expect(reply.timings.cachedTokens).toBeGreaterThan(0);
   });
+
+  it('toolChoice required: the reply is a call whose arguments validate; its result goes back and the model answers again', async () => {
+    const validate = new Ajv().compile(weatherTool.function.parameters!);
+    let done = 0;
+    for (let seed = 0; seed < 6 && done < 2; seed++) {
+      const chat = await engine.createChat({ tools: [weatherTool], toolChoice: 'required', parallelToolCalls: false });
+      const reply = await chat.send('Weather in Paris?', { temperature: 1, seed, maxTokens: 220 });
+      if (reply.finishReason === 'length') continue;
+      done++;
+      expect(reply.finishReason).toBe('stop');
+      expect(reply.content).toBe('');
+      expect(reply.toolCalls).toHaveLength(1);
+      const call = reply.toolCalls[0]!;
+      expect(call.function.name).toBe('get_weather');
+      expect(validate(JSON.parse(call.function.arguments))).toBe(true);
+      expect(chat.messages[1]).toEqual({ role: 'assistant', content: '', tool_calls: reply.toolCalls });
+      const next = await chat.send({ role: 'tool', tool_call_id: call.id, content: '{"temperature": 18}' }, { temperature: 1, seed, maxTokens: 220 });
+      expect(chat.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
+      expect(next.timings.cachedTokens).toBeGreaterThan(0);
+      if (next.finishReason !== 'length') expect(validate(JSON.parse(next.toolCalls[0]!.function.arguments))).toBe(true);
+    }
+    expect(done).toBeGreaterThan(0);
+  }, 180_000);
 
   it('bad tools fail before anything is generated, and leave the history as it was', async () => {
     const chat = await engine.createChat({ tools: [weatherTool], toolChoice: { type: 'function', function: { name: 'nope' } } });
