@@ -1,4 +1,4 @@
-import { GrammarMatcher, grammarSpace } from '@smallmind/runtime';
+import { GrammarMatcher, grammarSpace, jsonSchemaToGbnf } from '@smallmind/runtime';
 import { describe, expect, it } from 'vitest';
 import { formatToolCalls } from './conversation.js';
 import { toolCallGrammar, toolCallSchema, type SchemaToGbnf } from './grammar.js';
@@ -74,19 +74,7 @@ describe('toolCallGrammar', () => {
   });
 });
 
-/** A stand-in for the schema converter: any JSON object (the markup around it is what is tested here). */
-const anyObject: SchemaToGbnf = (_schema, { rootName }) =>
-  [
-    `${rootName} ::= obj`,
-    'obj ::= "{" ws ( pair ( "," ws pair )* )? "}"',
-    'pair ::= str ws ":" ws value ws',
-    'value ::= obj | str | [0-9]+ | "true" | "false" | "null"',
-    'str ::= "\\"" [^"\\\\]* "\\""',
-    'ws ::= [ ]?',
-    '',
-  ].join('\n');
-
-describe('toolCallGrammar compiled by the grammar engine', () => {
+describe('toolCallGrammar with jsonSchemaToGbnf, compiled by the grammar engine', () => {
   const calls = [
     { name: 'get_weather', arguments: { city: 'Paris' } },
     { name: 'get_time', arguments: {} },
@@ -94,7 +82,7 @@ describe('toolCallGrammar compiled by the grammar engine', () => {
   for (const format of ['hermes', 'llama3', 'mistral', 'phi4'] as const) {
     it(`${format}: admits the calls as the format writes them, which parse back; nothing else`, () => {
       const accepts = (text: string, parallel: boolean): boolean => {
-        const matcher = new GrammarMatcher(grammarSpace(toolCallGrammar(format, tools, 'required', { schemaToGbnf: anyObject, parallel })!));
+        const matcher = new GrammarMatcher(grammarSpace(toolCallGrammar(format, tools, 'required', { schemaToGbnf: jsonSchemaToGbnf, parallel })!));
         return matcher.acceptText(text) && matcher.accepting;
       };
       const one = formatToolCalls(format, calls.slice(0, 1));
@@ -104,6 +92,10 @@ describe('toolCallGrammar compiled by the grammar engine', () => {
       expect(accepts(two, false)).toBe(false);
       expect(accepts(`Sure. ${one}`, true)).toBe(false);
       expect(accepts(one.slice(0, -1), true)).toBe(false);
+      // Arguments outside a tool's schema, or an undeclared tool, are not sentences of the grammar.
+      expect(accepts(formatToolCalls(format, [{ name: 'get_weather', arguments: { city: 5 } }]), true)).toBe(false);
+      expect(accepts(formatToolCalls(format, [{ name: 'get_weather', arguments: {} }]), true)).toBe(false);
+      expect(accepts(formatToolCalls(format, [{ name: 'rm_rf', arguments: {} }]), true)).toBe(false);
       expect(parseToolCalls(two, format).toolCalls.map((c) => [c.function.name, JSON.parse(c.function.arguments)])).toEqual(calls.map((c) => [c.name, c.arguments]));
     });
   }
