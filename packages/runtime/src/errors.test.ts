@@ -6,7 +6,7 @@ import { buildRandomModel } from './testing/random-model.js';
 describe('runtime errors extend SmallMindError', () => {
   it('every exported error class does', () => {
     const classes = Object.entries(runtime).filter(([name, value]) => typeof value === 'function' && /Error$/.test(name));
-    expect(classes.map(([name]) => name).sort()).toEqual(['ContextOverflowError', 'InvalidInputError', 'ModelConfigError', 'ModelLoadError', 'SessionError', 'TokenizerError']);
+    expect(classes.map(([name]) => name).sort()).toEqual(['ContextOverflowError', 'GrammarMatchError', 'GrammarSyntaxError', 'InvalidInputError', 'JsonSchemaError', 'ModelConfigError', 'ModelLoadError', 'SessionError', 'TokenizerError']);
     for (const [, value] of classes) expect((value as { prototype: unknown }).prototype).toBeInstanceOf(SmallMindError);
   });
 

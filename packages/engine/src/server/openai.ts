@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage, ToolCall, ToolStreamDelta } from '../chat/index.js';
-import type { GenerationOptions } from '../generation/index.js';
+import { jsonObjectGbnf } from '@smallmind/runtime';
+import { validateGenerationOptions, type GenerationOptions } from '../generation/index.js';
 import type { FinishReason, GenerationTimings } from '../session.js';
 import { ApiError } from './errors.js';
 import type { ChatBody, GenerationBody } from './schemas.js';
@@ -68,7 +69,33 @@ export function generationOptions(body: GenerationBody & { readonly max_completi
     }
     options.logitBias = bias;
   }
+  Object.assign(options, structuredOutput(body));
   return options as GenerationOptions;
+}
+
+/**
+ * `response_format`, `grammar` and `json_schema` as the engine's `grammar` / `jsonSchema` (at most one of
+ * them), checked here so that a bad grammar or schema is a 400 naming the field the client sent.
+ */
+function structuredOutput(body: GenerationBody): { grammar?: string; jsonSchema?: object } {
+  const given: Array<[string, { grammar?: string; jsonSchema?: object }]> = [];
+  const format = body.response_format;
+  if (format != null && format.type !== 'text') {
+    if (format.type === 'json_object') given.push(['response_format', { grammar: jsonObjectGbnf() }]);
+    else if (format.json_schema === undefined) throw new ApiError(400, 'invalid_request_error', "response_format of type json_schema needs json_schema: { schema }", 'response_format.json_schema', 'invalid_value');
+    else given.push(['response_format.json_schema.schema', { jsonSchema: format.json_schema.schema }]);
+  }
+  if (body.grammar != null) given.push(['grammar', { grammar: body.grammar }]);
+  if (body.json_schema != null) given.push(['json_schema', { jsonSchema: body.json_schema }]);
+  if (given.length === 0) return {};
+  if (given.length > 1) throw new ApiError(400, 'invalid_request_error', `${given.map(([param]) => param).join(' and ')}: give only one way to constrain the output`, given[1]![0], 'invalid_value');
+  const [param, option] = given[0]!;
+  try {
+    validateGenerationOptions(option);
+  } catch (error) {
+    throw new ApiError(400, 'invalid_request_error', (error as Error).message, param, (error as { code?: string }).code?.toLowerCase() ?? 'invalid_value');
+  }
+  return option;
 }
 
 /** The messages as the chat template takes them (content parts joined as text; null content = empty). */

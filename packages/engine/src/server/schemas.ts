@@ -33,6 +33,26 @@ const generationProperties = {
   typical_p: { anyOf: [{ type: 'number', minimum: 0, maximum: 1 }, { type: 'null' }] },
   repeat_penalty: { anyOf: [number, { type: 'null' }] },
   repeat_last_n: { anyOf: [nonNegativeInteger, { type: 'null' }] },
+  // Structured output: OpenAI's response_format, llama.cpp's grammar and json_schema (checked further by the engine).
+  response_format: {
+    anyOf: [
+      {
+        type: 'object',
+        required: ['type'],
+        properties: {
+          type: { type: 'string', enum: ['text', 'json_object', 'json_schema'] },
+          json_schema: {
+            type: 'object',
+            required: ['schema'],
+            properties: { name: { type: 'string', maxLength: 256 }, description: { type: 'string' }, schema: { type: 'object' }, strict: { anyOf: [{ type: 'boolean' }, { type: 'null' }] } },
+          },
+        },
+      },
+      { type: 'null' },
+    ],
+  },
+  grammar: { anyOf: [{ type: 'string', maxLength: 262_144 }, { type: 'null' }] },
+  json_schema: { anyOf: [{ type: 'object' }, { type: 'null' }] },
 } as const;
 
 const contentPart = {
@@ -153,6 +173,9 @@ export interface GenerationBody {
   readonly typical_p?: number | null;
   readonly repeat_penalty?: number | null;
   readonly repeat_last_n?: number | null;
+  readonly response_format?: { readonly type: 'text' | 'json_object' | 'json_schema'; readonly json_schema?: { readonly schema: object; readonly name?: string; readonly strict?: boolean | null } } | null;
+  readonly grammar?: string | null;
+  readonly json_schema?: object | null;
 }
 
 export interface ChatBody extends GenerationBody {

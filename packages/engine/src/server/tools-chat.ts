@@ -59,7 +59,11 @@ export async function planToolChat(body: ChatBody, messages: readonly ChatMessag
 
 /** The generation options with the turn's call grammar (`required` / a named function). */
 export function withToolGrammar(generation: GenerationOptions, turn: ToolTurn | undefined): GenerationOptions {
-  return turn?.grammar === undefined ? generation : { ...generation, grammar: turn.grammar };
+  if (turn?.grammar === undefined) return generation;
+  if (generation.grammar !== undefined || generation.jsonSchema !== undefined) {
+    throw new ApiError(400, 'invalid_request_error', 'tool_choice required / a named function constrains the reply to calls; it cannot be combined with response_format, grammar or json_schema', 'tool_choice', 'invalid_tool_choice');
+  }
+  return { ...generation, grammar: turn.grammar };
 }
 
 /** Sends stream deltas as chat chunks; returns whether the next chunk is still the first. */

@@ -189,6 +189,7 @@ describe('tool calls on a random-weight model with the Qwen2.5-Instruct template
       [{ messages: history, tool_choice: 'required' }, 'tool_choice', 'invalid_tool_choice'],
       [{ messages: history, tools: [{ type: 'retrieval' }] }, 'tools[0].function', 'invalid_value'],
       [{ messages: history, tool_choice: 'sometimes' }, 'tool_choice', 'invalid_value'],
+      [{ messages: history, tools: [weatherTool], tool_choice: 'required', response_format: { type: 'json_object' } }, 'tool_choice', 'invalid_tool_choice'],
     ];
     for (const [body, param, code] of cases) {
       const response = await post(url, { max_tokens: 1, ...body });

@@ -9,8 +9,8 @@ import { ELEMENT_CHAR, ELEMENT_END, type CharClass, type CompiledGrammar } from 
 
 /** Stacks in one state, at most: an ambiguous grammar can otherwise multiply them without bound. */
 export const MAX_STACKS = 4096;
-/** Interned stacks and states per grammar before the tables are dropped and rebuilt (memory bound). */
-const MAX_INTERNED = 1 << 20;
+/** Interned stacks and states per grammar before the tables are dropped and rebuilt (the memory bound). */
+export const GRAMMAR_TABLE_LIMITS = { maxNodes: 1 << 20, maxStates: 1 << 15 } as const;
 
 /** One frame of a parse stack: a position (a char or rule element), over the frames below it. */
 interface StackNode {
@@ -29,6 +29,8 @@ export class GrammarState {
    */
   private readonly bySignature = new Map<number | string, GrammarState>();
   private readonly classes: ReadonlyArray<CharClass>;
+  /** The space's epoch these caches belong to (older caches are dropped, see GrammarSpace.step). */
+  private epoch: number;
 
   constructor(
     private readonly space: GrammarSpace,
@@ -40,6 +42,7 @@ export class GrammarState {
   ) {
     const { args, classes } = space.grammar;
     this.classes = stacks.map((node) => classes[args[node.pos]!]!);
+    this.epoch = space.epoch;
   }
 
   /** Nothing more can be matched: the only continuation is the end. */
@@ -49,6 +52,12 @@ export class GrammarState {
 
   /** The state after one more code point, or null when it is rejected. */
   next(cp: number): GrammarState | null {
+    if (this.epoch !== this.space.epoch) {
+      // The space dropped its tables: forget the transitions too, so the old states can be collected.
+      this.ascii.fill(undefined);
+      this.bySignature.clear();
+      this.epoch = this.space.epoch;
+    }
     if (cp < 128) {
       const cached = this.ascii[cp];
       if (cached !== undefined) return cached;
@@ -93,9 +102,19 @@ export class GrammarSpace {
   private nodes = new Map<string, StackNode>();
   private states = new Map<string, GrammarState>();
   private nextId = 1;
+  /** Bumped each time the tables are dropped; states reset their transition caches when they see it. */
+  epoch = 0;
   readonly initial: GrammarState;
 
-  constructor(readonly grammar: CompiledGrammar) {
+  private readonly maxNodes: number;
+  private readonly maxStates: number;
+
+  constructor(
+    readonly grammar: CompiledGrammar,
+    limits: { readonly maxNodes?: number; readonly maxStates?: number } = {},
+  ) {
+    this.maxNodes = limits.maxNodes ?? GRAMMAR_TABLE_LIMITS.maxNodes;
+    this.maxStates = limits.maxStates ?? GRAMMAR_TABLE_LIMITS.maxStates;
     const collector = this.collector();
     for (const start of grammar.alternatives[grammar.rootRule]!) {
       collector.expand(grammar.kinds[start] === ELEMENT_END ? null : this.node(start, null));
@@ -158,10 +177,11 @@ export class GrammarSpace {
 
   /** The state after `cp`, which matches at least one stack of `state`. */
   step(state: GrammarState, cp: number): GrammarState {
-    if (this.nodes.size > MAX_INTERNED || this.states.size > MAX_INTERNED) {
+    if (this.nodes.size > this.maxNodes || this.states.size > this.maxStates) {
       // Live states keep their own stacks; only sharing with new ones is lost.
       this.nodes = new Map();
       this.states = new Map();
+      this.epoch++;
     }
     const { args, classes } = this.grammar;
     const collector = this.collector();

@@ -140,6 +140,18 @@ describe('GBNF parser and matcher', () => {
     expect(e.message).toMatch(/rules/);
   });
 
+  it('drops its interning tables past their bound and still matches the same', () => {
+    const grammar = compileGrammar('root ::= [a-z]{0,200} "!"');
+    const small = new GrammarSpace(grammar, { maxStates: 8 });
+    const text = 'abcdefghijklmnopqrstuvwxyz'.repeat(3);
+    for (let round = 0; round < 3; round++) {
+      const m = new GrammarMatcher(small);
+      expect(m.acceptText(`${text}!`) && m.accepting).toBe(true);
+      expect(new GrammarMatcher(small).acceptText(`${text}?`)).toBe(false);
+    }
+    expect(small.epoch).toBeGreaterThan(3);
+  });
+
   it('keeps partial UTF-8 characters pending across byte chunks', () => {
     const m = new GrammarMatcher(new GrammarSpace(compileGrammar('root ::= "é" [a-z]')));
     const bytes = new TextEncoder().encode('éa');
