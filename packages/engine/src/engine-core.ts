@@ -3,8 +3,8 @@
  * chats, one-call generation, tokenizing, chat rendering and disposal. The Node engine (engine.ts) and the
  * browser engine (browser/engine.ts) differ only in how the worker starts and how a model gets loaded.
  */
-import type { EmbedPooling, KvType } from '@smallmind/runtime';
-import type { ChatMessage } from './chat/index.js';
+import { jsonSchemaToGbnf, type EmbedPooling, type KvType } from '@smallmind/runtime';
+import { vocabularyMarkers, type ChatMessage } from './chat/index.js';
 import { EngineError } from './errors.js';
 import { ChatSession, EngineSession, type ChatSessionOptions, type GenerationResult, type StreamOptions } from './session.js';
 import type { EmbedInput, WorkerEmbedOptions, WorkerEmbedResult } from './worker/protocol.js';
@@ -44,7 +44,7 @@ export interface EmbedResult {
   readonly pooling: EmbedPooling;
 }
 
-export abstract class EngineCore<Info extends { readonly contextLength: number }> {
+export abstract class EngineCore<Info extends { readonly contextLength: number; readonly chatTemplate: string | undefined }> {
   protected client: WorkerClient | undefined;
   protected loaded: Info | undefined;
   protected disposed = false;
@@ -83,7 +83,9 @@ export abstract class EngineCore<Info extends { readonly contextLength: number }
   async createChat(options: ChatSessionOptions & SessionOptions = {}): Promise<ChatSession> {
     const { contextSize, kvType, ...chat } = options;
     const session = await this.createSession({ ...(contextSize === undefined ? {} : { contextSize }), ...(kvType === undefined ? {} : { kvType }) });
-    return new ChatSession(session, chat);
+    // Tools need the template's text and the vocabulary's markers to find the call format.
+    const markers = chat.tools === undefined ? undefined : await vocabularyMarkers((text) => this.tokenize(text, { addBos: false, parseSpecial: true }));
+    return new ChatSession(session, chat, { modelTemplate: this.requireModel().info.chatTemplate, schemaToGbnf: jsonSchemaToGbnf, ...(markers === undefined ? {} : { hasToken: markers }) });
   }
 
   /**
@@ -130,13 +132,14 @@ export abstract class EngineCore<Info extends { readonly contextLength: number }
   }
 
   /** The prompt text the chat template renders for `messages` (exactly, no newline added). */
-  async renderChat(messages: readonly ChatMessage[], options: { readonly template?: string; readonly addGenerationPrompt?: boolean } = {}): Promise<string> {
+  async renderChat(messages: readonly ChatMessage[], options: { readonly template?: string; readonly addGenerationPrompt?: boolean; readonly tools?: readonly unknown[] } = {}): Promise<string> {
     const { client } = this.requireModel();
     return client.request<string>({
       type: 'chat.render',
       messages,
       addGenerationPrompt: options.addGenerationPrompt ?? true,
       ...(options.template === undefined ? {} : { template: options.template }),
+      ...(options.tools === undefined ? {} : { tools: options.tools }),
     });
   }
 

@@ -5,7 +5,7 @@ import * as pkg from './index.js';
 
 
 /** The error classes `index.ts` exports; a new one must be added here (and extend SmallMindError). */
-const EXPECTED = ['ChatTemplateError', 'EngineError', 'WorkerError'];
+const EXPECTED = ['ChatTemplateError', 'EngineError', 'ToolCallError', 'WorkerError'];
 
 describe('EngineError', () => {
   it('is a SmallMindError with its string code, as thrown by the facade', async () => {

@@ -8,5 +8,5 @@ export type { Progress, ProgressOptions } from './format.js';
 export * from './chat/index.js';
 export * from './generation/index.js';
 export { ChatSession, EngineSession, GenerationRun } from './session.js';
-export type { ChatSessionOptions, GenerationChunk, GenerationResult, Prompt, ResponseFormat, StreamOptions } from './session.js';
+export type { ChatInput, ChatReply, ChatSessionOptions, ChatToolContext, GenerationChunk, GenerationResult, Prompt, ResponseFormat, StreamOptions } from './session.js';
 export { WorkerError } from './worker/worker-client.js';

@@ -4,8 +4,8 @@
  * between calls, so a prompt that extends (or shares a prefix with) what it already holds evaluates only
  * the new tokens.
  */
-import type { ChatMessage } from './chat/index.js';
 import { jsonObjectGbnf } from '@smallmind/runtime';
+import { prepareToolTurn, selectChatTemplate, type ChatMessage, type SchemaToGbnf, type ToolCall, type ToolChoice, type ToolDefinition, type ToolTurn } from './chat/index.js';
 import { EngineError } from './errors.js';
 import { validateGenerationOptions, type GenerationOptions } from './generation/index.js';
 import type { GenerateInput, WorkerGenerateResult } from './worker/protocol.js';
@@ -199,8 +199,33 @@ export interface ChatSessionOptions {
    * (default) drops the oldest turns after the system message until it fits; `error` fails with CONTEXT_FULL.
    */
   readonly contextOverflow?: 'truncate-history' | 'error';
-  /** Tool definitions passed to the template as `tools`. */
-  readonly tools?: readonly unknown[];
+  /**
+   * Tools the model may call (OpenAI's `{ type: 'function', function: { name, description, parameters } }`):
+   * rendered where the template takes them (or into the system prompt), and each answer is read into `toolCalls`.
+   */
+  readonly tools?: readonly ToolDefinition[];
+  /** `auto` (default), `none`, `required` or `{ type: 'function', function: { name } }` (the last two constrain the answer by grammar). */
+  readonly toolChoice?: ToolChoice;
+  /** More than one call per answer under `required` (default true). */
+  readonly parallelToolCalls?: boolean;
+}
+
+/** A chat message the caller adds: a user turn, or a tool's result (`{ role: 'tool', tool_call_id, content }`). */
+export type ChatInput = string | ChatMessage;
+
+/** A chat answer: the generation, its visible `content` (the call markup removed) and the `toolCalls` it made. */
+export interface ChatReply extends GenerationResult {
+  readonly content: string;
+  readonly toolCalls: ToolCall[];
+}
+
+/** What a chat needs of its model to use tools (given by `SmallMindEngine.createChat`). */
+export interface ChatToolContext {
+  /** The model's chat template text (used when the options give none). */
+  readonly modelTemplate: string | undefined;
+  /** Single-token markers of the vocabulary (format detection falls back on them). */
+  readonly hasToken?: (text: string) => boolean;
+  readonly schemaToGbnf?: SchemaToGbnf;
 }
 
 /**
@@ -210,9 +235,12 @@ export interface ChatSessionOptions {
 export class ChatSession {
   readonly messages: ChatMessage[] = [];
 
+  private readonly replies = new WeakMap<Promise<GenerationResult>, Promise<ChatReply>>();
+
   constructor(
     readonly session: EngineSession,
     private readonly options: ChatSessionOptions = {},
+    private readonly toolContext: ChatToolContext = { modelTemplate: undefined },
   ) {
     if (options.system !== undefined) this.messages.push({ role: 'system', content: options.system });
   }
@@ -221,34 +249,67 @@ export class ChatSession {
    * Adds a user message and streams the assistant's answer; the answer joins the history when done (an
    * aborted one as far as it got). Turns dropped to fit the window leave the history too.
    */
-  stream(content: string, options: StreamOptions = {}): GenerationRun {
-    this.messages.push({ role: 'user', content });
+  stream(input: ChatInput, options: StreamOptions = {}): GenerationRun {
+    this.messages.push(typeof input === 'string' ? { role: 'user', content: input } : input);
+    let turn: ToolTurn | undefined;
+    try {
+      turn = this.toolTurn();
+    } catch (error) {
+      this.messages.pop();
+      throw error;
+    }
     const run = this.session.run(
       {
         kind: 'chat',
-        messages: [...this.messages],
+        messages: turn?.messages ?? [...this.messages],
         overflow: this.options.contextOverflow ?? 'truncate-history',
         ...(this.options.template === undefined ? {} : { template: this.options.template }),
-        ...(this.options.tools === undefined ? {} : { tools: this.options.tools }),
+        ...(turn?.tools === undefined ? {} : { tools: turn.tools }),
       },
-      options,
+      turn?.grammar === undefined ? options : { ...options, grammar: turn.grammar },
     );
-    run.result.then(
-      (result) => {
+    const reply = run.result.then(
+      (result): ChatReply => {
         const keep = this.messages[0]?.role === 'system' ? 1 : 0;
         this.messages.splice(keep, result.droppedMessages);
-        this.messages.push({ role: 'assistant', content: result.text });
+        const parsed = turn === undefined ? { content: result.text, toolCalls: [] } : turn.parse(result.text);
+        this.messages.push(parsed.toolCalls.length === 0 ? { role: 'assistant', content: parsed.content } : { role: 'assistant', content: parsed.content, tool_calls: parsed.toolCalls });
+        return { ...result, ...parsed };
       },
-      () => {
+      (error: unknown) => {
         this.messages.pop();
+        throw error;
       },
     );
+    reply.catch(() => {});
+    this.replies.set(run.result, reply);
     return run;
   }
 
-  /** `stream` as one promise. */
-  send(content: string, options: StreamOptions = {}): Promise<GenerationResult> {
-    return this.stream(content, options).result;
+  /**
+   * `stream` as one promise: the answer with its `content` and `toolCalls`. Send a tool's result back with
+   * `send({ role: 'tool', tool_call_id: call.id, content: '...' })`.
+   */
+  send(input: ChatInput, options: StreamOptions = {}): Promise<ChatReply> {
+    const run = this.stream(input, options);
+    return this.replies.get(run.result)!;
+  }
+
+  /** The tool turn of the history, when tools are offered or the history holds calls or results. */
+  private toolTurn(): ToolTurn | undefined {
+    const { tools, toolChoice, parallelToolCalls } = this.options;
+    const historyHasTools = this.messages.some((m) => m.role === 'tool' || m.tool_calls !== undefined);
+    if ((tools === undefined || tools.length === 0) && toolChoice === undefined && !historyHasTools) return undefined;
+    const { modelTemplate, hasToken, schemaToGbnf } = this.toolContext;
+    return prepareToolTurn({
+      template: selectChatTemplate(modelTemplate, this.options.template),
+      messages: this.messages,
+      ...(tools === undefined ? {} : { tools }),
+      ...(toolChoice === undefined ? {} : { toolChoice }),
+      ...(parallelToolCalls === undefined ? {} : { parallelToolCalls }),
+      ...(hasToken === undefined ? {} : { hasToken }),
+      ...(schemaToGbnf === undefined ? {} : { schemaToGbnf }),
+    });
   }
 
   /** Forgets the conversation (keeps the system message) and empties the cache. */

@@ -54,9 +54,15 @@ export async function vocabularyEntries(vocabGz: string): Promise<Array<[string,
   }
 }
 
-/** Writes a random-weight model of `architecture` (tiny layers) with a real vocabulary from a vocab GGUF. */
-export async function writeRandomModelWithVocabulary(architecture: string, vocabGz: string, path: string, seed = 3): Promise<void> {
-  const vocabulary = await vocabularyEntries(vocabGz);
+/**
+ * Writes a random-weight model of `architecture` (tiny layers) with a real vocabulary from a vocab GGUF (and
+ * `chatTemplate` as its `tokenizer.chat_template` when given).
+ */
+export async function writeRandomModelWithVocabulary(architecture: string, vocabGz: string, path: string, seed = 3, chatTemplate?: string): Promise<void> {
+  let vocabulary = await vocabularyEntries(vocabGz);
+  if (chatTemplate !== undefined) {
+    vocabulary = [...vocabulary.filter(([key]) => key !== 'tokenizer.chat_template'), ['tokenizer.chat_template', { type: MetadataValueType.STRING, value: chatTemplate }]];
+  }
   const tokens = vocabulary.find(([key]) => key === 'tokenizer.ggml.tokens')![1].value as unknown as { values: readonly unknown[] };
   const shape = { vocabSize: tokens.values.length, embeddingLength: 32, feedForwardLength: 64, headCount: 2, headCountKv: 1, blockCount: 1, contextLength: 512 };
   const metadata = randomModelMetadata(architecture, shape, { vocabulary });

@@ -5,3 +5,4 @@ export type { ChatContentPart, ChatMessage, RenderChatOptions } from './template
 export { chatPromptTokens, fallbackChatTemplateName } from './prompt.js';
 export type { ChatPrompt, ChatPromptOptions } from './prompt.js';
 export { strftime } from './strftime.js';
+export * from './tools/index.js';

@@ -3,7 +3,7 @@
  * and stream-chunk shapes (plus llama-server's `timings`).
  */
 import { randomUUID } from 'node:crypto';
-import type { ChatMessage } from '../chat/index.js';
+import type { ChatMessage, ToolCall, ToolStreamDelta } from '../chat/index.js';
 import { jsonObjectGbnf } from '@smallmind/runtime';
 import { validateGenerationOptions, type GenerationOptions } from '../generation/index.js';
 import type { FinishReason, GenerationTimings } from '../session.js';
@@ -119,8 +119,10 @@ export function chatMessages(body: ChatBody): ChatMessage[] {
   });
 }
 
-export function finishReasonOf(reason: FinishReason): 'stop' | 'length' {
-  return reason === 'length' ? 'length' : 'stop';
+/** `length` when the answer was cut off (even after a call: what followed it is incomplete), else `tool_calls` when it called tools. */
+export function finishReasonOf(reason: FinishReason, toolCalls = false): 'stop' | 'length' | 'tool_calls' {
+  if (reason === 'length') return 'length';
+  return toolCalls ? 'tool_calls' : 'stop';
 }
 
 export function usageOf(t: GenerationTimings): OpenAiUsage {
@@ -166,11 +168,14 @@ export class ResponseShaper {
     return { id: this.id, object, created: this.created, model: this.model, system_fingerprint: 'smallmind' };
   }
 
-  complete(text: string, reason: FinishReason, timings: GenerationTimings): Record<string, unknown> {
-    const finish_reason = finishReasonOf(reason);
+  /** The whole answer; with `toolCalls` (a chat that called tools) the content is null when empty, as OpenAI's. */
+  complete(text: string, reason: FinishReason, timings: GenerationTimings, toolCalls?: readonly ToolCall[]): Record<string, unknown> {
+    const called = toolCalls !== undefined && toolCalls.length > 0;
+    const finish_reason = finishReasonOf(reason, called);
+    const message = called ? { role: 'assistant', content: text === '' ? null : text, refusal: null, tool_calls: toolCalls } : { role: 'assistant', content: text, refusal: null };
     const choice =
       this.endpoint === 'chat'
-        ? { index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason }
+        ? { index: 0, message, logprobs: null, finish_reason }
         : { index: 0, text, logprobs: null, finish_reason };
     return { ...this.head(this.endpoint === 'chat' ? 'chat.completion' : 'text_completion'), choices: [choice], usage: usageOf(timings), timings: timingsOf(timings) };
   }
@@ -184,9 +189,15 @@ export class ResponseShaper {
     return { ...this.head(this.endpoint === 'chat' ? 'chat.completion.chunk' : 'text_completion'), choices: [choice] };
   }
 
-  /** The chunk with the finish reason (and llama-server's timings). */
-  finish(reason: FinishReason, timings: GenerationTimings): Record<string, unknown> {
-    const finish_reason = finishReasonOf(reason);
+  /** A chat stream chunk carrying one tool-call delta (`delta.tool_calls[0]`), with the role on the first chunk. */
+  toolDelta(toolCall: Extract<ToolStreamDelta, { toolCall: unknown }>['toolCall'], first: boolean): Record<string, unknown> {
+    const delta = first ? { role: 'assistant', content: null, tool_calls: [toolCall] } : { tool_calls: [toolCall] };
+    return { ...this.head('chat.completion.chunk'), choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] };
+  }
+
+  /** The chunk with the finish reason (`tool_calls` when the answer called tools) and llama-server's timings. */
+  finish(reason: FinishReason, timings: GenerationTimings, toolCalls = false): Record<string, unknown> {
+    const finish_reason = finishReasonOf(reason, toolCalls);
     const choice = this.endpoint === 'chat' ? { index: 0, delta: {}, logprobs: null, finish_reason } : { index: 0, text: '', logprobs: null, finish_reason };
     return { ...this.head(this.endpoint === 'chat' ? 'chat.completion.chunk' : 'text_completion'), choices: [choice], timings: timingsOf(timings) };
   }

@@ -61,6 +61,27 @@ const contentPart = {
   properties: { type: { type: 'string', maxLength: 64 }, text: { type: 'string' } },
 } as const;
 
+/** An assistant's earlier call, as OpenAI clients send it back (`arguments` is JSON text). */
+const toolCall = {
+  type: 'object',
+  required: ['function'],
+  properties: {
+    id: { type: 'string', maxLength: 256 },
+    type: { const: 'function' },
+    function: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 64 }, arguments: { type: 'string' } } },
+  },
+} as const;
+
+/** A tool definition (the name and schema are checked further by the engine's `checkTools`). */
+const tool = {
+  type: 'object',
+  required: ['type', 'function'],
+  properties: {
+    type: { const: 'function' },
+    function: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 64 }, description: { type: 'string' }, parameters: { type: 'object' } } },
+  },
+} as const;
+
 export const chatCompletionBody = {
   type: 'object',
   required: ['messages'],
@@ -78,9 +99,20 @@ export const chatCompletionBody = {
           role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool'] },
           content: { anyOf: [{ type: 'string' }, { type: 'array', maxItems: 256, items: contentPart }, { type: 'null' }] },
           name: { type: 'string', maxLength: 256 },
+          tool_call_id: { type: 'string', maxLength: 256 },
+          tool_calls: { anyOf: [{ type: 'array', maxItems: 128, items: toolCall }, { type: 'null' }] },
         },
       },
     },
+    tools: { anyOf: [{ type: 'array', maxItems: 128, items: tool }, { type: 'null' }] },
+    tool_choice: {
+      anyOf: [
+        { type: 'string', enum: ['auto', 'none', 'required'] },
+        { type: 'object', required: ['type', 'function'], properties: { type: { const: 'function' }, function: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 64 } } } } },
+        { type: 'null' },
+      ],
+    },
+    parallel_tool_calls: { anyOf: [{ type: 'boolean' }, { type: 'null' }] },
   },
 } as const;
 
@@ -147,7 +179,16 @@ export interface GenerationBody {
 }
 
 export interface ChatBody extends GenerationBody {
-  readonly messages: ReadonlyArray<{ readonly role: string; readonly content?: string | ReadonlyArray<{ readonly type: string; readonly text?: string }> | null; readonly name?: string }>;
+  readonly messages: ReadonlyArray<{
+    readonly role: string;
+    readonly content?: string | ReadonlyArray<{ readonly type: string; readonly text?: string }> | null;
+    readonly name?: string;
+    readonly tool_call_id?: string;
+    readonly tool_calls?: ReadonlyArray<{ readonly id?: string; readonly type?: 'function'; readonly function: { readonly name: string; readonly arguments?: string } }> | null;
+  }>;
+  readonly tools?: readonly unknown[] | null;
+  readonly tool_choice?: unknown;
+  readonly parallel_tool_calls?: boolean | null;
 }
 
 export interface CompletionBody extends GenerationBody {

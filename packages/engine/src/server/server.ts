@@ -13,12 +13,14 @@ import { SmallMindEngine, type ModelInfo } from '../engine.js';
 import type { GenerationOptions } from '../generation/index.js';
 import type { GenerationResult } from '../session.js';
 import type { GenerateInput } from '../worker/protocol.js';
+import type { ToolCallStreamParser, ToolTurn } from '../chat/index.js';
 import { registerEmbeddings } from './embeddings.js';
 import { ApiError, toApiError } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { chatMessages, generationOptions, ResponseShaper, type Endpoint } from './openai.js';
 import { chatCompletionBody, completionBody, detokenizeBody, tokenizeBody, type ChatBody, type CompletionBody, type DetokenizeBody, type TokenizeBody } from './schemas.js';
 import { SlotPool } from './slots.js';
+import { planToolChat, sendToolDeltas, withToolGrammar } from './tools-chat.js';
 
 export interface ServerModelOptions {
   /** A `.gguf` or `.smq` file. */
@@ -340,12 +342,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     prompt: { readonly input: GenerateInput; readonly key: string },
     generation: GenerationOptions,
     body: { readonly stream?: boolean | null; readonly stream_options?: { readonly include_usage?: boolean } | null },
+    /** A chat that involves tools: its reply is read into `tool_calls`. */
+    turn?: ToolTurn,
   ): Promise<unknown> => {
     const shaper = new ResponseShaper(endpoint, model.name);
     if (body.stream !== true) {
       const result = await generate(request, reply, model, prompt, generation, undefined);
-      return shaper.complete(result.text, result.finishReason, result.timings);
+      if (turn === undefined) return shaper.complete(result.text, result.finishReason, result.timings);
+      const parsed = turn.parse(result.text);
+      return shaper.complete(parsed.content, result.finishReason, result.timings, parsed.toolCalls);
     }
+    const tools: ToolCallStreamParser | undefined = turn?.parser();
     const sse = new PassThrough();
     const send = (data: unknown): void => {
       sse.write(`data: ${JSON.stringify(data)}\n\n`);
@@ -363,12 +370,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       const result = await generate(request, reply, model, prompt, generation, {
         onStart: start,
         onText: (text) => {
+          if (tools !== undefined) {
+            first = sendToolDeltas(tools.push(text), shaper, send, first);
+            return;
+          }
           send(shaper.delta(text, first));
           first = false;
         },
       });
+      if (tools !== undefined) first = sendToolDeltas(tools.finish(), shaper, send, first);
       if (first && endpoint === 'chat') send(shaper.delta('', true));
-      send(shaper.finish(result.finishReason, result.timings));
+      send(shaper.finish(result.finishReason, result.timings, (tools?.result().toolCalls.length ?? 0) > 0));
       if (body.stream_options?.include_usage === true) send(shaper.usage(result.timings));
       sse.end('data: [DONE]\n\n');
     } catch (error) {
@@ -384,11 +396,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const body = request.body;
     const model = served(body.model);
     const generation = generationOptions(body, model.info.vocabSize, { maxTokens: defaultMaxTokens });
-    const messages = chatMessages(body);
+    const joined = chatMessages(body);
+    const tools = await planToolChat(body, joined, model.engine, model.info);
+    const messages = tools?.messages ?? joined;
     // The rendered prompt is the slot key; rendering here also reports a template error as a 400 up front.
-    const key = await model.engine.renderChat(messages);
+    const key = await model.engine.renderChat(messages, tools?.tools === undefined ? {} : { tools: tools.tools });
+    const input: GenerateInput = { kind: 'chat', messages, overflow: 'error', ...(tools?.tools === undefined ? {} : { tools: tools.tools }) };
     try {
-      return await answer(request, reply, 'chat', model, { input: { kind: 'chat', messages, overflow: 'error' }, key }, generation, body);
+      return await answer(request, reply, 'chat', model, { input, key }, withToolGrammar(generation, tools), body, tools);
     } catch (error) {
       // The engine calls a chat's rendered prompt `prompt`; the client sent `messages`.
       const api = toApiError(error);

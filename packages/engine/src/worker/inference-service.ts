@@ -140,6 +140,7 @@ export class InferenceService {
           addGenerationPrompt: request.addGenerationPrompt,
           bosToken: pieceOf(model, model.tokenizer.bosId),
           eosToken: pieceOf(model, model.tokenizer.eosId),
+          ...(request.tools === undefined ? {} : { tools: request.tools }),
         });
       }
     }

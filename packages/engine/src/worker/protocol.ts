@@ -149,7 +149,7 @@ export type WorkerRequest =
   | { readonly type: 'tokenize'; readonly id: number; readonly text: string; readonly addBos?: boolean; readonly parseSpecial?: boolean }
   | { readonly type: 'detokenize'; readonly id: number; readonly tokens: readonly number[] }
   | { readonly type: 'embed'; readonly id: number; readonly inputs: readonly EmbedInput[]; readonly options: WorkerEmbedOptions }
-  | { readonly type: 'chat.render'; readonly id: number; readonly messages: readonly ChatMessage[]; readonly template?: string; readonly addGenerationPrompt: boolean }
+  | { readonly type: 'chat.render'; readonly id: number; readonly messages: readonly ChatMessage[]; readonly template?: string; readonly tools?: readonly unknown[]; readonly addGenerationPrompt: boolean }
   | { readonly type: 'abort'; readonly id: number; readonly target: number }
   | { readonly type: 'unload'; readonly id: number };
 

@@ -45,6 +45,9 @@ describe('jsonSchemaToGbnf', () => {
     const open = { ...schema, additionalProperties: { type: 'integer' } };
     expect(accepts(open, '{"b": "x", "zz": 3, "yy": 4}')).toBe(true);
     expect(accepts(open, '{"zz": 3, "b": "x"}')).toBe(false);
+    // An additional key never repeats a declared one (its prefixes and extensions are fine).
+    for (const key of ['a', 'b', 'c']) expect(accepts(open, `{"b": "x", "${key}": 1}`), key).toBe(false);
+    for (const key of ['', 'ab', 'bb', 'd', 'é']) expect(accepts(open, `{"b": "x", "${key}": 1}`), key).toBe(true);
     expect(accepts({ type: 'object', properties: { a: { type: 'integer' } } }, '{}')).toBe(true);
   });
 

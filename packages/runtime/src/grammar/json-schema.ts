@@ -240,7 +240,7 @@ class Converter {
     let extraKv: string | undefined;
     if (additionalSchema === true || (typeof additionalSchema === 'object' && additionalSchema !== null)) {
       const value = additionalSchema === true ? this.primitive('value') : this.visit(additionalSchema, `${path}/additionalProperties`, `${name}-additional`);
-      extraKv = this.rule(`${name}-additional-kv`, `${this.primitive('string')} ":" ${space} ${value}`);
+      extraKv = this.rule(`${name}-additional-kv`, `${this.keyOtherThan(keys, name)} ":" ${space} ${value}`);
     } else if (additionalSchema !== undefined && additionalSchema !== false) {
       this.fail('SCHEMA_INVALID', `${path}/additionalProperties`, 'additionalProperties must be a boolean or a schema');
     }
@@ -262,6 +262,52 @@ class Converter {
     }
     const body = first[0] === '' ? '' : this.rule(`${name}-props`, first[0]!);
     return `"{" ${space} ${body} "}" ${space}`;
+  }
+
+  /**
+   * A JSON string that is none of `keys` (so an additional property cannot repeat a declared one): a walk down
+   * the trie of the keys' characters that leaves it (another character, an escape) or stops short of a key's end.
+   */
+  private keyOtherThan(keys: readonly string[], name: string): string {
+    if (keys.length === 0) return this.primitive('string');
+    const char = this.primitive('char');
+    const space = this.primitive('space');
+    const rest = this.rule('string-rest', `${char}* "\\"" ${space}`);
+    interface Node {
+      readonly children: Map<number, Node>;
+      terminal: boolean;
+    }
+    const root: Node = { children: new Map(), terminal: false };
+    for (const key of keys) {
+      let node = root;
+      for (const ch of key) {
+        const cp = ch.codePointAt(0)!;
+        let next = node.children.get(cp);
+        if (next === undefined) {
+          next = { children: new Map(), terminal: false };
+          node.children.set(cp, next);
+        }
+        node = next;
+      }
+      node.terminal = true;
+    }
+    let count = 0;
+    const build = (node: Node): string => {
+      const id = count++;
+      const others = [...node.children.keys()].filter((cp) => cp > 0x1f && cp !== 0x22 && cp !== 0x5c && cp !== 0x7f);
+      const alternatives = [
+        `[^"\\\\\\x7F\\x00-\\x1F${others.map(classChar).join('')}] ${rest}`,
+        `[\\\\] ( ["\\\\/bfnrt] | "u" [0-9a-fA-F]{4} ) ${rest}`,
+      ];
+      for (const [cp, child] of node.children) {
+        // A key with a character a JSON string must escape is simply not excluded.
+        if (cp <= 0x1f || cp === 0x22 || cp === 0x5c || cp === 0x7f) continue;
+        alternatives.push(`${gbnfLiteral(String.fromCodePoint(cp))} ${build(child)}`);
+      }
+      if (!node.terminal) alternatives.push(`"\\"" ${space}`);
+      return this.rule(`${name}-other-key-${id}`, alternatives.join(' | '));
+    };
+    return `"\\"" ${build(root)}`;
   }
 
   private count(s: Schema, key: string, path: string): number | undefined {

@@ -1,0 +1,12 @@
+export { ToolCallError } from './types.js';
+export type { ParsedReply, ToolCall, ToolCallErrorCode, ToolCallFormat, ToolChoice, ToolDefinition } from './types.js';
+export { TOOL_MARKERS, detectToolFormat, vocabularyMarkers } from './detect.js';
+export type { ToolTemplateInfo } from './detect.js';
+export { ToolCallStreamParser, newToolCallId, parseToolCalls } from './parse.js';
+export type { ToolParserOptions, ToolStreamDelta } from './parse.js';
+export { checkToolChoice, checkTools, formatToolCalls, prepareToolConversation, toolSystemPrompt } from './conversation.js';
+export type { ToolConversation } from './conversation.js';
+export { TOOL_CALL_RULE, toolCallGrammar, toolCallSchema } from './grammar.js';
+export type { SchemaToGbnf } from './grammar.js';
+export { prepareToolTurn } from './setup.js';
+export type { ToolRequest, ToolTurn } from './setup.js';
