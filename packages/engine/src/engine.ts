@@ -4,13 +4,14 @@
  * generates). Everything here is async; text streams back as it is generated.
  */
 import type { GgufImportProgress } from '@smallmind/io-gguf';
-import { consoleLogger, type KvType, type Logger } from '@smallmind/runtime';
-import type { ChatMessage } from './chat/index.js';
+import { consoleLogger, type Logger } from '@smallmind/runtime';
 import { EngineError } from './errors.js';
 import { fileIdentity, healModelFile, resolveModelFile, type ModelFile } from './model-loading.js';
 import { defaultCacheDir } from './model-cache.js';
-import { ChatSession, EngineSession, type ChatSessionOptions, type FinishReason, type GenerationResult, type GenerationTimings, type StreamOptions } from './session.js';
+import { EngineCore, type GenerateOptions, type GenerateResult, type SessionOptions } from './engine-core.js';
+import type { FinishReason, GenerationTimings } from './session.js';
 import type { WorkerModelInfo } from './worker/protocol.js';
+import { startNodeWorker } from './worker/node-worker.js';
 import { WorkerClient } from './worker/worker-client.js';
 
 export interface SmallMindEngineOptions {
@@ -69,37 +70,17 @@ export interface ModelInfo {
   readonly chatTemplate: string | undefined;
 }
 
-export interface SessionOptions {
-  /** Tokens the session's KV cache holds (default: the engine's context length). */
-  readonly contextSize?: number;
-  /** `f32` (default) or `f16` (half the memory). */
-  readonly kvType?: KvType;
-}
 
-export interface GenerateOptions extends StreamOptions {
-  /** Receives the text as it is produced, never splitting a UTF-8 character. */
-  readonly onText?: (text: string) => void;
-}
 
-export interface GenerateResult extends GenerationResult {
-  /** Prompt tokens (= timings.promptTokens). */
-  readonly promptTokens: number;
-  /** Prompt evaluation time (= timings.promptMs). */
-  readonly prefillMs: number;
-  /** Generation time (= timings.generateMs). */
-  readonly decodeMs: number;
-}
 
-export type { FinishReason, GenerationTimings };
+export type { FinishReason, GenerateOptions, GenerateResult, GenerationTimings, SessionOptions };
 
-export class SmallMindEngine {
+export class SmallMindEngine extends EngineCore<ModelInfo> {
   private readonly logger: Logger;
   private readonly cacheDir: string;
-  private client: WorkerClient | undefined;
-  private loaded: ModelInfo | undefined;
-  private disposed = false;
 
   constructor(private readonly options: SmallMindEngineOptions = {}) {
+    super();
     this.logger = options.logger ?? consoleLogger;
     this.cacheDir = options.cacheDir ?? defaultCacheDir();
     const cap = options.cacheMaxBytes;
@@ -112,21 +93,8 @@ export class SmallMindEngine {
     }
   }
 
-  /** What is loaded (undefined before `loadModel`). */
-  get model(): ModelInfo | undefined {
-    return this.loaded;
-  }
-
-  private worker(): WorkerClient {
-    if (this.disposed) throw new EngineError('ENGINE_DISPOSED', 'engine', 'the engine has been disposed');
-    this.client ??= new WorkerClient((level, message) => this.logger[level](message));
-    return this.client;
-  }
-
-  private requireModel(): { client: WorkerClient; info: ModelInfo } {
-    const info = this.loaded;
-    if (info === undefined || this.client === undefined) throw new EngineError('NO_MODEL_LOADED', 'model', 'call loadModel() first');
-    return { client: this.client, info };
+  protected override startWorker(): WorkerClient {
+    return new WorkerClient(startNodeWorker(), (level, message) => this.logger[level](message));
   }
 
   /** Loads a model into the worker, replacing the previous one (which is released first). */
@@ -182,73 +150,4 @@ export class SmallMindEngine {
     return this.loaded;
   }
 
-  /** A new session with its own KV cache in the worker. */
-  async createSession(options: SessionOptions = {}): Promise<EngineSession> {
-    const { client, info } = this.requireModel();
-    const created = await client.request<{ session: number; contextSize: number }>({
-      type: 'session.create',
-      options: { contextSize: options.contextSize ?? info.contextLength, ...(options.kvType === undefined ? {} : { kvType: options.kvType }) },
-    });
-    return new EngineSession(client, created.session, created.contextSize);
-  }
-
-  /** A chat over a new session, rendered with the model's chat template (or `options.template`). */
-  async createChat(options: ChatSessionOptions & SessionOptions = {}): Promise<ChatSession> {
-    const { contextSize, kvType, ...chat } = options;
-    const session = await this.createSession({ ...(contextSize === undefined ? {} : { contextSize }), ...(kvType === undefined ? {} : { kvType }) });
-    return new ChatSession(session, chat);
-  }
-
-  /**
-   * Continues `prompt` in a fresh session (greedy unless a temperature > 0 is given). `onText` receives the
-   * text as it streams; `signal` stops it within a token.
-   */
-  async generate(prompt: string, options: GenerateOptions = {}): Promise<GenerateResult> {
-    this.requireModel();
-    const { onText, ...rest } = options;
-    const session = await this.createSession();
-    try {
-      const run = session.stream(prompt, rest);
-      for await (const chunk of run) if (chunk.text.length > 0) onText?.(chunk.text);
-      const result = await run.result;
-      return { ...result, promptTokens: result.timings.promptTokens, prefillMs: result.timings.promptMs, decodeMs: result.timings.generateMs };
-    } finally {
-      await session.dispose();
-    }
-  }
-
-  /** Token ids of `text` (control tokens in the text parsed only with `parseSpecial`). */
-  async tokenize(text: string, options: { readonly addBos?: boolean; readonly parseSpecial?: boolean } = {}): Promise<number[]> {
-    const { client } = this.requireModel();
-    return client.request<number[]>({ type: 'tokenize', text, ...options });
-  }
-
-  /** The text of token ids. */
-  async detokenize(tokens: readonly number[]): Promise<string> {
-    const { client } = this.requireModel();
-    return client.request<string>({ type: 'detokenize', tokens });
-  }
-
-  /** The prompt text the chat template renders for `messages` (exactly, no newline added). */
-  async renderChat(messages: readonly ChatMessage[], options: { readonly template?: string; readonly addGenerationPrompt?: boolean } = {}): Promise<string> {
-    const { client } = this.requireModel();
-    return client.request<string>({
-      type: 'chat.render',
-      messages,
-      addGenerationPrompt: options.addGenerationPrompt ?? true,
-      ...(options.template === undefined ? {} : { template: options.template }),
-    });
-  }
-
-  /** Stops the worker (and its kernel threads); the engine cannot be used afterwards. */
-  async dispose(): Promise<void> {
-    this.disposed = true;
-    this.loaded = undefined;
-    const client = this.client;
-    this.client = undefined;
-    if (client !== undefined) {
-      await client.request({ type: 'unload' }).catch(() => {});
-      await client.terminate();
-    }
-  }
 }

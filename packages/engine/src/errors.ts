@@ -24,6 +24,10 @@ export const EngineErrorCode = {
   SESSION_DISPOSED: 'SESSION_DISPOSED',
   /** A session got a second generation while one is running. */
   SESSION_BUSY: 'SESSION_BUSY',
+  /** Browser: a model URL could not be fetched (the message names the URL and the HTTP status). */
+  MODEL_FETCH_FAILED: 'MODEL_FETCH_FAILED',
+  /** Browser: the model source is neither a URL, a Blob/File nor an ArrayBuffer, or its bytes are neither GGUF nor SMQ. */
+  UNSUPPORTED_SOURCE: 'UNSUPPORTED_SOURCE',
 } as const;
 export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode];
 

@@ -6,40 +6,14 @@
  */
 import { stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
-import { SmqFormatError, SmqReader } from '@smallmind/io-smq';
-import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
-import { SmqModelLoader, type Logger, type Model } from '@smallmind/runtime';
+import { FileByteSource, SmqFormatError } from '@smallmind/io-smq';
+import type { Logger } from '@smallmind/runtime';
 import { EngineError } from './errors.js';
 import { cacheEntrySource, ensureImported, pruneCache, removeCacheEntry } from './model-cache.js';
+import { forwardingLogger, loadSmq, type OpenHooks, type OpenedModel } from './model-open.js';
 import type { WorkerLoadOptions } from './worker/protocol.js';
 
-export interface OpenHooks {
-  readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-  /** `import`: bytes copied into the cache; `load`: bytes of weights placed in kernel memory. */
-  readonly progress: (phase: 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) => void;
-}
-
-export interface OpenedModel {
-  readonly model: Model;
-  readonly smqPath: string;
-  /** This call imported the GGUF (false: a cache hit, or an SMQ path). */
-  readonly imported: boolean;
-  /** e.g. `wasm-relaxed-simd x2`. */
-  readonly kernels: string;
-  /** Releases the model and its kernel backend (worker threads, kernel memory). */
-  dispose(): Promise<void>;
-}
-
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-
-/** A Logger that forwards messages at or above `level` through `log`. */
-function forwardingLogger(level: WorkerLoadOptions['logLevel'], log: OpenHooks['log']): Logger {
-  const min = level === 'silent' ? LEVELS.length : LEVELS.indexOf(level);
-  const at = (l: (typeof LEVELS)[number]) => (message: string) => {
-    if (LEVELS.indexOf(l) >= min) log(l, message);
-  };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
+export type { OpenHooks, OpenedModel } from './model-open.js';
 
 /** Checks the path on the caller's side too, so the common mistakes fail fast with an EngineError. */
 export async function checkModelPath(path: string): Promise<'.gguf' | '.smq'> {
@@ -126,54 +100,9 @@ export async function fileIdentity(path: string): Promise<{ ino: number; mtimeMs
 
 /** The worker's part: an SMQ file onto a fresh kernel backend, with progress. */
 export async function openModel(options: WorkerLoadOptions, hooks: OpenHooks): Promise<OpenedModel> {
+  const path = options.path;
+  if (path === undefined) throw new EngineError('INVALID_OPTION', 'path', 'the Node inference worker loads SMQ files by path; no path was given');
   const logger = forwardingLogger(options.logLevel, hooks.log);
-  return { ...(await loadSmq(options.path, options, logger, hooks)), smqPath: options.path, imported: false };
+  return { ...(await loadSmq(() => FileByteSource.open(path), path, options, logger, hooks)), smqPath: path, imported: false };
 }
 
-/** Loads `smqPath` onto a fresh kernel backend (disposed again if the load fails), reporting progress. */
-async function loadSmq(smqPath: string, options: WorkerLoadOptions, logger: Logger, hooks: OpenHooks): Promise<{ model: Model; kernels: string; dispose(): Promise<void> }> {
-  const backend = await createBackend({
-    ...(options.threads === undefined ? {} : { threads: options.threads }),
-    prefer: options.kernels ?? 'wasm',
-    logger,
-  });
-  try {
-    // The loader prepares every matrix (2-D and up) in file order; the header says how big each is.
-    const reader = await SmqReader.open(smqPath);
-    const matrices = reader.tensors.filter((t) => t.shape.length >= 2).map((t) => t.byteLength);
-    await reader.close();
-    const total = matrices.reduce((sum, n) => sum + n, 0);
-    let done = 0;
-    let count = 0;
-    const step = (): void => {
-      done = Math.min(total, done + (matrices[count++] ?? 0));
-      hooks.progress('load', done, total, count, matrices.length);
-    };
-    const progressBackend: Pick<KernelBackend, 'prepare' | 'allocate'> = {
-      prepare: (tensor) => {
-        const prepared = backend.prepare(tensor);
-        step();
-        return prepared;
-      },
-      // Zero-copy loading: the loader reads each matrix straight into kernel memory.
-      allocate: (type, cols, rows) => {
-        const placed = backend.allocate?.(type, cols, rows);
-        if (placed !== undefined) step();
-        return placed;
-      },
-    };
-    const model = await SmqModelLoader.loadFromSmq(smqPath, {
-      logger,
-      backend: progressBackend,
-      ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
-    });
-    const dispose = async (): Promise<void> => {
-      await model.dispose();
-      await backend.dispose();
-    };
-    return { model, kernels: `${backend.name} x${backend.threads}`, dispose };
-  } catch (error) {
-    await backend.dispose();
-    throw error;
-  }
-}

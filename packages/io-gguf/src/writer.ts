@@ -4,10 +4,9 @@
  * the running offset padded to the alignment, zero padding after every tensor (the last one included).
  * The file is written to a temporary path and appears under its name only when `finish()` succeeds.
  */
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
 import { AtomicFile, MetadataValueType } from '@smallmind/io-smq';
 import type { AtomicFileErrors, ModelMetadata } from '@smallmind/io-smq';
+import { temporaryPathFor } from './temp-path.js';
 import { UnknownGgmlTypeError, ggmlTypeInfo } from '@smallmind/quantization-tensors';
 import type { GgmlTypeId } from '@smallmind/quantization-tensors';
 import { encodeGgufHeader } from './encoder.js';
@@ -98,10 +97,6 @@ const GGUF_ATOMIC_FILE_ERRORS: AtomicFileErrors = {
   notOpen: (path, state) => new GgufWriteError(GgufWriteErrorCode.NOT_WRITABLE, path, `cannot commit: the file was already ${state}`),
 };
 
-/** A hidden temporary name next to the destination (same filesystem, so the final rename is atomic). */
-function temporaryPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-}
 
 export interface GgufWriterOptions {
   readonly metadata: ModelMetadata;

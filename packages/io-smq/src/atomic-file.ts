@@ -165,6 +165,14 @@ export class AtomicFile {
     return this.state === 'open';
   }
 
+  /** Writes all of `bytes` at `position` of the temporary file (an `SmqWriteTarget`'s write). */
+  async write(bytes: Uint8Array, position: number): Promise<void> {
+    for (let done = 0; done < bytes.length; ) {
+      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, position + done);
+      done += bytesWritten;
+    }
+  }
+
   /** fsync, close, move the temporary file to `path` and fsync the directory. On failure the temporary file is removed. */
   async commit(): Promise<void> {
     if (this.state !== 'open') throw this.errors.notOpen(this.path, this.state);

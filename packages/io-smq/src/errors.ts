@@ -61,6 +61,8 @@ export const SmqWriteErrorCode = {
   INCOMPLETE: 'INCOMPLETE',
   CONCURRENT_CALL: 'CONCURRENT_CALL',
   WRITER_CLOSED: 'WRITER_CLOSED',
+  /** Writing to a file path is not available on this platform (browser build: write to an SmqWriteTarget). */
+  UNSUPPORTED: 'UNSUPPORTED',
 } as const;
 export type SmqWriteErrorCode = (typeof SmqWriteErrorCode)[keyof typeof SmqWriteErrorCode];
 
@@ -128,6 +130,10 @@ export const ByteSourceErrorCode = {
   SHORT_READ: 'SHORT_READ',
   /** The source was read after `close()`. */
   CLOSED: 'CLOSED',
+  /** A URL source's server answered with an error status, or the request failed (message names the URL). */
+  FETCH_FAILED: 'FETCH_FAILED',
+  /** This kind of source does not exist on this platform (a file path in a browser build). */
+  UNSUPPORTED: 'UNSUPPORTED',
 } as const;
 export type ByteSourceErrorCode = (typeof ByteSourceErrorCode)[keyof typeof ByteSourceErrorCode];
 

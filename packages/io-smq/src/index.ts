@@ -16,10 +16,18 @@ export { ByteSourceError, ByteSourceErrorCode, SmqError, SmqFormatError, SmqForm
 export type { SmqFormatErrorDetails } from './errors.js';
 export type { SmqProvenance } from './provenance.js';
 export type { SmqTensorInfo } from './header.js';
-// Random-access byte sources, shared with @smallmind/io-gguf. FileByteSource (node:fs) is its own module.
+// Random-access byte sources, shared with @smallmind/io-gguf. FileByteSource (node:fs) is its own module; the
+// browser build (dist/browser.js) has a twin of it whose open() rejects with UNSUPPORTED.
 export { MemoryByteSource, readIntoFrom } from './byte-source.js';
 export type { ByteSource } from './byte-source.js';
 export { FileByteSource } from './file-byte-source.js';
+export { BlobByteSource } from './blob-byte-source.js';
+export { UrlByteSource } from './url-byte-source.js';
+export type { UrlByteSourceOptions } from './url-byte-source.js';
+// Where a writer puts its file: Node's AtomicFile, memory, or (in @smallmind/engine/browser) an OPFS file.
+export { MemoryWriteTarget, randomHex } from './write-target.js';
+export type { SmqWriteTarget } from './write-target.js';
+export { crc32 } from './checksum.js';
 // Building blocks shared with @smallmind/io-gguf (little-endian encoding, metadata payloads, atomic file publication).
 export { ByteWriter } from './binary.js';
 export { encodeFixedWidthValue } from './metadata-codec.js';

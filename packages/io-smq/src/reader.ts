@@ -2,8 +2,8 @@
  * Lazy SMQ reader: `open` reads and verifies only the header; tensor data is fetched on demand with
  * positional reads and verified against its CRC-32 as it arrives.
  */
-import { constants as bufferConstants } from 'node:buffer';
 import { MemoryByteSource, readIntoFrom, type ByteSource } from './byte-source.js';
+import { MAX_BUFFER_BYTES } from './buffer-limit.js';
 import { crc32 } from './checksum.js';
 import { SMQ_PREFIX_BYTES, align64 } from './constants.js';
 import { ByteSourceError, SmqFormatError, SmqFormatErrorCode, SmqReadError } from './errors.js';
@@ -99,8 +99,8 @@ export class SmqReader {
   /** The raw bytes of tensor `name`, verified (see `SmqReaderOptions`). */
   async readTensorData(name: string): Promise<Uint8Array> {
     const info = this.need(name);
-    if (info.byteLength > bufferConstants.MAX_LENGTH) {
-      throw new SmqReadError('TENSOR_TOO_LARGE', `tensor ${JSON.stringify(name)} has ${info.byteLength} bytes, more than one buffer can hold (${bufferConstants.MAX_LENGTH})`);
+    if (info.byteLength > MAX_BUFFER_BYTES) {
+      throw new SmqReadError('TENSOR_TOO_LARGE', `tensor ${JSON.stringify(name)} has ${info.byteLength} bytes, more than one buffer can hold (${MAX_BUFFER_BYTES})`);
     }
     const data = new Uint8Array(info.byteLength);
     await this.readInto(info, data);

@@ -3,7 +3,6 @@
  * checksummed on the way, and the header (with every checksum) is written last; `finish()` fsyncs and
  * moves the file into place, so a file at `path` is always complete (SPEC.md §7).
  */
-import { randomBytes } from 'node:crypto';
 import { AtomicFile, type AtomicFileErrors } from './atomic-file.js';
 import { encodeUtf8Strict } from './binary.js';
 import { crc32 } from './checksum.js';
@@ -13,6 +12,7 @@ import { HeaderImage, type TensorPlan } from './header.js';
 import type { ModelMetadata } from './metadata.js';
 import { provenanceEntries, type SmqProvenance } from './provenance.js';
 import { checkTensor } from './tensor-rules.js';
+import { randomHex, type SmqWriteTarget } from './write-target.js';
 
 /** A tensor to be written: its data follows through `writeTensorData`. */
 export interface SmqTensorDeclaration {
@@ -87,8 +87,8 @@ export class SmqWriter {
   private staged = 0;
 
   private constructor(
-    /** The temp file the data goes to until `finish()` publishes it at the target path. */
-    private readonly file: AtomicFile,
+    /** The temp file (or other target) the data goes to until `finish()` publishes it. */
+    private readonly file: SmqWriteTarget,
     private readonly plans: readonly TensorPlan[],
     private readonly header: HeaderImage,
   ) {
@@ -101,16 +101,28 @@ export class SmqWriter {
    * temp file. Throws `SmqWriteError` (`TARGET_EXISTS`, `INVALID_*`, `DUPLICATE_TENSOR`, `HEADER_TOO_LARGE`).
    */
   static async create(path: string, options: SmqWriterOptions): Promise<SmqWriter> {
+    return SmqWriter.createOn(
+      () =>
+        AtomicFile.create(path, {
+          overwrite: options.overwrite ?? false,
+          tempPath: `${path}.${randomHex(6)}.tmp`,
+          errors: SMQ_ATOMIC_FILE_ERRORS,
+        }),
+      options,
+    );
+  }
+
+  /**
+   * Like `create`, onto any target (memory, a browser's OPFS file): everything is validated first, then
+   * `open(fileLength)` is called once with the size the finished file will have. `finish()` commits the
+   * target, `abort()` and failures abort it. `options.overwrite` is the target's business here.
+   */
+  static async createOn(open: (fileLength: number) => Promise<SmqWriteTarget>, options: SmqWriterOptions): Promise<SmqWriter> {
     if (!(options.metadata?.entries instanceof Map)) throw new SmqWriteError('INVALID_METADATA', 'metadata must be a ModelMetadata', 'metadata');
     const plans = planTensors(options.tensors);
     const provenance = provenanceEntries({ createdAt: new Date().toISOString(), ...options.provenance });
     const header = HeaderImage.build(options.metadata, provenance, plans);
-    const file = await AtomicFile.create(path, {
-      overwrite: options.overwrite ?? false,
-      tempPath: `${path}.${randomBytes(6).toString('hex')}.tmp`,
-      errors: SMQ_ATOMIC_FILE_ERRORS,
-    });
-    return new SmqWriter(file, plans, header);
+    return new SmqWriter(await open(header.fileLength), plans, header);
   }
 
   /** The target path. */
@@ -147,10 +159,7 @@ export class SmqWriter {
   }
 
   private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
-    for (let done = 0; done < bytes.length; ) {
-      const { bytesWritten } = await this.file.handle.write(bytes, done, bytes.length - done, position + done);
-      done += bytesWritten;
-    }
+    await this.file.write(bytes, position);
   }
 
   private async flush(): Promise<void> {

@@ -1,9 +1,9 @@
-import { availableParallelism } from 'node:os';
 import { ReferenceBackend, type KernelBackend } from './backend.js';
 import { KernelError } from './errors.js';
 import { KERNEL_FORMATS } from './kernel-formats.js';
 import type { KernelLogger } from './logger.js';
 import { MAX_SHARD_BYTES } from './memory-shard.js';
+import { hardwareThreads } from './parallelism.js';
 import { ThreadPool } from './thread-pool.js';
 import { WasmBackend } from './wasm-backend.js';
 import { verifyRelaxedBuild } from './self-check.js';
@@ -57,7 +57,7 @@ export async function createBackend(options: BackendOptions = {}): Promise<Kerne
 /** createBackend with the relaxed-SIMD self-check replaceable (tests force a failing check). */
 export async function createBackendWith(options: BackendOptions, verifyRelaxed: RelaxedVerifier): Promise<KernelBackend> {
   const logger = options.logger ?? {};
-  const threads = checkInteger('threads', options.threads ?? Math.min(8, availableParallelism()), 1, 256);
+  const threads = checkInteger('threads', options.threads ?? Math.min(8, hardwareThreads()), 1, 256);
   const shardBytes = checkInteger('shardBytes', options.shardBytes ?? MAX_SHARD_BYTES, 2 * MiB, MAX_SHARD_BYTES);
   if (shardBytes % 65536 !== 0) throw new KernelError('BAD_OPTIONS', `option shardBytes = ${shardBytes} must be a multiple of 65536`, { field: 'shardBytes' });
   const arenaBytes = checkInteger('arenaBytes', options.arenaBytes ?? Math.min(32 * MiB, shardBytes / 4), MiB, shardBytes / 2);
@@ -72,14 +72,17 @@ export async function createBackendWith(options: BackendOptions, verifyRelaxed: 
   }
   const kernels = await compileKernels(options.relaxedSimd ?? true, verifyRelaxed);
   if (kernels === undefined) {
-    logger.warn?.('kernels: this engine lacks WebAssembly SIMD128 or shared memory; using the reference TypeScript implementation');
+    logger.warn?.('kernels: this engine lacks WebAssembly SIMD128; using the reference TypeScript implementation');
     return new ReferenceBackend();
   }
   if (kernels.relaxedRejected !== undefined) {
     logger.warn?.(`kernels: the relaxed-SIMD build disagrees with SIMD128 on this engine (${kernels.relaxedRejected.join(', ')}); using SIMD128`);
   }
   let pool: ThreadPool | undefined;
-  if (threads > 1) {
+  if (threads > 1 && !kernels.sharedMemory) {
+    // A browser page without cross-origin isolation (COOP/COEP headers) has no SharedArrayBuffer.
+    logger.warn?.(`kernels: no shared memory here (a page needs cross-origin isolation for threads); computing on the calling thread only, not ${threads} threads`);
+  } else if (threads > 1) {
     try {
       pool = await ThreadPool.start(kernels.module, threads, spinIterations, kernelNames(KERNEL_FORMATS.map((f) => f.exportName)));
     } catch (error) {

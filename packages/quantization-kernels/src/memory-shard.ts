@@ -1,6 +1,6 @@
 /// <reference path="./webassembly.d.ts" />
 import { KernelError } from './errors.js';
-import { instantiateKernels, type KernelExports } from './wasm-module.js';
+import { instantiateKernels, memoryFor, type KernelExports } from './wasm-module.js';
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB at most. */
@@ -28,7 +28,7 @@ export class MemoryShard {
     readonly arenaBytes: number,
   ) {
     const maximum = capacity / PAGE;
-    this.memory = new WebAssembly.Memory({ initial: 1, maximum, shared: true });
+    this.memory = memoryFor(module, 1, maximum);
     this.pages = 1;
     this.exports = instantiateKernels(module, this.memory);
     const base = align(this.exports.heap_base(), 64);
@@ -46,7 +46,10 @@ export class MemoryShard {
     return this.capacity - this.top;
   }
 
-  /** The memory's current buffer (a SharedArrayBuffer: views stay valid when the memory grows). */
+  /**
+   * The memory's current buffer. Shared: views stay valid when the memory grows; ordinary (a page without
+   * cross-origin isolation): growing detaches it, so callers take a fresh view for each use, never keep one.
+   */
   get buffer(): ArrayBuffer {
     return this.memory.buffer;
   }

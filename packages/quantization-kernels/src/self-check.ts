@@ -1,7 +1,7 @@
 /// <reference path="./webassembly.d.ts" />
 import { blockFormat, ggmlTypeInfo } from '@smallmind/quantization-tensors';
 import { KERNEL_FORMATS, activationRowBytes, decodedRowBytes, packedActivationBytes } from './kernel-formats.js';
-import { instantiateKernels, type KernelExports, type KernelFunction } from './wasm-module.js';
+import { instantiateKernels, memoryFor, type KernelExports, type KernelFunction } from './wasm-module.js';
 
 /** One kernel instance and the memory it runs on. */
 export interface KernelInstance {
@@ -31,9 +31,9 @@ function probeActivations(): Float32Array {
   return new Float32Array(PROBE_COLS * PROBE_BATCH).map((_, i) => Math.sin(i * 0.37) * (1 + (i % 5)));
 }
 
-/** A fresh kernel instance on its own small shared memory (enough for the probes). */
+/** A fresh kernel instance on its own small memory (shared when the module's is; enough for the probes). */
 export function probeInstance(module: WebAssembly.Module): KernelInstance {
-  const memory = new WebAssembly.Memory({ initial: 16, maximum: 16, shared: true });
+  const memory = memoryFor(module, 16, 16);
   const exports = instantiateKernels(module, memory);
   exports.fill_f16_table();
   return { exports, memory };

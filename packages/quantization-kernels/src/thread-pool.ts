@@ -1,7 +1,6 @@
 /// <reference path="./webassembly.d.ts" />
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { KernelError } from './errors.js';
-import { WORKER_SOURCE } from './worker-source.js';
+import { spawnKernelWorker, type KernelWorker } from './kernel-workers.js';
 
 /** Word offsets in the control Int32Array shared with the workers (see worker-source.ts). */
 export const CONTROL = {
@@ -74,14 +73,6 @@ export interface KernelJob {
   readonly scratchStride: number;
 }
 
-interface PoolWorker {
-  readonly worker: Worker;
-  /** Main-thread end of the worker's channel: shards go out, error reports come back. */
-  readonly port: MessagePort;
-  /** Settles when the worker thread has exited, for whatever reason. */
-  readonly exited: Promise<void>;
-}
-
 /** How long a call may wait for its workers before it is declared failed (a worker died). */
 const JOB_TIMEOUT_MS = 120_000;
 
@@ -92,7 +83,7 @@ const JOB_TIMEOUT_MS = 120_000;
  */
 export class ThreadPool {
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
-  private readonly workers: PoolWorker[] = [];
+  private readonly workers: KernelWorker[] = [];
   private disposed = false;
 
   private constructor(
@@ -103,37 +94,22 @@ export class ThreadPool {
   /** Starts `threads - 1` workers, each compiling nothing (the module is shared) and waiting for jobs. */
   static async start(module: WebAssembly.Module, threads: number, spinIterations: number, kernelNames: readonly string[]): Promise<ThreadPool> {
     const pool = new ThreadPool(threads, spinIterations);
-    const started: Promise<void>[] = [];
-    for (let threadIndex = 1; threadIndex < threads; threadIndex++) {
-      const channel = new MessageChannel();
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { module, control: pool.control.buffer, port: channel.port2, threadIndex, spinIterations, kernelNames },
-        transferList: [channel.port2],
-      });
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      pool.workers.push({ worker, port: channel.port1, exited });
-      started.push(
-        new Promise<void>((resolve, reject) => {
-          worker.once('online', () => resolve());
-          worker.once('error', (error) => reject(new KernelError('WORKER_FAILED', `kernel worker ${threadIndex} failed to start: ${error.message}`)));
-        }),
-      );
-    }
-    try {
-      await Promise.all(started);
-      // Idle workers must not keep the process alive (a caller that never disposes can still exit).
-      for (const { worker } of pool.workers) worker.unref();
-    } catch (error) {
+    // Workers are spawned by the platform's transport (worker_threads in Node, Web Workers in a browser).
+    const started = await Promise.allSettled(
+      Array.from({ length: threads - 1 }, (_, i) => spawnKernelWorker({ module, control: pool.control.buffer as SharedArrayBuffer, threadIndex: i + 1, spinIterations, kernelNames })),
+    );
+    for (const result of started) if (result.status === 'fulfilled') pool.workers.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed !== undefined) {
       await pool.dispose();
-      throw error;
+      throw failed.reason;
     }
     return pool;
   }
 
   /** Hands a new memory shard to every worker (attached when a job first uses it). */
   attachShard(shard: number, memory: WebAssembly.Memory): void {
-    for (const { port } of this.workers) port.postMessage({ shard, memory });
+    for (const worker of this.workers) worker.sendShard(shard, memory);
   }
 
   /**
@@ -170,8 +146,8 @@ export class ThreadPool {
     if (ownError !== undefined) throw ownError;
     const failed = Atomics.load(c, CONTROL.ERROR);
     if (failed !== 0) {
-      const report = receiveMessageOnPort(this.workers[failed - 1]!.port)?.message as { error?: string } | undefined;
-      throw new KernelError('WORKER_FAILED', `kernel worker ${failed} failed: ${report?.error ?? 'unknown error'}`);
+      const report = this.workers[failed - 1]!.takeErrorReport();
+      throw new KernelError('WORKER_FAILED', `kernel worker ${failed} failed: ${report ?? 'unknown error'}`);
     }
   }
 
@@ -198,11 +174,11 @@ export class ThreadPool {
     Atomics.add(c, CONTROL.GEN, 1);
     Atomics.notify(c, CONTROL.GEN);
     await Promise.all(
-      this.workers.map(async ({ worker, port, exited }) => {
-        const timer = setTimeout(() => void worker.terminate(), 5_000);
-        await exited;
+      this.workers.map(async (worker) => {
+        const timer = setTimeout(() => worker.terminate(), 5_000);
+        await worker.exited;
         clearTimeout(timer);
-        port.close();
+        worker.close();
       }),
     );
   }

@@ -1,6 +1,7 @@
 /// <reference path="./webassembly.d.ts" />
-import { setFlagsFromString } from 'node:v8';
 import { RELAXED_SIMD_WASM_BASE64, SIMD128_WASM_BASE64 } from './generated/kernels-wasm.js';
+import { KernelError } from './errors.js';
+import { enableRelaxedSimdFlag } from './relaxed-flag.js';
 
 /** Which compiled kernel module is running. */
 export type WasmVariant = 'wasm-simd128' | 'wasm-relaxed-simd';
@@ -25,6 +26,12 @@ export interface KernelExports {
 export interface CompiledKernels {
   readonly variant: WasmVariant;
   readonly module: WebAssembly.Module;
+  /**
+   * The module imports a shared memory (threads possible). False where shared memory is unavailable (a
+   * browser page that is not cross-origin isolated has no SharedArrayBuffer): the same kernels over an
+   * ordinary memory, on the calling thread only.
+   */
+  readonly sharedMemory: boolean;
   /** Kernels whose relaxed-SIMD build failed the start-up self-check (the SIMD128 build runs instead). */
   readonly relaxedRejected?: readonly string[];
 }
@@ -32,49 +39,119 @@ export interface CompiledKernels {
 /** Kernel names whose `relaxed` outputs differ from `strict` on probe inputs (empty: the builds agree). */
 export type RelaxedVerifier = (relaxed: WebAssembly.Module, strict: WebAssembly.Module) => string[];
 
+/** The module's bytes, embedded in the JS as base64 (no file to fetch or locate: works the same in any bundle). */
 function bytesOf(base64: string): Uint8Array {
-  return new Uint8Array(Buffer.from(base64, 'base64'));
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
-let relaxedFlagSet = false;
-
 /**
- * Whether the engine validates the relaxed-SIMD build. Node 20/21 (V8 11.x) implement relaxed SIMD
- * behind `--experimental-wasm-relaxed-simd`; V8 reads wasm feature flags at compile time, so setting
- * the flag before the first relaxed compile is enough (Node 22+ has it on by default).
+ * Whether the engine validates the relaxed-SIMD build: a browser says so by WebAssembly.validate alone;
+ * on Node 20/21 the V8 flag is set first when needed (relaxed-flag.ts).
  */
 export function relaxedSimdAvailable(bytes: Uint8Array = bytesOf(RELAXED_SIMD_WASM_BASE64)): boolean {
   if (WebAssembly.validate(bytes)) return true;
-  const major = Number(process.versions.node.split('.')[0]);
-  if (relaxedFlagSet || !(major >= 20 && major < 22)) return false;
-  relaxedFlagSet = true;
+  return enableRelaxedSimdFlag() && WebAssembly.validate(bytes);
+}
+
+/** Modules compiled from the unshared copy of the bytes: their memories must not be shared. */
+const unsharedModules = new WeakSet<WebAssembly.Module>();
+
+/** Whether this engine can create a shared WebAssembly memory (a browser page needs cross-origin isolation). */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
   try {
-    setFlagsFromString('--experimental-wasm-relaxed-simd');
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
   } catch {
     return false;
   }
-  return WebAssembly.validate(bytes);
+}
+
+function readLeb(bytes: Uint8Array, at: number): { value: number; next: number } {
+  let value = 0;
+  let shift = 0;
+  for (let i = at; i < bytes.length && i < at + 5; i++) {
+    value += (bytes[i]! & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((bytes[i]! & 0x80) === 0) return { value, next: i + 1 };
+  }
+  throw new KernelError('BAD_ARGUMENT', `malformed LEB128 at byte ${at} of the kernel module`);
+}
+
+/**
+ * A copy of a module binary whose imported memory is not shared: the import section's memory limits flag
+ * loses its shared bit (0x03 -> 0x01; same length, nothing else moves). Kernels use no atomics, so the module
+ * validates and runs the same over an ordinary memory.
+ */
+export function unshareMemoryImport(binary: Uint8Array): Uint8Array {
+  const bytes = binary.slice();
+  let at = 8; // magic + version
+  while (at < bytes.length) {
+    const id = bytes[at]!;
+    const size = readLeb(bytes, at + 1);
+    const end = size.next + size.value;
+    if (id === 2) {
+      let p = size.next;
+      const count = readLeb(bytes, p);
+      p = count.next;
+      for (let i = 0; i < count.value; i++) {
+        for (let name = 0; name < 2; name++) {
+          const length = readLeb(bytes, p);
+          p = length.next + length.value;
+        }
+        const kind = bytes[p++]!;
+        if (kind === 0) p = readLeb(bytes, p).next;
+        else if (kind === 1 || kind === 2) {
+          if (kind === 1) p++; // table: reftype, then limits
+          const flags = bytes[p]!;
+          if (kind === 2) bytes[p] = flags & ~0x02;
+          p = readLeb(bytes, p + 1).next;
+          if ((flags & 0x01) !== 0) p = readLeb(bytes, p).next;
+        } else if (kind === 3) p += 2;
+        else throw new KernelError('BAD_ARGUMENT', `unknown import kind ${kind} in the kernel module`);
+      }
+      return bytes;
+    }
+    at = end;
+  }
+  return bytes;
+}
+
+/** A memory the module can import: shared when the module's is (threads), ordinary otherwise. */
+export function memoryFor(module: WebAssembly.Module, initial: number, maximum: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial, maximum, shared: !unsharedModules.has(module) });
 }
 
 /**
  * Compiles the best kernel module this engine runs correctly: relaxed SIMD when allowed, supported
  * (see relaxedSimdAvailable) and, when `verify` is given, agreeing with the SIMD128 build on probe
- * inputs; else SIMD128. Undefined when the engine has neither SIMD128 nor shared WebAssembly memory.
+ * inputs; else SIMD128. Without shared memory the same builds run over an ordinary memory
+ * (`sharedMemory` false). Undefined when the engine lacks SIMD128.
  */
 export async function compileKernels(allowRelaxed: boolean, verify?: RelaxedVerifier): Promise<CompiledKernels | undefined> {
-  const simd = bytesOf(SIMD128_WASM_BASE64);
-  if (typeof SharedArrayBuffer === 'undefined' || !WebAssembly.validate(simd)) return undefined;
-  const strict = await WebAssembly.compile(simd);
+  const sharedMemory = sharedMemoryAvailable();
+  const prepare = (bytes: Uint8Array): Uint8Array => (sharedMemory ? bytes : unshareMemoryImport(bytes));
+  const compile = async (bytes: Uint8Array): Promise<WebAssembly.Module> => {
+    const module = await WebAssembly.compile(bytes);
+    if (!sharedMemory) unsharedModules.add(module);
+    return module;
+  };
+  const simd = prepare(bytesOf(SIMD128_WASM_BASE64));
+  if (!WebAssembly.validate(simd)) return undefined;
+  const strict = await compile(simd);
   if (allowRelaxed) {
-    const relaxedBytes = bytesOf(RELAXED_SIMD_WASM_BASE64);
+    const relaxedBytes = prepare(bytesOf(RELAXED_SIMD_WASM_BASE64));
     if (relaxedSimdAvailable(relaxedBytes)) {
-      const relaxed = await WebAssembly.compile(relaxedBytes);
+      const relaxed = await compile(relaxedBytes);
       const differing = verify?.(relaxed, strict) ?? [];
-      if (differing.length === 0) return { variant: 'wasm-relaxed-simd', module: relaxed };
-      return { variant: 'wasm-simd128', module: strict, relaxedRejected: differing };
+      if (differing.length === 0) return { variant: 'wasm-relaxed-simd', module: relaxed, sharedMemory };
+      return { variant: 'wasm-simd128', module: strict, relaxedRejected: differing, sharedMemory };
     }
   }
-  return { variant: 'wasm-simd128', module: strict };
+  return { variant: 'wasm-simd128', module: strict, sharedMemory };
 }
 
 /** Instantiates the kernels over `memory` (synchronous: used on the main thread and in workers). */

@@ -1,4 +1,4 @@
-import { SmqReader } from '@smallmind/io-smq';
+import { SmqReader, type ByteSource } from '@smallmind/io-smq';
 import { createBackend } from '@smallmind/quantization-kernels';
 import { GgmlType, createWeightTensor, ggmlTypeInfo, shapeToRowsCols, type GgmlTypeId, type IWeightTensor } from '@smallmind/quantization-tensors';
 import { ModelLoadError } from './errors.js';
@@ -59,9 +59,28 @@ export class SmqModelLoader {
    * backend passed in is left alone).
    */
   static async loadFromSmq(path: string, options: LoadFromSmqOptions = {}): Promise<Model> {
+    return SmqModelLoader.loadFromReader(await SmqReader.open(path), path, options);
+  }
+
+  /**
+   * As `loadFromSmq`, from any byte source (an OPFS file, a Blob, bytes in memory: the browser's way);
+   * `name` stands for the file in messages. The source is closed when loading ends.
+   */
+  static async loadFromSource(source: ByteSource, name: string, options: LoadFromSmqOptions = {}): Promise<Model> {
+    let reader: SmqReader;
+    try {
+      reader = await SmqReader.fromSource(source);
+    } catch (error) {
+      await source.close();
+      throw error;
+    }
+    return SmqModelLoader.loadFromReader(reader, name, options);
+  }
+
+  /** Loads from an open reader, which is closed when loading ends (either way). */
+  private static async loadFromReader(reader: SmqReader, path: string, options: LoadFromSmqOptions): Promise<Model> {
     const logger = options.logger ?? consoleLogger;
     const preserveQuantization = options.preserveQuantization ?? true;
-    const reader = await SmqReader.open(path);
     let ownBackend: WeightBackend | undefined;
     try {
       const metadata = reader.metadata;

@@ -7,7 +7,7 @@ import { InvalidInputError, Sampler, type Model, type Session } from '@smallmind
 import { chatPromptTokens, renderChatTemplate, selectChatTemplate } from '../chat/index.js';
 import { EngineError } from '../errors.js';
 import { GenerationTextStream } from '../generation/index.js';
-import { openModel, type OpenedModel } from '../model-loading.js';
+import type { OpenHooks, OpenedModel } from '../model-open.js';
 import {
   toWireError,
   type FinishReason,
@@ -52,7 +52,11 @@ export class InferenceService {
   private nextSession = 1;
   private readonly aborted = new Set<number>();
 
-  constructor(private readonly post: (event: WorkerEvent) => void) {}
+  constructor(
+    private readonly post: (event: WorkerEvent) => void,
+    /** How `load` opens a model: an SMQ path in Node (model-loading.ts), a URL/Blob/bytes in a browser. */
+    private readonly open: (options: WorkerLoadOptions, hooks: OpenHooks) => Promise<OpenedModel>,
+  ) {}
 
   private get model(): Model {
     if (this.opened === undefined) throw new EngineError('NO_MODEL_LOADED', 'model', 'no model is loaded in this worker');
@@ -139,9 +143,10 @@ export class InferenceService {
 
   private async load(id: number, options: WorkerLoadOptions): Promise<WorkerModelInfo> {
     await this.unload();
-    const opened = await openModel(options, {
+    const opened = await this.open(options, {
+      aborted: () => this.aborted.has(id),
       log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => this.post({ type: 'log', level, message }),
-      progress: (phase: 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) =>
+      progress: (phase: 'download' | 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) =>
         this.post({ type: 'progress', id, phase, done, total, itemsDone, itemsTotal }),
     });
     this.opened = opened;
@@ -149,6 +154,8 @@ export class InferenceService {
     return {
       smqPath: opened.smqPath,
       imported: opened.imported,
+      ...(opened.fromCache === undefined ? {} : { fromCache: opened.fromCache }),
+      ...(opened.runtime === undefined ? {} : { runtime: opened.runtime }),
       architecture: model.config.architecture,
       contextLength: model.config.contextLength,
       vocabSize: model.tokenizer.vocabSize,
@@ -311,4 +318,20 @@ function samplingOnly(options: WorkerGenerateOptions): Omit<WorkerGenerateOption
 
 function pieceOf(model: Model, id: number | undefined): string {
   return id === undefined ? '' : model.tokenizer.tokenToPiece(id);
+}
+
+/**
+ * The order requests run in, the same on every transport: one at a time in arrival order, except `abort`
+ * (handled at once, so a running generation sees it at its next token) and generations, which run side by
+ * side: each yields after every token, so sessions interleave token by token instead of waiting for each other.
+ */
+export function requestScheduler(service: InferenceService): (request: WorkerRequest) => void {
+  let queue: Promise<void> = Promise.resolve();
+  return (request) => {
+    if (request.type === 'abort' || request.type === 'session.generate') {
+      void service.handle(request);
+      return;
+    }
+    queue = queue.then(() => service.handle(request));
+  };
 }

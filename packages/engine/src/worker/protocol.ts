@@ -7,10 +7,22 @@
 import type { SamplingOptions, SessionOptions } from '@smallmind/runtime';
 import type { ChatMessage } from '../chat/index.js';
 
+/**
+ * A model as a browser hands it to its worker: a URL (fetched there), a Blob/File (structured-cloned, not
+ * copied), or bytes (transferred).
+ */
+export type WireModelSource =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'blob'; readonly blob: Blob }
+  | { readonly kind: 'bytes'; readonly bytes: ArrayBuffer };
+
 /** What the worker needs to open a model (paths and plain options; no callbacks). */
 export interface WorkerLoadOptions {
-  /** The SMQ file (the caller has already imported a GGUF into the cache). */
-  readonly path: string;
+  /** Node: the SMQ file (the caller has already imported a GGUF into the cache). */
+  readonly path?: string;
+  /** Browser: the model itself (GGUF or SMQ), imported into the OPFS cache when `cache` is `opfs`. */
+  readonly source?: WireModelSource;
+  readonly cache?: 'opfs' | 'none';
   readonly preserveQuantization?: boolean;
   readonly threads?: number;
   readonly kernels?: 'wasm' | 'reference';
@@ -22,6 +34,10 @@ export interface WorkerLoadOptions {
 export interface WorkerModelInfo {
   readonly smqPath: string;
   readonly imported: boolean;
+  /** Browser: the model came from the OPFS cache (no download, no import). */
+  readonly fromCache?: boolean;
+  /** Browser: what the worker runs on (threads, kernels, isolation, cache). */
+  readonly runtime?: WorkerRuntimeInfo;
   readonly architecture: string;
   readonly contextLength: number;
   readonly vocabSize: number;
@@ -30,6 +46,13 @@ export interface WorkerModelInfo {
   readonly bosId: number | undefined;
   readonly eosId: number | undefined;
   readonly addBos: boolean;
+}
+
+export interface WorkerRuntimeInfo {
+  readonly threads: number;
+  readonly backend: 'relaxed-simd' | 'simd128' | 'reference';
+  readonly crossOriginIsolated: boolean;
+  readonly cache: 'opfs' | 'none';
 }
 
 /** What to continue from. */
@@ -115,7 +138,7 @@ export type WorkerEvent =
   | {
       readonly type: 'progress';
       readonly id: number;
-      readonly phase: 'import' | 'load';
+      readonly phase: 'download' | 'import' | 'load';
       /** Bytes. */
       readonly done: number;
       readonly total: number;

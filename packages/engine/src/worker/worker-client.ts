@@ -1,11 +1,8 @@
 /**
- * The caller's side of the inference worker: starts it (the built `inference-worker.js` next to this
- * module; from sources, the `.ts` file through tsx, as in this repository's tests), sends requests and
- * routes `result` / `error` / `progress` / `chunk` events back to them.
+ * The caller's side of the inference worker, over any transport (Node worker_threads: node-worker.ts; a
+ * browser's Web Worker: browser/web-worker.ts): sends requests and routes `result` / `error` / `progress` /
+ * `chunk` events back to them. No node:* here.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { SmallMindError } from '@smallmind/quantization-tensors';
 import { EngineError, EngineErrorCode } from '../errors.js';
 import type { WireError, WorkerEvent, WorkerRequest } from './protocol.js';
@@ -35,7 +32,7 @@ function fromWire(wire: WireError): Error {
 }
 
 export interface RequestHandlers {
-  readonly onProgress?: (phase: 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) => void;
+  readonly onProgress?: (phase: 'download' | 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) => void;
   readonly onChunk?: (text: string, tokens: readonly number[]) => void;
 }
 
@@ -44,34 +41,35 @@ interface Pending extends RequestHandlers {
   reject(error: Error): void;
 }
 
-function startWorker(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // Running from sources (tests, tsx): load the worker's TypeScript through tsx with this package's tsconfig,
-    // whose paths map @smallmind/* to the sibling packages' sources.
-    const require = createRequire(here);
-    const api = pathToFileURL(require.resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
-    const tsconfig = fileURLToPath(new URL('../../tsconfig.json', here));
-    const entry = new URL('./inference-worker.ts', here).href;
-    const code = `const { register } = await import(${JSON.stringify(api)}); register({ tsconfig: ${JSON.stringify(tsconfig)} }); await import(${JSON.stringify(entry)});`;
-    return new Worker(code, { eval: true });
-  }
-  return new Worker(new URL('./inference-worker.js', here));
+/**
+ * A connection to an inference worker: how messages go out and come back. `ref`/`unref` (Node) let an idle
+ * worker not keep the process alive; a browser has nothing of the kind.
+ */
+export interface WorkerTransport {
+  post(message: WorkerRequest, transfer?: readonly ArrayBuffer[]): void;
+  /** Registers the handlers (called once, right after the transport is made). */
+  listen(handlers: { message(event: WorkerEvent): void; error(message: string): void; exit(code: number): void }): void;
+  ref?(): void;
+  unref?(): void;
+  terminate(): Promise<void>;
 }
 
 export class WorkerClient {
-  private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
 
-  constructor(private readonly onLog: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void) {
-    this.worker = startWorker();
-    this.worker.on('message', (event: WorkerEvent) => this.route(event));
-    this.worker.on('error', (error) => this.fail(new EngineError('WORKER_FAILED', 'worker', `the inference worker failed: ${error.message}`)));
-    this.worker.on('exit', (code) => this.fail(new EngineError('WORKER_FAILED', 'worker', `the inference worker exited (code ${code})`)));
+  constructor(
+    private readonly worker: WorkerTransport,
+    private readonly onLog: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void,
+  ) {
+    this.worker.listen({
+      message: (event) => this.route(event),
+      error: (message) => this.fail(new EngineError('WORKER_FAILED', 'worker', `the inference worker failed: ${message}`)),
+      exit: (code) => this.fail(new EngineError('WORKER_FAILED', 'worker', `the inference worker exited (code ${code})`)),
+    });
     // An idle worker must not keep the caller's process alive.
-    this.worker.unref();
+    this.worker.unref?.();
   }
 
   private route(event: WorkerEvent): void {
@@ -101,7 +99,7 @@ export class WorkerClient {
 
   private settle(id: number): void {
     this.pending.delete(id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0) this.worker.unref?.();
   }
 
   private fail(error: Error): void {
@@ -113,14 +111,14 @@ export class WorkerClient {
   }
 
   /** Sends a request; the promise settles with its result. `started` receives the id (for an abort). */
-  request<T>(body: RequestBody, handlers: RequestHandlers = {}, started?: (id: number) => void): Promise<T> {
+  request<T>(body: RequestBody, handlers: RequestHandlers = {}, started?: (id: number) => void, transfer?: readonly ArrayBuffer[]): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { ...handlers, resolve: resolve as (value: unknown) => void, reject });
       // Work in flight keeps the process alive until it settles.
-      this.worker.ref();
-      this.worker.postMessage({ ...body, id } as WorkerRequest);
+      this.worker.ref?.();
+      this.worker.post({ ...body, id } as WorkerRequest, transfer);
       started?.(id);
     });
   }
@@ -128,7 +126,7 @@ export class WorkerClient {
   /** Asks the worker to stop request `target` (a generation stops within one token). */
   abort(target: number): void {
     if (this.failure !== undefined || !this.pending.has(target)) return;
-    this.worker.postMessage({ type: 'abort', id: this.nextId++, target } satisfies WorkerRequest);
+    this.worker.post({ type: 'abort', id: this.nextId++, target } satisfies WorkerRequest);
   }
 
   async terminate(): Promise<void> {

@@ -1,0 +1,100 @@
+/**
+ * The inference worker's part of opening a model, on any platform: an SMQ byte source onto a fresh kernel
+ * backend, with progress and forwarded log messages. No node:* here (the browser worker uses it as is).
+ */
+import { SmqReader, type ByteSource } from '@smallmind/io-smq';
+import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
+import { SmqModelLoader, type Logger, type Model } from '@smallmind/runtime';
+import type { WorkerLoadOptions, WorkerRuntimeInfo } from './worker/protocol.js';
+
+export interface OpenHooks {
+  /** True once the caller aborted this load (the browser stops a download or import then). */
+  readonly aborted?: () => boolean;
+  readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  /** `import`: bytes copied into the cache; `load`: bytes of weights placed in kernel memory. */
+  readonly progress: (phase: 'download' | 'import' | 'load', done: number, total: number, itemsDone: number, itemsTotal: number) => void;
+}
+
+export interface OpenedModel {
+  /** Browser: the model came from the OPFS cache. */
+  readonly fromCache?: boolean;
+  /** Browser: what the worker runs on. */
+  readonly runtime?: WorkerRuntimeInfo;
+  readonly model: Model;
+  readonly smqPath: string;
+  /** This call imported the GGUF (false: a cache hit, or an SMQ path). */
+  readonly imported: boolean;
+  /** e.g. `wasm-relaxed-simd x2`. */
+  readonly kernels: string;
+  /** Releases the model and its kernel backend (worker threads, kernel memory). */
+  dispose(): Promise<void>;
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** A Logger that forwards messages at or above `level` through `log`. */
+export function forwardingLogger(level: WorkerLoadOptions['logLevel'], log: OpenHooks['log']): Logger {
+  const min = level === 'silent' ? LEVELS.length : LEVELS.indexOf(level);
+  const at = (l: (typeof LEVELS)[number]) => (message: string) => {
+    if (LEVELS.indexOf(l) >= min) log(l, message);
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/**
+ * Loads an SMQ file onto a fresh kernel backend (disposed again if the load fails), reporting progress.
+ * `openSource` is called twice (the directory first, for the progress total; then the load itself); `name`
+ * stands for the file in messages.
+ */
+export async function loadSmq(
+  openSource: () => Promise<ByteSource>,
+  name: string,
+  options: Pick<WorkerLoadOptions, 'threads' | 'kernels' | 'preserveQuantization'>,
+  logger: Logger,
+  hooks: OpenHooks,
+): Promise<{ model: Model; kernels: string; backend: KernelBackend; dispose(): Promise<void> }> {
+  const backend = await createBackend({
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    prefer: options.kernels ?? 'wasm',
+    logger,
+  });
+  try {
+    // The loader prepares every matrix (2-D and up) in file order; the header says how big each is.
+    const reader = await SmqReader.fromSource(await openSource());
+    const matrices = reader.tensors.filter((t) => t.shape.length >= 2).map((t) => t.byteLength);
+    await reader.close();
+    const total = matrices.reduce((sum, n) => sum + n, 0);
+    let done = 0;
+    let count = 0;
+    const step = (): void => {
+      done = Math.min(total, done + (matrices[count++] ?? 0));
+      hooks.progress('load', done, total, count, matrices.length);
+    };
+    const progressBackend: Pick<KernelBackend, 'prepare' | 'allocate'> = {
+      prepare: (tensor) => {
+        const prepared = backend.prepare(tensor);
+        step();
+        return prepared;
+      },
+      // Zero-copy loading: the loader reads each matrix straight into kernel memory.
+      allocate: (type, cols, rows) => {
+        const placed = backend.allocate?.(type, cols, rows);
+        if (placed !== undefined) step();
+        return placed;
+      },
+    };
+    const model = await SmqModelLoader.loadFromSource(await openSource(), name, {
+      logger,
+      backend: progressBackend,
+      ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
+    });
+    const dispose = async (): Promise<void> => {
+      await model.dispose();
+      await backend.dispose();
+    };
+    return { model, kernels: `${backend.name} x${backend.threads}`, backend, dispose };
+  } catch (error) {
+    await backend.dispose();
+    throw error;
+  }
+}
