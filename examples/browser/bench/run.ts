@@ -44,8 +44,7 @@ async function bundle(engines: readonly Engine[]): Promise<void> {
     splitting: true,
     sourcemap: true,
     logLevel: 'warning',
-    // Bundle what a user gets: the packages' built browser exports, not tsconfig.json's source paths (those
-    // are for tsc only).
+    // Bundle what a user gets: the packages' built browser exports, whatever a tsconfig says.
     tsconfigRaw: {},
     nodePaths: [join(wllamaDir, 'node_modules')],
   });

@@ -36,8 +36,7 @@ export function buildOptions() {
     target: 'chrome120',
     sourcemap: true,
     logLevel: 'warning',
-    // Bundle what a user gets: the packages' built browser exports, not tsconfig.json's source paths (those
-    // are for tsc only).
+    // Bundle what a user gets: the packages' built browser exports, whatever a tsconfig says.
     tsconfigRaw: {},
   };
 }
