@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 // The generator of the benchmark models is the engine benchmark's own, so both benchmarks measure the same files.
 import { ensureModel, TINYLLAMA_SHAPE, type ModelMix } from '../../../packages/engine/bench/make-model.js';
+import { workerEntry } from '../scripts/build.mjs';
 import { launchChromium } from '../scripts/chromium.mjs';
 import { startStaticServer } from '../scripts/serve.mjs';
 import type { BenchRequest, BenchResult } from './shared.js';
@@ -35,7 +36,11 @@ function ensureWllama(): void {
 /** Bundles the page runner of each engine into bench/dist/<engine>-run.js. */
 async function bundle(engines: readonly Engine[]): Promise<void> {
   await build({
-    entryPoints: engines.map((engine) => ({ in: join(here, `${engine}-run.ts`), out: `${engine}-run` })),
+    entryPoints: [
+      ...engines.map((engine) => ({ in: join(here, `${engine}-run.ts`), out: `${engine}-run` })),
+      // The engine's inference worker, which smallmind-run.ts starts itself (as the example page does).
+      ...(engines.includes('smallmind') ? [{ in: workerEntry(), out: 'smallmind-worker' }] : []),
+    ],
     outdir: join(here, 'dist'),
     bundle: true,
     format: 'esm',

@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export const distDir = join(root, 'dist');
 
 /** The engine's built browser worker (dist/browser-inference-worker.js), found through its package. */
-function workerEntry() {
+export function workerEntry() {
   const require = createRequire(join(root, 'package.json'));
   let enginePackage;
   try {
