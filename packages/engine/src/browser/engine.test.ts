@@ -35,6 +35,11 @@ function inProcessWorker(root: FakeOpfsDirectory | undefined): WebWorkerLike {
   return {
     postMessage: (message, transfer) => {
       const data = structuredClone(message, { transfer: (transfer ?? []) as ArrayBuffer[] }) as WorkerRequest;
+      // Browsers clone a File as a File; Node 20 makes it a plain Blob. A Blob is immutable: pass it as is.
+      const original = message as WorkerRequest;
+      if (original.type === 'load' && original.options.source?.kind === 'blob' && data.type === 'load') {
+        Object.assign(data, { options: { ...data.options, source: original.options.source } });
+      }
       setImmediate(() => schedule(data));
     },
     addEventListener: (type, listener) => {
@@ -154,7 +159,7 @@ describe('SmallMindEngine (browser entry)', () => {
 
   it('a damaged cache entry is evicted and imported again, with one warning', async () => {
     const root = new FakeOpfsDirectory();
-    const blob = Object.assign(new Blob([gguf]), { name: 'stories.gguf', lastModified: 1234 });
+    const blob = new File([gguf], 'stories.gguf', { lastModified: 1234 });
     const first = new SmallMindEngine({ logger: silentLogger, createWorker: () => inProcessWorker(root) });
     await first.loadModel({ source: blob }).finally(() => first.dispose());
     const dir = root.dirs.get('smallmind')!;
@@ -171,6 +176,33 @@ describe('SmallMindEngine (browser entry)', () => {
       expect((await second.generate(reference.prompt, { maxTokens: 8 })).tokens).toEqual(reference.greedy_tokens.slice(0, 8));
     } finally {
       await second.dispose();
+    }
+  });
+
+  it('cacheMaxBytes evicts the least recently used other entries after an import', async () => {
+    const root = new FakeOpfsDirectory();
+    const load = async (source: Blob, cacheMaxBytes?: number): Promise<void> => {
+      const engine = new SmallMindEngine({ logger: silentLogger, ...(cacheMaxBytes === undefined ? {} : { cacheMaxBytes }), createWorker: () => inProcessWorker(root) });
+      await engine.loadModel({ source }).finally(() => engine.dispose());
+    };
+    await load(new File([gguf], 'one.gguf', { lastModified: 1 }));
+    await load(new File([gguf], 'two.gguf', { lastModified: 2 }));
+    const cache = await OpfsModelCache.open(root);
+    expect((await cache.list()).map((e) => e.name.split('-')[0])).toEqual(['two', 'one']);
+    const each = (await cache.list())[0]!.bytes;
+    await load(new File([gguf], 'three.gguf', { lastModified: 3 }), 2 * each);
+    expect((await cache.list()).map((e) => e.name.split('-')[0])).toEqual(['three', 'two']);
+    expect(() => new SmallMindEngine({ cacheMaxBytes: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', field: 'cacheMaxBytes' }) as Error);
+  });
+
+  it('a plain Blob (no file name) loads without being cached', async () => {
+    const root = new FakeOpfsDirectory();
+    const engine = new SmallMindEngine({ logger: silentLogger, createWorker: () => inProcessWorker(root) });
+    try {
+      expect(await engine.loadModel({ source: new Blob([gguf]) })).toMatchObject({ imported: true, fromCache: false });
+      expect(await (await OpfsModelCache.open(root)).list()).toEqual([]);
+    } finally {
+      await engine.dispose();
     }
   });
 

@@ -19,6 +19,8 @@ export interface BrowserEngineOptions {
   readonly threads?: number;
   /** `opfs` (default where OPFS exists): GGUF imports are kept in the Origin Private File System; `none`: memory only. */
   readonly cache?: 'opfs' | 'none';
+  /** Most bytes the OPFS cache may hold: after each import the least recently used other entries are evicted (default: no cap). */
+  readonly cacheMaxBytes?: number;
   /** Messages the worker forwards (default `info`). */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Where they go (the console by default). */
@@ -104,6 +106,8 @@ export class SmallMindEngine extends EngineCore<BrowserModelInfo> {
     this.threads = threads;
     const cache = options.cache;
     if (cache !== undefined && cache !== 'opfs' && cache !== 'none') throw new EngineError('INVALID_OPTION', 'cache', `cache = ${String(cache)} must be 'opfs' or 'none'`);
+    const cap = options.cacheMaxBytes;
+    if (cap !== undefined && (!Number.isSafeInteger(cap) || cap < 0)) throw new EngineError('INVALID_OPTION', 'cacheMaxBytes', `cacheMaxBytes = ${cap} must be a non-negative integer (bytes)`);
   }
 
   protected override startWorker(): WorkerClient {
@@ -137,6 +141,7 @@ export class SmallMindEngine extends EngineCore<BrowserModelInfo> {
         options: {
           source: wire,
           cache: this.options.cache ?? 'opfs',
+          ...(this.options.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: this.options.cacheMaxBytes }),
           threads: this.threads,
           logLevel: this.options.logLevel ?? 'info',
           ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),

@@ -61,9 +61,20 @@ async function probeUrl(url: string, signal: AbortSignal, env: BrowserOpenEnviro
     throw new EngineError('MODEL_FETCH_FAILED', 'source', `${url}: HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`);
   }
   const size = Number(response.headers.get('content-length') ?? NaN);
-  const version = response.headers.get('etag') ?? response.headers.get('last-modified');
-  if (!response.ok || !Number.isSafeInteger(size) || version === null) return undefined;
+  // Cross-origin, ETag is readable only when the server exposes it; Last-Modified always is. Neither: size alone.
+  const version = response.headers.get('etag') ?? response.headers.get('last-modified') ?? '';
+  if (!response.ok || !Number.isSafeInteger(size) || size <= 0) return undefined;
   return { size, version };
+}
+
+/**
+ * A File by its name, size and date. A plain Blob has no name or date, and hashing gigabytes to key it is not
+ * worth it: its id is empty, which means "not cached" (imported into memory).
+ */
+function blobIdentity(blob: Blob): SourceIdentity {
+  const file = blob as Blob & { name?: unknown; lastModified?: unknown };
+  if (typeof file.name !== 'string' || file.name === '') return { name: 'model', id: '', size: blob.size, version: '' };
+  return { name: file.name, id: `file:${file.name}`, size: blob.size, version: String(file.lastModified ?? '') };
 }
 
 /** What identifies `source` for the cache without reading it, where that is possible (a URL after HEAD, a Blob). */
@@ -72,11 +83,7 @@ async function identify(source: WireModelSource, signal: AbortSignal, env: Brows
     const probed = await probeUrl(source.url, signal, env);
     return probed === undefined ? undefined : { name: lastSegment(source.url), id: source.url, ...probed };
   }
-  if (source.kind === 'blob') {
-    const blob = source.blob as Blob & { name?: string; lastModified?: number };
-    const name = blob.name ?? 'model';
-    return { name, id: `file:${name}`, size: blob.size, version: String(blob.lastModified ?? '') };
-  }
+  if (source.kind === 'blob') return blobIdentity(source.blob);
   return undefined;
 }
 
@@ -98,9 +105,8 @@ async function openSource(source: WireModelSource, signal: AbortSignal, hooks: O
       return { bytes: opened, identity: { name: lastSegment(source.url), id: source.url, size: opened.size, version: opened.version ?? '' } };
     }
     case 'blob': {
-      const blob = source.blob as Blob & { name?: string; lastModified?: number };
-      const name = blob.name ?? 'model';
-      return { bytes: new BlobByteSource(blob, name), identity: { name, id: `file:${name}`, size: blob.size, version: String(blob.lastModified ?? '') } };
+      const identity = blobIdentity(source.blob);
+      return { bytes: new BlobByteSource(source.blob, identity.name), identity };
     }
     case 'bytes':
       return { bytes: new MemoryByteSource(source.bytes), identity: { name: 'model', id: `sha256:${await sha256Hex(source.bytes)}`, size: source.bytes.byteLength, version: '' } };
@@ -134,10 +140,11 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
     if (options.cache !== 'none' && cache === undefined) logger.warn('OPFS is not available here: the model is imported into memory and not cached');
     // A cache hit needs only the source's identity (a HEAD request for a URL): nothing is downloaded or read.
     const known = cache === undefined ? undefined : await identify(wire, signal, env);
-    const knownEntry = cache === undefined || known === undefined ? undefined : await cacheEntryName(known);
+    const knownEntry = cache === undefined || known === undefined || known.id === '' ? undefined : await cacheEntryName(known);
     const hit = cache === undefined || knownEntry === undefined ? undefined : await cache.open(knownEntry);
     const { bytes, identity } = hit !== undefined && known !== undefined ? { bytes: hit, identity: known } : await openSource(wire, signal, hooks, env);
-    const entry = cache === undefined ? undefined : (knownEntry ?? (await cacheEntryName(identity)));
+    const entry = cache === undefined || identity.id === '' ? undefined : (knownEntry ?? (await cacheEntryName(identity)));
+    if (cache !== undefined && entry === undefined) logger.info('a Blob without a file name is not cached (pass a File to cache it); importing into memory');
     const missing = (): Promise<ByteSource> => Promise.reject(new EngineError('CACHE_ENTRY_CORRUPT', 'source', `the OPFS cache entry ${entry} disappeared while loading`));
 
     /** Imports the GGUF in `from` into the cache entry (or memory); returns how to open the SMQ bytes. */
@@ -149,6 +156,9 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
         if (cache !== undefined && entry !== undefined) {
           await importer.importOnto(cache.target(entry, identity), { signal, onProgress });
           logger.info(`imported ${identity.name} into the OPFS cache as ${entry}`);
+          if (options.cacheMaxBytes !== undefined) {
+            for (const evicted of await cache.prune(options.cacheMaxBytes, [entry])) logger.info(`OPFS cache: evicted ${evicted.name} (${evicted.bytes} bytes)`);
+          }
           return async () => (await cache.open(entry)) ?? missing();
         }
         const memory = new MemoryWriteTarget(identity.name);

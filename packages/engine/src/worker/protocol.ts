@@ -23,6 +23,8 @@ export interface WorkerLoadOptions {
   /** Browser: the model itself (GGUF or SMQ), imported into the OPFS cache when `cache` is `opfs`. */
   readonly source?: WireModelSource;
   readonly cache?: 'opfs' | 'none';
+  /** Browser: after an import, evict the least recently used other OPFS entries beyond this many bytes. */
+  readonly cacheMaxBytes?: number;
   readonly preserveQuantization?: boolean;
   readonly threads?: number;
   readonly kernels?: 'wasm' | 'reference';
