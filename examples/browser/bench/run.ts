@@ -92,6 +92,8 @@ async function main(): Promise<void> {
           page.on('console', (message) => {
             if (debug || message.type() === 'error' || message.type() === 'warning') console.error(`  [page] ${message.text()}`);
           });
+          // A renderer crash (out of memory, a wasm thread abort) closes the page; say so instead of "page closed".
+          page.on('crash', () => console.error(`  [page] renderer crashed (${label})`));
           try {
             await page.goto(`${server.url}index.html?engine=${engine}`);
             await page.waitForFunction(() => (window as { benchReady?: boolean }).benchReady === true, undefined, { timeout: 30_000 });
