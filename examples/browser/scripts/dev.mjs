@@ -12,6 +12,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 copyHtml();
 const context = await esbuild.context(buildOptions());
 await context.watch();
-const options = parseServeArgs(['--isolated', '--mount', `/models=${join(root, '..', '..', 'fixtures')}`, ...process.argv.slice(2).filter((a) => a !== '--')], distDir);
+const options = parseServeArgs(['--isolated', '--mount', `/models=${join(root, '..', '..', 'fixtures')}`, ...process.argv.slice(2)], distDir);
 const server = await startStaticServer(options);
 console.log(`rebuilding on change; serving ${distDir} at ${server.url} (COOP/COEP on); models under ${server.url}models/`);

@@ -133,6 +133,8 @@ export function parseServeArgs(argv, defaultRoot) {
       if (v === undefined) throw new Error(`${flag} needs a value`);
       return v;
     };
+    // `pnpm run serve -- --port 9000` passes the `--` through.
+    if (flag === '--') continue;
     if (flag === '--isolated') options.isolated = true;
     else if (flag === '--port') {
       const port = Number(value());

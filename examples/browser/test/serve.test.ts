@@ -57,7 +57,7 @@ describe('startStaticServer', () => {
 
 describe('parseServeArgs', () => {
   it('reads the flags and names a bad one', () => {
-    expect(parseServeArgs(['--isolated', '--port', '0', '--mount', '/m=/tmp'], '/root')).toMatchObject({ root: '/root', isolated: true, port: 0, mounts: { '/m': '/tmp' } });
+    expect(parseServeArgs(['--isolated', '--', '--port', '0', '--mount', '/m=/tmp'], '/root')).toMatchObject({ root: '/root', isolated: true, port: 0, mounts: { '/m': '/tmp' } });
     expect(() => parseServeArgs(['--port', '70000'], '/r')).toThrow('--port must be 0-65535, got 70000');
     expect(() => parseServeArgs(['--mount', 'nope'], '/r')).toThrow('--mount expects /prefix=folder, got nope');
     expect(() => parseServeArgs(['--bogus'], '/r')).toThrow('unknown flag --bogus');
