@@ -1,0 +1,60 @@
+// The SmallMind side of the benchmark, run in the page: `@smallmind/engine/browser` with its inference worker
+// bundled next to this file, loading the same GGUF from the same server as wllama (cache 'none': the load is
+// download + import + load every time, as wllama's is download + load).
+import { SmallMindEngine } from '@smallmind/engine/browser';
+import { benchText, type BenchRequest, type BenchResult } from './shared.js';
+
+/**
+ * As on the wllama side: never the byte-fallback pieces (tokens 3-258), nor end-of-sequence (2), so that both
+ * engines generate all 64 tokens of the same kind.
+ */
+const BANNED: Record<number, number> = Object.fromEntries([2, ...Array.from({ length: 256 }, (_, b) => 3 + b)].map((t) => [t, -Infinity]));
+
+export async function runBench(request: BenchRequest): Promise<BenchResult> {
+  const engine = new SmallMindEngine({
+    threads: request.threads,
+    cache: 'none',
+    logLevel: request.debug === true ? 'debug' : 'warn',
+    createWorker: () => new Worker(new URL('./smallmind-worker.js', import.meta.url), { type: 'module' }),
+  });
+  try {
+    const t0 = performance.now();
+    await engine.loadModel({ source: request.modelUrl, contextLength: 512 });
+    const loadMs = performance.now() - t0;
+    const session = await engine.createSession();
+    const complete = async (prompt: string, maxTokens: number) => {
+      // A fresh start each time: no reuse of the previous prompt's KV cache.
+      await session.reset();
+      const result = await session.generate(prompt, { maxTokens, temperature: 0, logitBias: BANNED, prefillChunk: request.prefillTokens });
+      return result.timings;
+    };
+    await complete(benchText(16), 4); // warm-up
+    let prefill = 0;
+    let decode = 0;
+    let generated = 0;
+    let promptCounted = 0;
+    for (let pass = 0; pass < request.repeat; pass++) {
+      const p = await complete(benchText(request.prefillTokens), 1);
+      prefill = Math.max(prefill, (p.promptEvaluated / p.promptMs) * 1000);
+      promptCounted = p.promptEvaluated;
+      const d = await complete(benchText(request.decodePromptTokens), request.decodeTokens);
+      decode = Math.max(decode, d.tokensPerSecond);
+      generated = d.generatedTokens;
+    }
+    const r = engine.runtime;
+    return {
+      engine: `SmallMind ${r.backend}`,
+      mix: request.mix,
+      threadsRequested: request.threads,
+      threadsUsed: r.threads,
+      loadMs,
+      prefillTokensPerSecond: prefill,
+      prefillTokensCounted: promptCounted,
+      decodeTokensPerSecond: decode,
+      decodeTokensGenerated: generated,
+      detail: `crossOriginIsolated ${r.crossOriginIsolated}, cache ${r.cache}`,
+    };
+  } finally {
+    await engine.dispose();
+  }
+}
