@@ -28,9 +28,10 @@ export interface KvRows {
  * F16 halves the memory; reads then decode the visible rows into float scratch.
  *
  * An F32 cache given a kernel store (`createStore`, from the kernel backend) keeps its rows in kernel memory
- * instead, position-major: position t's key row for layer l at store float (t * layerCount + l) * 2 * rowWidth,
- * its value row right after. Growing is then just growing the memory (no rows move), and `kernelRows` hands
- * the attention kernel the rows where they are.
+ * instead, each layer's keys and values in a region of `maxPositions` rows (layer l's keys at store float
+ * 2 * l * maxPositions * rowWidth, its values right after): rows stay where they are when the cache grows
+ * (the memory grows; pages never written cost no RAM), every layer's rows are contiguous for the kernel,
+ * and `kernelRows` hands the attention kernel the rows where they are.
  */
 export class KvCache {
   private keys: Array<Float32Array | Uint16Array> = [];
@@ -48,12 +49,12 @@ export class KvCache {
     /** Kernel memory for an F32 cache (undefined from the factory: JS arrays). */
     private readonly createStore?: (maxFloats: number) => KvStore | undefined,
   ) {
-    if (type === 'f32') this.store = createStore?.(maxPositions * this.storeStride);
+    if (type === 'f32') this.store = createStore?.(2 * layerCount * maxPositions * rowWidth);
   }
 
-  /** Floats between a layer's consecutive rows in the kernel store. */
-  private get storeStride(): number {
-    return 2 * this.layerCount * this.rowWidth;
+  /** Store floats in use once `positions` rows are reserved (up to the last layer's value row positions - 1). */
+  private storeFloats(positions: number): number {
+    return ((2 * this.layerCount - 1) * this.maxPositions + positions) * this.rowWidth;
   }
 
   /**
@@ -63,8 +64,8 @@ export class KvCache {
   kernelRows(layer: number): { store: KvStore; keyOffset: number; valueOffset: number; rowStride: number } | undefined {
     const store = this.store;
     if (store === undefined) return undefined;
-    const keyOffset = layer * 2 * this.rowWidth;
-    return { store, keyOffset, valueOffset: keyOffset + this.rowWidth, rowStride: this.storeStride };
+    const keyOffset = 2 * layer * this.maxPositions * this.rowWidth;
+    return { store, keyOffset, valueOffset: keyOffset + this.maxPositions * this.rowWidth, rowStride: this.rowWidth };
   }
 
   /** Bytes one position costs across all layers (keys and values). */
@@ -82,7 +83,7 @@ export class KvCache {
     if (positions <= this.capacity) return;
     const capacity = Math.min(this.maxPositions, Math.max(positions, this.capacity * 2, 64));
     if (this.store !== undefined) {
-      this.store.reserve(capacity * this.storeStride);
+      this.store.reserve(this.storeFloats(capacity));
       this.capacity = capacity;
       return;
     }
@@ -106,13 +107,11 @@ export class KvCache {
   /** Stores `rows` rows of keys and values (row-major, `rowWidth` each) at positions from `position`. */
   write(layer: number, position: number, rows: number, keys: Float32Array, values: Float32Array): void {
     const width = this.rowWidth;
-    if (this.store !== undefined) {
-      const data = this.store.data();
-      const stride = this.storeStride;
-      for (let r = 0, at = (position * this.layerCount + layer) * 2 * width; r < rows; r++, at += stride) {
-        data.set(keys.subarray(r * width, (r + 1) * width), at);
-        data.set(values.subarray(r * width, (r + 1) * width), at + width);
-      }
+    const kernel = this.kernelRows(layer);
+    if (kernel !== undefined) {
+      const data = kernel.store.data();
+      data.set(keys.subarray(0, rows * width), kernel.keyOffset + position * width);
+      data.set(values.subarray(0, rows * width), kernel.valueOffset + position * width);
       return;
     }
     const k = this.keys[layer]!;
@@ -132,25 +131,20 @@ export class KvCache {
 
   /** Rows [first, end) of one layer as floats (F32: the storage itself; F16: decoded into scratch). */
   read(layer: number, first: number, end: number): KvRows {
+    const kernel = this.kernelRows(layer);
+    if (kernel !== undefined) {
+      const data = kernel.store.data();
+      return { keys: data.subarray(kernel.keyOffset), values: data.subarray(kernel.valueOffset), firstRow: 0 };
+    }
+    const k = this.keys[layer]!;
+    const v = this.values[layer]!;
+    if (k instanceof Float32Array && v instanceof Float32Array) return { keys: k, values: v, firstRow: 0 };
     const width = this.rowWidth;
     const count = (end - first) * width;
     if (this.scratchK.length < count) {
       this.scratchK = new Float32Array(Math.max(count, 2 * this.scratchK.length));
       this.scratchV = new Float32Array(this.scratchK.length);
     }
-    const kernel = this.kernelRows(layer);
-    if (kernel !== undefined) {
-      const data = kernel.store.data();
-      for (let t = first; t < end; t++) {
-        const at = t * kernel.rowStride;
-        this.scratchK.set(data.subarray(kernel.keyOffset + at, kernel.keyOffset + at + width), (t - first) * width);
-        this.scratchV.set(data.subarray(kernel.valueOffset + at, kernel.valueOffset + at + width), (t - first) * width);
-      }
-      return { keys: this.scratchK, values: this.scratchV, firstRow: first };
-    }
-    const k = this.keys[layer]!;
-    const v = this.values[layer]!;
-    if (k instanceof Float32Array && v instanceof Float32Array) return { keys: k, values: v, firstRow: 0 };
     const table = halfToFloat();
     const base = first * width;
     const sk = this.scratchK;
@@ -167,10 +161,6 @@ export class KvCache {
     const next = new KvCache(this.type, this.layerCount, this.rowWidth, this.maxPositions, this.createStore);
     if (positions > 0) {
       next.reserve(positions, 0);
-      if (this.store !== undefined && next.store !== undefined) {
-        next.store.data().set(this.store.data().subarray(0, positions * this.storeStride));
-        return next;
-      }
       if (this.store !== undefined || next.store !== undefined) {
         for (let layer = 0; layer < this.layerCount; layer++) {
           const rows = this.read(layer, 0, positions);
