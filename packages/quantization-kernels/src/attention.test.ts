@@ -32,7 +32,10 @@ function exactAttention(q: Float32Array, data: Float32Array, keyOffset: number, 
     const weights = scores.map((s) => Math.exp(s - max));
     const sum = weights.reduce((a, b) => a + b, 0);
     for (let t = first; t < end; t++) {
-      for (let d = 0; d < shape.headDim; d++) out[h * shape.headDim + d] += (weights[t - first]! / sum) * data[valueOffset + t * rowStride + g * shape.headDim + d]!;
+      for (let d = 0; d < shape.headDim; d++) {
+        const i = h * shape.headDim + d;
+        out[i] = out[i]! + (weights[t - first]! / sum) * data[valueOffset + t * rowStride + g * shape.headDim + d]!;
+      }
     }
   }
   return out;
