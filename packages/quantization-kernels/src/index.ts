@@ -1,7 +1,7 @@
 export { createBackend } from './create-backend.js';
 export type { BackendOptions } from './create-backend.js';
 export { ReferenceBackend } from './backend.js';
-export type { BackendName, KernelBackend } from './backend.js';
+export type { BackendName, KernelBackend, KvStore, KvStoreShape } from './backend.js';
 export { KernelError } from './errors.js';
 export type { KernelErrorCode, KernelErrorDetails } from './errors.js';
 export type { KernelLogger } from './logger.js';

@@ -1,11 +1,11 @@
 import { blockFormat, ggmlTypeInfo, type GgmlTypeId, type IWeightTensor } from '@smallmind/quantization-tensors';
-import type { KernelBackend } from './backend.js';
+import type { KernelBackend, KvStore, KvStoreShape } from './backend.js';
 import { KernelError } from './errors.js';
 import { KERNEL_FORMATS, activationRowBytes, decodedRowBytes, kernelFormat, packedActivationBytes, type KernelFormat } from './kernel-formats.js';
 import type { KernelLogger } from './logger.js';
-import { MemoryShard } from './memory-shard.js';
+import { MAX_SHARD_BYTES, MemoryShard } from './memory-shard.js';
 import { MAX_JOBS, type KernelJob, type ThreadPool } from './thread-pool.js';
-import type { CompiledKernels, KernelFunction, WasmVariant } from './wasm-module.js';
+import { instantiateKernels, type CompiledKernels, type KernelExports, type KernelFunction, type WasmVariant } from './wasm-module.js';
 
 export interface WasmBackendSettings {
   readonly kernels: CompiledKernels;
@@ -73,6 +73,20 @@ export class WasmBackend implements KernelBackend {
     }
     const { shard, ptr } = this.place(byteLength);
     return new WasmWeightTensor(this, shard, ptr, found.format, found.index, rows, cols, rowBytes);
+  }
+
+  createKvStore(shape: KvStoreShape): WasmKvStore | undefined {
+    this.checkAlive();
+    const { headCount, headCountKv, headDim, maxPositions, maxFloats } = shape;
+    const positive = (value: number): boolean => Number.isSafeInteger(value) && value > 0;
+    if (![headCount, headCountKv, headDim, maxPositions, maxFloats].every(positive) || headCount % headCountKv !== 0) {
+      throw new KernelError('BAD_ARGUMENT', `KV store shape ${JSON.stringify(shape)}: every field must be a positive integer and headCount a multiple of headCountKv`, { field: 'shape' });
+    }
+    const layout = kvStoreLayout(shape, 0);
+    if (layout.dataBase + maxFloats * 4 + 16 > MAX_SHARD_BYTES) {
+      return this.fallbackNote(`a KV cache of ${maxFloats * 4} bytes does not fit one wasm32 memory; attention runs in TypeScript`);
+    }
+    return new WasmKvStore(this.settings.kernels.module, shape);
   }
 
   async dispose(): Promise<void> {
@@ -229,6 +243,11 @@ export class WasmBackend implements KernelBackend {
     return undefined;
   }
 
+  private fallbackNote(message: string): undefined {
+    this.settings.logger.info?.(message);
+    return undefined;
+  }
+
   private checkAlive(): void {
     if (this.disposed) throw new KernelError('BACKEND_DISPOSED', 'the kernel backend was disposed');
   }
@@ -287,4 +306,104 @@ export class WasmWeightTensor implements IWeightTensor {
 
 function requireLength(field: string, have: number, need: number, valid: boolean): void {
   if (!valid || have < need) throw new KernelError('BAD_ARGUMENT', `${field} has ${have} elements, needs ${need}`, { field });
+}
+
+const PAGE = 65536;
+
+/** Byte layout of a KV store's memory above the module's static data: query, output, kernel scratch, data. */
+function kvStoreLayout(shape: KvStoreShape, heapBase: number): { query: number; output: number; scratch: number; dataBase: number } {
+  const rowBytes = align16(shape.headCount * shape.headDim * 4);
+  const query = Math.ceil(Math.max(heapBase, 1024) / 64) * 64;
+  const output = query + rowBytes;
+  const scratch = output + rowBytes;
+  // attend_f32's scratch: four heads' scores, queries and value sums (assembly/attention.ts).
+  const dataBase = scratch + 4 * align16(shape.maxPositions * 4) + 8 * shape.headDim * 8 + 64;
+  return { query, output, scratch, dataBase: Math.ceil(dataBase / 64) * 64 };
+}
+
+/**
+ * A session's KV floats in a WebAssembly memory of its own (grown as the cache fills, dropped with the
+ * store), with its own kernel instance running attend_f32 on the calling thread.
+ */
+export class WasmKvStore implements KvStore {
+  private readonly memory: WebAssembly.Memory;
+  private readonly exports: KernelExports;
+  private readonly layout: { query: number; output: number; scratch: number; dataBase: number };
+  private reserved = 0;
+  private views: { buffer: ArrayBuffer; data: Float32Array; query: Float32Array; output: Float32Array } | undefined;
+  private readonly attendF32: (...args: number[]) => void;
+
+  constructor(module: WebAssembly.Module, readonly shape: KvStoreShape) {
+    const maximum = Math.ceil(Math.min(MAX_SHARD_BYTES, kvStoreLayout(shape, 0).dataBase + 1024 * 1024 + shape.maxFloats * 4 + 16) / PAGE);
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum, shared: true });
+    this.exports = instantiateKernels(module, this.memory);
+    this.layout = kvStoreLayout(shape, this.exports.heap_base());
+    this.attendF32 = this.exports['attend_f32'] as (...args: number[]) => void;
+    this.grow(this.layout.dataBase + 16);
+  }
+
+  data(): Float32Array {
+    return this.current().data;
+  }
+
+  query(): Float32Array {
+    return this.current().query;
+  }
+
+  output(): Float32Array {
+    return this.current().output;
+  }
+
+  reserve(floats: number): void {
+    if (!Number.isSafeInteger(floats) || floats < 0 || floats > this.shape.maxFloats) {
+      throw new KernelError('BAD_ARGUMENT', `KV store reserve of ${floats} floats is outside 0..${this.shape.maxFloats}`, { field: 'floats' });
+    }
+    if (floats <= this.reserved) return;
+    // 16 bytes of slack: the kernel loads 16 bytes at a time.
+    this.grow(this.layout.dataBase + floats * 4 + 16);
+    this.reserved = floats;
+    this.views = undefined;
+  }
+
+  attend(keyOffset: number, valueOffset: number, rowStride: number, first: number, end: number, scale: number, softcap: number | undefined): void {
+    const { headCount, headCountKv, headDim, maxPositions } = this.shape;
+    const kvWidth = headCountKv * headDim;
+    const lastRow = (end - 1) * rowStride;
+    const valid = Number.isInteger(first) && Number.isInteger(end) && first >= 0 && end > first && end <= maxPositions &&
+      Number.isInteger(rowStride) && rowStride >= 0 && Number.isInteger(keyOffset) && keyOffset >= 0 && Number.isInteger(valueOffset) && valueOffset >= 0 &&
+      keyOffset + lastRow + kvWidth <= this.reserved && valueOffset + lastRow + kvWidth <= this.reserved;
+    if (!valid) {
+      throw new KernelError('BAD_ARGUMENT', `attention over rows [${first}, ${end}) at key ${keyOffset} / value ${valueOffset}, stride ${rowStride}, is outside the ${this.reserved} reserved floats`, { field: 'rows' });
+    }
+    const base = this.layout.dataBase;
+    this.attendF32(
+      this.layout.query, base + keyOffset * 4, base + valueOffset * 4, rowStride * 4, first, end,
+      headCount, headCountKv, headDim, scale, softcap ?? 0, this.layout.output, this.layout.scratch, 0, headCount,
+    );
+  }
+
+  private current(): { buffer: ArrayBuffer; data: Float32Array; query: Float32Array; output: Float32Array } {
+    const buffer = this.memory.buffer;
+    if (this.views === undefined || this.views.buffer !== buffer) {
+      const width = this.shape.headCount * this.shape.headDim;
+      this.views = {
+        buffer,
+        data: new Float32Array(buffer, this.layout.dataBase, this.reserved),
+        query: new Float32Array(buffer, this.layout.query, width),
+        output: new Float32Array(buffer, this.layout.output, width),
+      };
+    }
+    return this.views;
+  }
+
+  private grow(bytes: number): void {
+    const needed = Math.ceil(bytes / PAGE);
+    const pages = this.memory.buffer.byteLength / PAGE;
+    if (needed <= pages) return;
+    try {
+      this.memory.grow(needed - pages);
+    } catch (error) {
+      throw new KernelError('OUT_OF_MEMORY', `could not grow a KV store to ${needed * PAGE} bytes: ${(error as Error).message}`);
+    }
+  }
 }

@@ -1,5 +1,5 @@
 import { SmqReader, type ByteSource } from '@smallmind/io-smq';
-import { createBackend } from '@smallmind/quantization-kernels';
+import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
 import { GgmlType, createWeightTensor, ggmlTypeInfo, shapeToRowsCols, type GgmlTypeId, type IWeightTensor } from '@smallmind/quantization-tensors';
 import { ModelLoadError } from './errors.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -20,6 +20,8 @@ export interface WeightBackend {
    * loader fills straight from the file (one copy, page cache -> kernel memory). undefined: use `prepare`.
    */
   allocate?(type: GgmlTypeId, cols: number, rows: number): IWeightTensor | undefined;
+  /** Kernel memory and an attention kernel for a session's KV cache (see KernelBackend.createKvStore). */
+  createKvStore?: NonNullable<KernelBackend['createKvStore']>;
   /** Releases what the backend holds (worker threads, kernel memory); called by `Model.dispose` for a backend the loader created. */
   dispose?(): Promise<void>;
 }
@@ -134,7 +136,7 @@ export class SmqModelLoader {
       }
 
       const owned = ownBackend;
-      const model = Model.create({ metadata, tensors, tokenizer, source: path, onDispose: async () => owned?.dispose?.() });
+      const model = Model.create({ metadata, tensors, tokenizer, source: path, kernels: backend, onDispose: async () => owned?.dispose?.() });
       const typeSummary = summarizeTypes(entries);
       logger.info(
         `Loaded ${tensors.size}/${entries.length} parameters (${quantizedCount} quantized, ${floatCount} FP32) from ${path}: ` +

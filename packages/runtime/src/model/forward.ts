@@ -241,10 +241,26 @@ export class Forward {
     this.kv.write(layer, this.position, this.n, k.data, v.data);
     const window = this.config.layers[layer]?.slidingWindow;
     const firstVisible = (position: number): number => (window === undefined ? 0 : Math.max(0, position - window + 1));
+    const bidirectional = this.config.bidirectional === true;
+    const kernel = this.kv.kernelRows(layer);
+    if (kernel !== undefined) {
+      // The rows stay where they are in kernel memory; only the query row goes in and the output row comes out.
+      const { store } = kernel;
+      const out = this.alloc(headCount * headDim, q.n);
+      const width = headCount * headDim;
+      for (let i = 0; i < q.n; i++) {
+        const position = this.position + i;
+        store.query().set(q.data.subarray(i * q.width, i * q.width + width));
+        const first = bidirectional ? 0 : firstVisible(position);
+        const end = bidirectional ? this.position + this.n : position + 1;
+        store.attend(kernel.keyOffset, kernel.valueOffset, kernel.rowStride, first, end, scale, this.config.attentionSoftcap);
+        out.data.set(store.output(), i * out.width);
+      }
+      return out;
+    }
     const rows = this.kv.read(layer, firstVisible(this.position), this.position + this.n);
     const out = this.alloc(headCount * headDim, q.n);
     const params = { scale, softcap: this.config.attentionSoftcap };
-    const bidirectional = this.config.bidirectional === true;
     for (let i = 0; i < q.n; i++) {
       const position = this.position + i;
       const first = bidirectional ? 0 : firstVisible(position) - rows.firstRow;

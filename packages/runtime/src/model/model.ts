@@ -1,4 +1,5 @@
 import type { ModelMetadata } from '@smallmind/io-smq';
+import type { KernelBackend } from '@smallmind/quantization-kernels';
 import type { IWeightTensor } from '@smallmind/quantization-tensors';
 import { architectureOf, type AnyArchitecture } from '../architectures/index.js';
 import { ContextOverflowError, InvalidInputError, ModelLoadError, SessionError } from '../errors.js';
@@ -19,6 +20,8 @@ export interface CreateModelOptions {
   readonly source?: string;
   /** Called once by `dispose()` (e.g. to stop the kernel backend that holds the weights). */
   readonly onDispose?: () => Promise<void>;
+  /** The kernel backend: sessions keep an F32 KV cache in its memory and attend with its kernel. */
+  readonly kernels?: Pick<KernelBackend, 'createKvStore'>;
 }
 
 /** Pooling types `embed` computes (rank needs a classifier head, none gives no single vector). */
@@ -66,6 +69,9 @@ export class Model {
   /** RoPE frequency factors by spec (Llama 3's rope_freqs), shared by every session. */
   readonly ropeFactors: ReadonlyMap<RopeSpec, Float32Array>;
 
+  /** Where sessions get kernel memory for their KV cache (undefined: JS arrays, attention in TS). */
+  readonly kernels: Pick<KernelBackend, 'createKvStore'> | undefined;
+
   private disposed = false;
   private readonly onDispose: (() => Promise<void>) | undefined;
 
@@ -80,6 +86,7 @@ export class Model {
     this.weights = weights;
     this.ropeFactors = ropeFactors;
     this.onDispose = options.onDispose;
+    this.kernels = options.kernels;
     let bytes = 0;
     for (const value of options.tensors.values()) bytes += value instanceof Float32Array ? value.byteLength : (value as IWeightTensor).byteLength;
     this.weightBytes = bytes;

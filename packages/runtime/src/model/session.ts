@@ -66,7 +66,9 @@ export class Session {
     if (kvType !== 'f32' && kvType !== 'f16') throw new InvalidInputError('INVALID_OPTION', 'kvType', `kvType must be 'f32' or 'f16', got ${String(kvType)}`);
     this.kvType = kvType;
     this.maxBatchSize = positiveInteger('maxBatchSize', options.maxBatchSize ?? 512);
-    this.kv = new KvCache(kvType, config.blockCount, config.headCountKv * config.headDim, contextSize);
+    const createKvStore = model.kernels?.createKvStore?.bind(model.kernels);
+    const { headCount, headCountKv, headDim } = config;
+    this.kv = new KvCache(kvType, config.blockCount, headCountKv * headDim, contextSize, createKvStore === undefined ? undefined : (maxFloats) => createKvStore({ headCount, headCountKv, headDim, maxPositions: contextSize, maxFloats }));
     this.forward = new Forward(config, this.kv, model.ropeFactors);
   }
 
