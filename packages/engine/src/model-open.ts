@@ -70,7 +70,7 @@ export async function loadSmq(
       done = Math.min(total, done + (matrices[count++] ?? 0));
       hooks.progress('load', done, total, count, matrices.length);
     };
-    const progressBackend: Pick<KernelBackend, 'prepare' | 'allocate'> = {
+    const progressBackend: Pick<KernelBackend, 'prepare' | 'allocate' | 'createKvStore'> = {
       prepare: (tensor) => {
         const prepared = backend.prepare(tensor);
         step();
@@ -82,6 +82,8 @@ export async function loadSmq(
         if (placed !== undefined) step();
         return placed;
       },
+      // Sessions keep their KV cache in kernel memory and run attention in WebAssembly.
+      createKvStore: (shape) => backend.createKvStore?.(shape),
     };
     const model = await SmqModelLoader.loadFromSource(await openSource(), name, {
       logger,

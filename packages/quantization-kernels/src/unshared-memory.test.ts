@@ -65,4 +65,30 @@ describe('kernels without shared memory', () => {
       await backend.dispose();
     }
   });
+
+  it("with no SharedArrayBuffer, the backend's KV store runs attention over an ordinary memory that grows", async () => {
+    vi.stubGlobal('SharedArrayBuffer', undefined);
+    const backend = await createBackend({ threads: 1, warmUpRounds: 1, logger: { warn: () => {} } });
+    try {
+      const shape = { headCount: 4, headCountKv: 1, headDim: 32, maxPositions: 4096 };
+      const rowStride = 2 * shape.headDim;
+      const store = backend.createKvStore?.({ ...shape, maxFloats: shape.maxPositions * rowStride });
+      expect(store).toBeDefined();
+      // A single key: attention returns its value row for every head, whatever the scores.
+      store!.reserve(rowStride);
+      const row = randomFloats(rowStride, 3);
+      store!.data().set(row);
+      store!.query().set(randomFloats(shape.headCount * shape.headDim, 4));
+      store!.attend(0, shape.headDim, rowStride, 0, 1, 0.125, undefined);
+      const value = row.subarray(shape.headDim);
+      for (let h = 0; h < shape.headCount; h++) expect(store!.output().subarray(h * shape.headDim, (h + 1) * shape.headDim)).toEqual(value);
+      // Growing replaces an ordinary memory's buffer: the views must follow it.
+      store!.reserve(shape.maxPositions * rowStride);
+      store!.data().set(row, (shape.maxPositions - 1) * rowStride);
+      store!.attend(0, shape.headDim, rowStride, shape.maxPositions - 1, shape.maxPositions, 0.125, undefined);
+      expect(store!.output().subarray(0, shape.headDim)).toEqual(value);
+    } finally {
+      await backend.dispose();
+    }
+  });
 });

@@ -5,7 +5,7 @@ import { KERNEL_FORMATS, activationRowBytes, decodedRowBytes, kernelFormat, pack
 import type { KernelLogger } from './logger.js';
 import { MAX_SHARD_BYTES, MemoryShard } from './memory-shard.js';
 import { MAX_JOBS, type KernelJob, type ThreadPool } from './thread-pool.js';
-import { instantiateKernels, type CompiledKernels, type KernelExports, type KernelFunction, type WasmVariant } from './wasm-module.js';
+import { instantiateKernels, memoryFor, type CompiledKernels, type KernelExports, type KernelFunction, type WasmVariant } from './wasm-module.js';
 
 export interface WasmBackendSettings {
   readonly kernels: CompiledKernels;
@@ -335,7 +335,8 @@ export class WasmKvStore implements KvStore {
 
   constructor(module: WebAssembly.Module, readonly shape: KvStoreShape) {
     const maximum = Math.ceil(Math.min(MAX_SHARD_BYTES, kvStoreLayout(shape, 0).dataBase + 1024 * 1024 + shape.maxFloats * 4 + 16) / PAGE);
-    this.memory = new WebAssembly.Memory({ initial: 1, maximum, shared: true });
+    // Shared or not as the module was compiled (a page without cross-origin isolation has no shared memory).
+    this.memory = memoryFor(module, 1, maximum);
     this.exports = instantiateKernels(module, this.memory);
     this.layout = kvStoreLayout(shape, this.exports.heap_base());
     this.attendF32 = this.exports['attend_f32'] as (...args: number[]) => void;
