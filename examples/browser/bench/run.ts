@@ -64,6 +64,8 @@ async function main(): Promise<void> {
   for (const engine of engines) if (!ENGINES.includes(engine)) throw new Error(`BENCH_ENGINES: unknown engine ${engine} (known: ${ENGINES.join(', ')})`);
   const repeat = Number(process.env.BENCH_REPEAT ?? 2);
   const debug = process.env.BENCH_DEBUG === '1';
+  // SmallMind's OPFS first/second load, once per model (at the first thread count): load does not use the threads.
+  const opfs = process.env.BENCH_OPFS !== '0';
   const cacheDir = join(tmpdir(), 'smallmind-bench');
   mkdirSync(cacheDir, { recursive: true });
   const free = statfsSync(cacheDir).bavail * statfsSync(cacheDir).bsize;
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
               repeat,
               vocab: TINYLLAMA_SHAPE.vocab,
               debug,
+              opfs: opfs && engine === 'smallmind' && threads === threadCounts[0],
             };
             const result = await page.evaluate(
               (r) => (window as unknown as { runBench: (r: BenchRequest) => Promise<BenchResult> }).runBench(r),
@@ -151,6 +154,16 @@ async function main(): Promise<void> {
       console.log(
         `| ${r.mix} | ${r.threadsRequested} | ${ratio(r.prefillTokensPerSecond, peer?.prefillTokensPerSecond)} | ${ratio(r.decodeTokensPerSecond, peer?.decodeTokensPerSecond)} | ${ratio(peer?.loadMs, r.loadMs)} |`,
       );
+    }
+  }
+  const cached = results.filter((r) => r.opfsFirstLoadMs !== undefined && r.opfsSecondLoadMs !== undefined);
+  if (cached.length > 0) {
+    console.log('');
+    console.log('| model | SmallMind load, cache none s | OPFS first load s (download + import + load) | OPFS second load s (from OPFS) | first / second |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const r of cached) {
+      const s = (ms: number): string => (ms / 1000).toFixed(1);
+      console.log(`| ${r.mix} | ${s(r.loadMs)} | ${s(r.opfsFirstLoadMs!)} | ${s(r.opfsSecondLoadMs!)} | ${(r.opfsFirstLoadMs! / r.opfsSecondLoadMs!).toFixed(2)} |`);
     }
   }
   if (failures.length > 0) process.exitCode = 1;

@@ -15,6 +15,11 @@ export interface BenchRequest {
   readonly vocab: number;
   /** Engine logs on the console (the driver prints them). */
   readonly debug?: boolean;
+  /**
+   * SmallMind only: also load through an emptied OPFS cache twice (first: download + import into OPFS + load;
+   * second: load from OPFS, no download or import).
+   */
+  readonly opfs?: boolean;
 }
 
 export interface BenchResult {
@@ -31,6 +36,9 @@ export interface BenchResult {
   readonly decodeTokensPerSecond: number;
   readonly decodeTokensGenerated: number;
   readonly detail: string;
+  /** With `opfs`: the first load through an emptied OPFS cache and the second one, from it. */
+  readonly opfsFirstLoadMs?: number;
+  readonly opfsSecondLoadMs?: number;
 }
 
 /**
