@@ -138,4 +138,15 @@ describe('the browser build CRC-32', () => {
     const chained = crc32Slicing(data.subarray(1000), crc32Slicing(data.subarray(0, 1000)));
     expect(chained).toBe(native(data));
   });
+
+  it('equals zlib.crc32 at every start alignment and length around the 16-byte steps', () => {
+    const native = (zlib as unknown as { crc32(d: Uint8Array, v?: number): number }).crc32;
+    const bytes = Uint8Array.from({ length: 300 }, (_, i) => (i * 151 + 7) & 0xff);
+    for (let start = 0; start < 8; start++) {
+      for (const length of [15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 200]) {
+        const slice = bytes.subarray(start, start + length);
+        expect(crc32Slicing(slice), `start ${start}, length ${length}`).toBe(native(slice));
+      }
+    }
+  });
 });
