@@ -71,14 +71,15 @@ describe('SmallMindEngine', () => {
     }
   });
 
-  it('reports load progress matrix by matrix, ending at the total of the file\'s matrices', async () => {
+  it('reports load progress tensor by tensor, ending at the total of the file\'s tensors', async () => {
     const engine = new SmallMindEngine({ cacheDir, logger: silentLogger });
     try {
       const progress: LoadProgress[] = [];
       const info = await engine.loadModel({ path: storiesGguf, onLoadProgress: (p) => progress.push(p) });
       const reader = await SmqReader.open(info.smqPath);
-      const matrices = reader.tensors.filter((t) => t.shape.length >= 2);
+      const matrices = reader.tensors; // every tensor counts: matrices and norm vectors alike
       await reader.close();
+      expect(matrices.some((t) => t.shape.length === 1)).toBe(true);
       expect(progress).toHaveLength(matrices.length);
       expect(progress.map((p) => p.tensorsDone)).toEqual(matrices.map((_, i) => i + 1));
       expect(progress.every((p, i) => i === 0 || p.bytesDone > progress[i - 1]!.bytesDone)).toBe(true);

@@ -32,9 +32,9 @@ export interface SmallMindEngineOptions {
   readonly cacheMaxBytes?: number;
 }
 
-/** Progress of reading an SMQ file's weights into the kernels' memory. */
+/** Progress of reading an SMQ file's tensors into memory (matrices into the kernels' memory). */
 export interface LoadProgress {
-  /** Bytes of matrix weights loaded so far. */
+  /** Bytes of tensor data (every tensor of the SMQ file) placed so far. */
   readonly bytesDone: number;
   readonly bytesTotal: number;
   readonly tensorsDone: number;
@@ -50,7 +50,7 @@ export interface LoadModelOptions {
   readonly contextLength?: number;
   /** Progress of a GGUF -> SMQ import (only called when an import actually runs). */
   readonly onImportProgress?: (progress: Pick<GgufImportProgress, 'bytesDone' | 'bytesTotal' | 'tensorsDone' | 'tensorsTotal'>) => void;
-  /** Progress of reading the weights, after each matrix. */
+  /** Progress of reading the weights, after each tensor (in the order they are read). */
   readonly onLoadProgress?: (progress: LoadProgress) => void;
 }
 

@@ -2,7 +2,7 @@
  * The inference worker's part of opening a model, on any platform: an SMQ byte source onto a fresh kernel
  * backend, with progress and forwarded log messages. No node:* here (the browser worker uses it as is).
  */
-import { SmqReader, type ByteSource } from '@smallmind/io-smq';
+import type { ByteSource } from '@smallmind/io-smq';
 import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
 import { SmqModelLoader, type Logger, type Model } from '@smallmind/runtime';
 import type { WorkerLoadOptions, WorkerRuntimeInfo } from './worker/protocol.js';
@@ -42,14 +42,14 @@ export function forwardingLogger(level: WorkerLoadOptions['logLevel'], log: Open
 }
 
 /**
- * Loads an SMQ file onto a fresh kernel backend (disposed again if the load fails), reporting progress.
- * `openSource` is called twice (the directory first, for the progress total; then the load itself); `name`
- * stands for the file in messages.
+ * Loads an SMQ file onto a fresh kernel backend (disposed again if the load fails), reporting progress
+ * tensor by tensor. `openSource` gives the file's bytes; `name` stands for the file in messages.
+ * `verifyChecksums: false` only for bytes this process just wrote and checksummed (a fresh import).
  */
 export async function loadSmq(
   openSource: () => Promise<ByteSource>,
   name: string,
-  options: Pick<WorkerLoadOptions, 'threads' | 'kernels' | 'preserveQuantization'>,
+  options: Pick<WorkerLoadOptions, 'threads' | 'kernels' | 'preserveQuantization'> & { readonly verifyChecksums?: boolean },
   logger: Logger,
   hooks: OpenHooks,
 ): Promise<{ model: Model; kernels: string; backend: KernelBackend; dispose(): Promise<void> }> {
@@ -59,36 +59,13 @@ export async function loadSmq(
     logger,
   });
   try {
-    // The loader prepares every matrix (2-D and up) in file order; the header says how big each is.
-    const reader = await SmqReader.fromSource(await openSource());
-    const matrices = reader.tensors.filter((t) => t.shape.length >= 2).map((t) => t.byteLength);
-    await reader.close();
-    const total = matrices.reduce((sum, n) => sum + n, 0);
-    let done = 0;
-    let count = 0;
-    const step = (): void => {
-      done = Math.min(total, done + (matrices[count++] ?? 0));
-      hooks.progress('load', done, total, count, matrices.length);
-    };
-    const progressBackend: Pick<KernelBackend, 'prepare' | 'allocate' | 'createKvStore'> = {
-      prepare: (tensor) => {
-        const prepared = backend.prepare(tensor);
-        step();
-        return prepared;
-      },
-      // Zero-copy loading: the loader reads each matrix straight into kernel memory.
-      allocate: (type, cols, rows) => {
-        const placed = backend.allocate?.(type, cols, rows);
-        if (placed !== undefined) step();
-        return placed;
-      },
-      // Sessions keep their KV cache in kernel memory and run attention in WebAssembly.
-      createKvStore: (shape) => backend.createKvStore?.(shape),
-    };
+    // The loader reads every matrix straight into kernel memory, and sessions keep their KV cache there.
     const model = await SmqModelLoader.loadFromSource(await openSource(), name, {
       logger,
-      backend: progressBackend,
+      backend,
+      onProgress: (p) => hooks.progress('load', p.bytesDone, p.bytesTotal, p.tensorsDone, p.tensorsTotal),
       ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
+      ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
     });
     const dispose = async (): Promise<void> => {
       await model.dispose();

@@ -106,8 +106,8 @@ describe('single-byte corruption', () => {
 });
 
 describe('a tensor larger than one read chunk (reads overlap the checksum)', () => {
-  // 10 MiB + 5 bytes of F32-typed bytes: three 4 MiB chunks, the last one short, read with several in flight.
-  const bigLength = (10 << 20) + 4 * 5;
+  // 40 MiB + 20 bytes of F32-typed bytes: three 16 MiB chunks, the last one short, read with several in flight.
+  const bigLength = (40 << 20) + 4 * 5;
   const big = new Uint8Array(bigLength);
   for (let i = 0; i < bigLength; i++) big[i] = (i * 31 + (i >>> 12)) & 0xff;
   const bigFile = encodeSmqBytes({ metadata: everyTypeMetadata(), provenance: [], tensors: [{ name: 'big', type: 0, shape: [bigLength / 4], data: big }] });
@@ -118,7 +118,7 @@ describe('a tensor larger than one read chunk (reads overlap the checksum)', () 
     expect(Buffer.from(await reader.readTensorData('big')).equals(big)).toBe(true);
   });
 
-  it.each([0, 4 << 20, (8 << 20) + 17, bigLength - 1])('detects a flipped byte at data offset %i', async (at) => {
+  it.each([0, 16 << 20, (32 << 20) + 17, bigLength - 1])('detects a flipped byte at data offset %i', async (at) => {
     const reader = await SmqReader.fromBytes(bigFile);
     const damaged = bigFile.slice();
     damaged[reader.tensors[0]!.offset + at]! ^= 0x40;
@@ -127,7 +127,7 @@ describe('a tensor larger than one read chunk (reads overlap the checksum)', () 
 
   it('reports data ending in the middle chunk as TRUNCATED', async () => {
     const reader = await SmqReader.fromBytes(bigFile);
-    const cut = reader.tensors[0]!.offset + (6 << 20);
+    const cut = reader.tensors[0]!.offset + (20 << 20);
     // The header says the tensor is whole; the source's data ends inside the second chunk.
     const short: ByteSource = {
       size: bigFile.length,
@@ -136,5 +136,45 @@ describe('a tensor larger than one read chunk (reads overlap the checksum)', () 
     };
     const shortReader = await SmqReader.fromSource(short);
     await expect(shortReader.readTensorData('big')).rejects.toMatchObject({ code: 'TRUNCATED', tensor: 'big' });
+  });
+});
+
+describe('readTensorsInto (one read stream over many tensors)', () => {
+  const targetsOf = (reader: SmqReader) => [...reader.tensors].reverse().map((t) => ({ name: t.name, target: new Uint8Array(t.byteLength) }));
+
+  it('fills every target exactly and reports tensors in file order', async () => {
+    const reader = await SmqReader.fromBytes(file);
+    const targets = targetsOf(reader); // asked for in reverse: the reader still streams in file order
+    const done: string[] = [];
+    await reader.readTensorsInto(targets, { onTensor: (name, byteLength) => done.push(`${name}:${byteLength}`) });
+    expect(done).toEqual(reader.tensors.map((t) => `${t.name}:${t.byteLength}`));
+    for (const t of tensors) expect(targets.find((x) => x.name === t.name)!.target).toEqual(t.data);
+  });
+
+  it('fails at the corrupted tensor (data or padding), after reporting only the ones before it', async () => {
+    const reader = await SmqReader.fromBytes(file);
+    const dataOffset = readU64(file, 24);
+    let checked = 0;
+    for (let i = dataOffset; i < file.length; i++) {
+      const owner = tensorOwning(i, reader);
+      if (owner === undefined) continue;
+      const bad = file.slice();
+      bad[i] = (bad[i] ?? 0) ^ 0x10;
+      const badReader = await SmqReader.fromBytes(bad);
+      const done: string[] = [];
+      await expect(badReader.readTensorsInto(targetsOf(badReader), { onTensor: (name) => done.push(name) }), `byte ${i}`).rejects.toMatchObject({ tensor: owner });
+      expect(done, `byte ${i}`).toEqual(reader.tensors.slice(0, reader.tensors.findIndex((t) => t.name === owner)).map((t) => t.name));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('rejects a wrong-sized target, an unknown tensor and a tensor asked for twice before reading', async () => {
+    const reader = await SmqReader.fromBytes(file);
+    const name = tensors[0]!.name;
+    await expect(reader.readTensorsInto([{ name, target: new Uint8Array(1) }])).rejects.toMatchObject({ name: 'SmqReadError', code: 'TARGET_SIZE_MISMATCH' });
+    await expect(reader.readTensorsInto([{ name: 'nope', target: new Uint8Array(1) }])).rejects.toMatchObject({ code: 'TENSOR_NOT_FOUND' });
+    const twice = [0, 1].map(() => ({ name, target: new Uint8Array(54) }));
+    await expect(reader.readTensorsInto(twice)).rejects.toMatchObject({ code: 'DUPLICATE_TARGET' });
   });
 });

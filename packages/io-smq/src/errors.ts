@@ -72,6 +72,7 @@ export const SmqReadErrorCode = {
   READER_CLOSED: 'READER_CLOSED',
   TARGET_SIZE_MISMATCH: 'TARGET_SIZE_MISMATCH',
   TENSOR_TOO_LARGE: 'TENSOR_TOO_LARGE',
+  DUPLICATE_TARGET: 'DUPLICATE_TARGET',
 } as const;
 export type SmqReadErrorCode = (typeof SmqReadErrorCode)[keyof typeof SmqReadErrorCode];
 

@@ -34,6 +34,6 @@ export { encodeFixedWidthValue } from './metadata-codec.js';
 export { AtomicFile } from './atomic-file.js';
 export type { AtomicFileErrors, AtomicFileOptions } from './atomic-file.js';
 export { SmqReader } from './reader.js';
-export type { SmqReaderOptions } from './reader.js';
+export type { ReadTensorsOptions, SmqReaderOptions, TensorReadTarget } from './reader.js';
 export { SmqWriter, writeSmq } from './writer.js';
 export type { SmqTensorDeclaration, SmqTensorWithData, SmqWriterOptions, WriteSmqOptions } from './writer.js';

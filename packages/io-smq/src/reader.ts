@@ -21,12 +21,25 @@ export interface SmqReaderOptions {
 }
 
 /**
- * Tensor data is read in chunks of this size, with up to `READS_IN_FLIGHT` chunk reads outstanding while the
- * oldest finished chunk is checksummed: the checksum no longer waits for the disk, nor the disk for the
- * checksum, and a file source keeps several positional reads busy in the I/O thread pool.
+ * Tensor data is read in chunks of up to this size, with up to `READS_IN_FLIGHT` chunk reads outstanding
+ * (across tensors: a stream of small tensors keeps as many reads busy as one big one) while the oldest
+ * finished chunk is checksummed: the checksum no longer waits for the disk, nor the disk for the checksum,
+ * and a file source keeps several positional reads busy in the I/O thread pool (where placing bytes in
+ * memory not touched before costs the most).
  */
-const READ_CHUNK_BYTES = 4 << 20;
-const READS_IN_FLIGHT = 3;
+const READ_CHUNK_BYTES = 16 << 20;
+const READS_IN_FLIGHT = 4;
+
+/** One tensor of a `readTensorsInto` call: its name and where its bytes go (exactly `byteLength` long). */
+export interface TensorReadTarget {
+  readonly name: string;
+  readonly target: Uint8Array;
+}
+
+export interface ReadTensorsOptions {
+  /** Called once per tensor, in file order, when its bytes are in place and verified. */
+  readonly onTensor?: (name: string, byteLength: number) => void;
+}
 
 /**
  * Fills `target` from `position`. The source ending early (a file truncated since open) is the file's
@@ -108,7 +121,7 @@ export class SmqReader {
       throw new SmqReadError('TENSOR_TOO_LARGE', `tensor ${JSON.stringify(name)} has ${info.byteLength} bytes, more than one buffer can hold (${MAX_BUFFER_BYTES})`);
     }
     const data = new Uint8Array(info.byteLength);
-    await this.readInto(info, data);
+    await this.stream([{ info, target: data }]);
     return data;
   }
 
@@ -117,51 +130,93 @@ export class SmqReader {
    * memory, verified like `readTensorData`. On a verification error `target` holds the unverified bytes.
    */
   async readTensorDataInto(name: string, target: Uint8Array): Promise<void> {
-    const info = this.need(name);
-    if (target.length !== info.byteLength) {
-      throw new SmqReadError('TARGET_SIZE_MISMATCH', `tensor ${JSON.stringify(name)} has ${info.byteLength} bytes, the target holds ${target.length}`);
-    }
-    await this.readInto(info, target);
+    await this.readTensorsInto([{ name, target }]);
   }
 
-  private async readInto(info: SmqTensorInfo, target: Uint8Array): Promise<void> {
-    const field = `tensors[${JSON.stringify(info.name)}].data`;
-    let crc = 0;
-    const inFlight: { chunk: Uint8Array; read: Promise<void> }[] = [];
-    let next = 0;
+  /**
+   * Reads several tensors into their targets as one stream in file order (the way to load a model: the
+   * reads of the next tensors overlap the checksum of the current one), each verified like
+   * `readTensorData`. Fails on the first tensor in file order that fails; the targets after it may hold
+   * partial data then.
+   */
+  async readTensorsInto(targets: readonly TensorReadTarget[], options: ReadTensorsOptions = {}): Promise<void> {
+    const seen = new Set<string>();
+    const jobs = targets.map(({ name, target }) => {
+      const info = this.need(name);
+      if (seen.has(name)) throw new SmqReadError('DUPLICATE_TARGET', `tensor ${JSON.stringify(name)} is asked for twice in one read`);
+      seen.add(name);
+      if (target.length !== info.byteLength) {
+        throw new SmqReadError('TARGET_SIZE_MISMATCH', `tensor ${JSON.stringify(name)} has ${info.byteLength} bytes, the target holds ${target.length}`);
+      }
+      return { info, target };
+    });
+    jobs.sort((x, y) => x.info.offset - y.info.offset);
+    await this.stream(jobs, options.onTensor);
+  }
+
+  /**
+   * The read pipeline: every tensor's data cut into chunks, then its padding (read and checked to be zero),
+   * at most READS_IN_FLIGHT reads outstanding, chunks consumed (checksummed) in order.
+   */
+  private async stream(jobs: ReadonlyArray<{ info: SmqTensorInfo; target: Uint8Array }>, onTensor?: (name: string, byteLength: number) => void): Promise<void> {
+    interface Chunk {
+      readonly job: number;
+      readonly bytes: Uint8Array;
+      readonly position: number;
+      /** Padding after the tensor's data; the last chunk of its tensor. */
+      readonly padding: boolean;
+      read?: Promise<void>;
+    }
+    function* chunks(): Generator<Chunk> {
+      for (let job = 0; job < jobs.length; job++) {
+        const { info, target } = jobs[job]!;
+        for (let at = 0; at < info.byteLength; at += READ_CHUNK_BYTES) {
+          yield { job, bytes: target.subarray(at, Math.min(info.byteLength, at + READ_CHUNK_BYTES)), position: info.offset + at, padding: false };
+        }
+        const end = info.offset + info.byteLength;
+        yield { job, bytes: new Uint8Array(align64(end) - end), position: end, padding: true };
+      }
+    }
+    const pending = chunks();
+    const inFlight: Chunk[] = [];
     const startRead = (): void => {
-      const chunk = target.subarray(next, Math.min(info.byteLength, next + READ_CHUNK_BYTES));
-      const read = readFully(this.source, chunk, info.offset + next, field, info.name);
+      const next = pending.next();
+      if (next.done === true) return;
+      const chunk = next.value;
+      const info = jobs[chunk.job]!.info;
+      const field = `tensors[${JSON.stringify(info.name)}].${chunk.padding ? 'padding' : 'data'}`;
+      chunk.read = chunk.bytes.length === 0 ? Promise.resolve() : readFully(this.source, chunk.bytes, chunk.position, field, info.name);
       // Every read is awaited below, in order; this only keeps a later failure from being reported as
       // unhandled while an earlier one is being thrown.
-      read.catch(() => {});
-      inFlight.push({ chunk, read });
-      next += chunk.length;
+      chunk.read.catch(() => {});
+      inFlight.push(chunk);
     };
-    while (next < info.byteLength && inFlight.length < READS_IN_FLIGHT) startRead();
+    for (let i = 0; i < READS_IN_FLIGHT; i++) startRead();
+    let crc = 0;
     try {
       while (inFlight.length > 0) {
-        const oldest = inFlight.shift()!;
-        await oldest.read;
-        if (next < info.byteLength) startRead();
-        if (this.verifyChecksums) crc = crc32(oldest.chunk, crc);
+        const chunk = inFlight.shift()!;
+        await chunk.read;
+        startRead();
+        const info = jobs[chunk.job]!.info;
+        if (!chunk.padding) {
+          if (this.verifyChecksums) crc = crc32(chunk.bytes, crc);
+          continue;
+        }
+        if (this.verifyChecksums && crc !== info.checksum) {
+          throw new SmqFormatError(SmqFormatErrorCode.TENSOR_CHECKSUM_MISMATCH, `tensor ${JSON.stringify(info.name)} data CRC-32 is ${crc >>> 0}, the directory says ${info.checksum}: its data is corrupted`, {
+            offset: info.offset,
+            field: `tensors[${JSON.stringify(info.name)}].data`,
+            tensor: info.name,
+          });
+        }
+        crc = 0;
+        checkZero(chunk.bytes, 0, chunk.bytes.length, `tensors[${JSON.stringify(info.name)}].padding`, chunk.position, info.name);
+        onTensor?.(info.name, info.byteLength);
       }
     } finally {
-      // On a failure, let the reads still running settle before the caller reuses or frees `target`.
-      await Promise.allSettled(inFlight.map((r) => r.read));
-    }
-    if (this.verifyChecksums && crc !== info.checksum) {
-      throw new SmqFormatError(SmqFormatErrorCode.TENSOR_CHECKSUM_MISMATCH, `tensor ${JSON.stringify(info.name)} data CRC-32 is ${crc >>> 0}, the directory says ${info.checksum}: its data is corrupted`, {
-        offset: info.offset,
-        field,
-        tensor: info.name,
-      });
-    }
-    const end = info.offset + info.byteLength;
-    const padding = new Uint8Array(align64(end) - end);
-    if (padding.length > 0) {
-      await readFully(this.source, padding, end, `tensors[${JSON.stringify(info.name)}].padding`, info.name);
-      checkZero(padding, 0, padding.length, `tensors[${JSON.stringify(info.name)}].padding`, end, info.name);
+      // On a failure, let the reads still running settle before the caller reuses or frees the targets.
+      await Promise.allSettled(inFlight.map((c) => c.read));
     }
   }
 

@@ -1,16 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSmq, type ModelMetadata, type SmqTensorWithData } from '@smallmind/io-smq';
-import { ReferenceBackend } from '@smallmind/quantization-kernels';
+import { SmqReader, writeSmq, type ModelMetadata, type SmqTensorWithData } from '@smallmind/io-smq';
+import { ReferenceBackend, createBackend } from '@smallmind/quantization-kernels';
 import { GgmlType, quantize, type IWeightTensor } from '@smallmind/quantization-tensors';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ModelConfigError, ModelLoadError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { ModelConfig } from './model/config.js';
 import type { Model } from './model/model.js';
 import type { Session } from './model/session.js';
-import { SmqModelLoader, type LoadFromSmqOptions } from './smq-model-loader.js';
+import { SmqModelLoader, type LoadFromSmqOptions, type LoadProgress } from './smq-model-loader.js';
 import { defaultTinyShape, f32Bytes, randomLlamaTensors, tinyConfig, tinyLlamaMetadata, tinySession, type RawTensor } from './tiny-llama.fixture.js';
 
 /** The llama weights a test looks at (the table's field names). */
@@ -109,6 +110,62 @@ describe('SmqModelLoader.loadFromSmq', () => {
       await loaded.dispose();
     }
     expect(() => loaded.createSession()).toThrow(/dispos/i);
+  });
+
+  it('reports progress after every tensor, up to all of the file\'s tensors and bytes, and verifies checksums unless told not to', async () => {
+    const q8Config = tinyConfig({ ...defaultTinyShape, feedForwardLength: 64 });
+    const path = await writeModel(tinyLlamaMetadata(q8Config), randomLlamaTensors(q8Config, 26, false), GgmlType.Q8_0);
+    const reader = await SmqReader.open(path);
+    const infos = reader.tensors;
+    await reader.close();
+    const bytesTotal = infos.reduce((sum, t) => sum + t.byteLength, 0);
+    const progress: LoadProgress[] = [];
+    const loaded = await SmqModelLoader.loadFromSmq(path, { logger: recordingLogger().logger, onProgress: (p) => progress.push(p) });
+    const expected = evaluate(loaded, prompt).slice();
+    await loaded.dispose();
+    expect(progress.map((p) => p.tensorsDone)).toEqual(infos.map((_, i) => i + 1));
+    expect(progress.every((p) => p.tensorsTotal === infos.length && p.bytesTotal === bytesTotal)).toBe(true);
+    expect(progress.every((p, i) => p.bytesDone > (progress[i - 1]?.bytesDone ?? 0))).toBe(true);
+    expect(progress.at(-1)?.bytesDone).toBe(bytesTotal);
+
+    // One flipped bit in a block scale of a matrix: caught by default, let through (and loaded) with verifyChecksums: false.
+    const bytes = new Uint8Array(await readFile(path));
+    const q = infos.find((t) => t.name === 'blk.0.attn_q.weight')!;
+    bytes[q.offset + 1]! ^= 0x08;
+    const damaged = join(workDir, 'damaged.smq');
+    await writeFile(damaged, bytes);
+    await expect(SmqModelLoader.loadFromSmq(damaged, { logger: recordingLogger().logger })).rejects.toMatchObject({ code: 'TENSOR_CHECKSUM_MISMATCH', tensor: q.name });
+    const unverified = await SmqModelLoader.loadFromSmq(damaged, { logger: recordingLogger().logger, verifyChecksums: false });
+    try {
+      expect(evaluate(unverified, prompt)).not.toEqual(expected);
+    } finally {
+      await unverified.dispose();
+    }
+  });
+
+  it('loads onto kernels over an ordinary (unshared) memory, which every new matrix may grow and replace', async () => {
+    // A browser page without cross-origin isolation: no SharedArrayBuffer, so growing the memory detaches
+    // every view taken before; the loader must read into views of the memory as it is after allocating.
+    // Matrices of about 70 KB: the memory grows (by 64 KiB pages) for nearly every one of them.
+    const q8Config = tinyConfig({ ...defaultTinyShape, embeddingLength: 128, feedForwardLength: 512 });
+    const path = await writeModel(tinyLlamaMetadata(q8Config), randomLlamaTensors(q8Config, 27, false), GgmlType.Q8_0);
+    const shared = await SmqModelLoader.loadFromSmq(path, { logger: recordingLogger().logger });
+    const expected = evaluate(shared, prompt).slice();
+    await shared.dispose();
+    vi.stubGlobal('SharedArrayBuffer', undefined);
+    try {
+      const backend = await createBackend({ threads: 1, warmUpRounds: 1, logger: { warn: () => {} } });
+      try {
+        const loaded = await SmqModelLoader.loadFromSmq(path, { logger: recordingLogger().logger, backend });
+        expect(weightsOf(loaded).layers[0]!.q.data.buffer.constructor.name).toBe('ArrayBuffer'); // not shared
+        expect(evaluate(loaded, prompt)).toEqual(expected);
+        await loaded.dispose();
+      } finally {
+        await backend.dispose();
+      }
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   describe('quantized weights', () => {

@@ -42,6 +42,21 @@ export interface LoadFromSmqOptions {
    * A backend passed in is never disposed by the loader.
    */
   readonly backend?: WeightBackend;
+  /**
+   * Verify each tensor's CRC-32 as it is read (default true). Turn it off only when the bytes were verified
+   * a moment ago (e.g. an SMQ just written in memory by the importer); structure and padding are checked anyway.
+   */
+  readonly verifyChecksums?: boolean;
+  /** Called after each tensor is in place (every tensor of the file counts, in the order they are read). */
+  readonly onProgress?: (progress: LoadProgress) => void;
+}
+
+/** How far a load has got: bytes and tensors of the file's tensor data placed so far. */
+export interface LoadProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly tensorsDone: number;
+  readonly tensorsTotal: number;
 }
 
 function elementCount(shape: readonly number[]): number {
@@ -61,7 +76,7 @@ export class SmqModelLoader {
    * backend passed in is left alone).
    */
   static async loadFromSmq(path: string, options: LoadFromSmqOptions = {}): Promise<Model> {
-    return SmqModelLoader.loadFromReader(await SmqReader.open(path), path, options);
+    return SmqModelLoader.loadFromReader(await SmqReader.open(path, readerOptions(options)), path, options);
   }
 
   /**
@@ -71,7 +86,7 @@ export class SmqModelLoader {
   static async loadFromSource(source: ByteSource, name: string, options: LoadFromSmqOptions = {}): Promise<Model> {
     let reader: SmqReader;
     try {
-      reader = await SmqReader.fromSource(source);
+      reader = await SmqReader.fromSource(source, readerOptions(options));
     } catch (error) {
       await source.close();
       throw error;
@@ -106,33 +121,58 @@ export class SmqModelLoader {
       const tensors = new Map<string, BoundValue>();
       let quantizedCount = 0;
       let floatCount = 0;
+      const count = (type: GgmlTypeId): void => {
+        if (type === GgmlType.F32) floatCount++;
+        else quantizedCount++;
+      };
+      let bytesDone = 0;
+      let tensorsDone = 0;
+      const placedOne = (byteLength: number): void => {
+        bytesDone += byteLength;
+        tensorsDone++;
+        options.onProgress?.({ bytesDone, bytesTotal: fileBytes, tensorsDone, tensorsTotal: entries.length });
+      };
+
+      // Zero-copy loading: every matrix the backend can hold gets its kernel memory first, then one read
+      // stream in file order fills them all (page cache -> kernel memory, the reads of the next tensors
+      // overlapping the checksum of the current one).
+      const placedTensors: { name: string; tensor: IWeightTensor }[] = [];
+      const rest: typeof entries = [];
       for (const entry of entries) {
         if (entry.shape.length >= 2 && preserveQuantization && backend.allocate !== undefined) {
           const { rows, cols } = shapeToRowsCols(entry.shape);
           const placed = wrapTensorErrors(entry.name, () => backend.allocate!(entry.type, cols, rows));
           if (placed !== undefined) {
-            await reader.readTensorDataInto(entry.name, placed.data);
+            placedTensors.push({ name: entry.name, tensor: placed });
             tensors.set(entry.name, placed);
-            if (entry.type === GgmlType.F32) floatCount++;
-            else quantizedCount++;
+            count(entry.type);
             continue;
           }
         }
+        rest.push(entry);
+      }
+      // Views of kernel memory taken only now: growing an unshared memory (a page that is not cross-origin
+      // isolated) detaches the views taken before; no allocation happens while the stream runs.
+      const placedTargets = placedTensors.map(({ name, tensor }) => ({ name, target: tensor.data }));
+      await reader.readTensorsInto(placedTargets, { onTensor: (_name, byteLength) => placedOne(byteLength) });
+
+      for (const entry of rest) {
         const data = await reader.readTensorData(entry.name);
         let tensor = wrapTensorErrors(entry.name, () => createWeightTensor(entry.type, data, entry.shape));
         if (entry.shape.length === 1) {
           // Norm weights are applied elementwise, never multiplied: hold them as floats.
           tensors.set(entry.name, wrapTensorErrors(entry.name, () => tensor.toFloat32()));
           floatCount++;
+          placedOne(entry.byteLength);
           continue;
         }
         if (!preserveQuantization && tensor.type !== GgmlType.F32) {
           const floats = wrapTensorErrors(entry.name, () => tensor.toFloat32());
           tensor = createWeightTensor(GgmlType.F32, new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength), entry.shape);
         }
-        if (tensor.type === GgmlType.F32) floatCount++;
-        else quantizedCount++;
+        count(tensor.type);
         tensors.set(entry.name, backend.prepare(tensor));
+        placedOne(entry.byteLength);
       }
 
       const owned = ownBackend;
@@ -152,6 +192,10 @@ export class SmqModelLoader {
       await reader.close();
     }
   }
+}
+
+function readerOptions(options: LoadFromSmqOptions): { verifyChecksums?: boolean } {
+  return options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums };
 }
 
 function summarizeTypes(entries: ReadonlyArray<{ readonly type: number }>): string {

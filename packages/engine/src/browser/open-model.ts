@@ -185,8 +185,8 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
       };
       logger.info(`using the OPFS cache entry ${entry}`);
     } else if ((await kindOf(bytes)) === 'smq') {
-      // An SMQ file needs no import; it is read where it is (twice: directory, then load), so keep it open.
-      smq = () => Promise.resolve(nonClosing(bytes));
+      // An SMQ file needs no import; it is read where it is.
+      smq = () => Promise.resolve(bytes);
     } else {
       smq = await importGguf(bytes);
       imported = true;
@@ -196,7 +196,8 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
 
     let loaded: Awaited<ReturnType<typeof loadSmq>>;
     try {
-      loaded = await loadSmq(smq, name, options, logger, hooks);
+      // A fresh import's bytes were checksummed as they were written a moment ago: no second pass over them.
+      loaded = await loadSmq(smq, name, { ...options, verifyChecksums: !imported }, logger, hooks);
     } catch (error) {
       const damaged = error instanceof SmqFormatError || (error instanceof Error && error.name === 'SmqFormatError');
       if (!fromCache || !damaged || cache === undefined || entry === undefined) throw error;
@@ -211,7 +212,7 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
       }
       fromCache = false;
       imported = true;
-      loaded = await loadSmq(smq, name, options, logger, hooks);
+      loaded = await loadSmq(smq, name, { ...options, verifyChecksums: false }, logger, hooks);
     }
     const runtime: WorkerRuntimeInfo = {
       threads: loaded.backend.threads,
@@ -223,16 +224,4 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
   } finally {
     stop();
   }
-}
-
-/** A view of `source` whose close() does nothing (the loader closes what it reads; the SMQ source is read twice). */
-function nonClosing(source: ByteSource): ByteSource {
-  return {
-    get size() {
-      return source.size;
-    },
-    read: (offset, length) => source.read(offset, length),
-    readInto: (target, offset) => (source.readInto === undefined ? source.read(offset, target.length).then((b) => target.set(b)) : source.readInto(target, offset)),
-    close: () => Promise.resolve(),
-  };
 }
