@@ -37,6 +37,8 @@ export interface BenchResult {
   readonly decodeTokensGenerated: number;
   readonly detail: string;
   /** With `opfs`: the first load through an emptied OPFS cache and the second one, from it. */
+  /** SmallMind, cache none: seconds spent in each load phase (first to last progress event of it). */
+  readonly phases?: { readonly download: number; readonly import: number; readonly load: number };
   readonly opfsFirstLoadMs?: number;
   readonly opfsSecondLoadMs?: number;
 }

@@ -56,8 +56,12 @@ async function measure(request: BenchRequest): Promise<BenchResult> {
   const engine = newEngine(request, 'none');
   try {
     const t0 = performance.now();
-    await engine.loadModel({ source: request.modelUrl, contextLength: 512 });
+    // Each phase from the end of the previous one to its last progress event.
+    const ends: Partial<Record<'download' | 'import' | 'load', number>> = {};
+    await engine.loadModel({ source: request.modelUrl, contextLength: 512, onProgress: (p) => void (ends[p.phase] = performance.now()) });
     const loadMs = performance.now() - t0;
+    const download = (ends.download ?? t0) - t0;
+    const phases = { download: download / 1000, import: ((ends.import ?? t0 + download) - t0 - download) / 1000, load: ((ends.load ?? t0) - (ends.import ?? t0 + download)) / 1000 };
     const session = await engine.createSession();
     const complete = async (prompt: string, maxTokens: number) => {
       // A fresh start each time: no reuse of the previous prompt's KV cache.
@@ -89,7 +93,8 @@ async function measure(request: BenchRequest): Promise<BenchResult> {
       prefillTokensCounted: promptCounted,
       decodeTokensPerSecond: decode,
       decodeTokensGenerated: generated,
-      detail: `crossOriginIsolated ${r.crossOriginIsolated}, cache ${r.cache}`,
+      detail: `crossOriginIsolated ${r.crossOriginIsolated}, cache ${r.cache}; load phases download ${phases.download.toFixed(1)} s, import ${phases.import.toFixed(1)} s, load ${phases.load.toFixed(1)} s`,
+      phases,
     };
   } finally {
     await engine.dispose();
