@@ -579,6 +579,35 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   return kSubBlockDot(fmt, b, ap, a8, sc, 7, isum);
 }
 
+/**
+ * The eight sub-blocks of a Q4_K block as a loop over the four pairs (2j, 2j+1) that share 32
+ * quant bytes. Not unrolled on purpose: V8 (TurboFan) issues every load of a straight-line block
+ * first and then spills most of them to the stack (about 40 spill moves per block in the unrolled
+ * form); a loop body of six loads stays in registers. The scales ride along in `sc`, rotated by one
+ * pair per iteration so the broadcasts keep constant lanes.
+ */
+@inline function q4kLoopBlockDot(b: usize, ap: usize, a8: usize, sm: v128): v128 {
+  let sc = i16x8.extend_low_i8x16_u(sm);
+  let isum = i32x4.splat(0);
+  for (let j = 0; j < 4; j++) {
+    const q0 = v128.load(b + 16 + (<usize>j << 5));
+    const q1 = v128.load(b + 16 + (<usize>j << 5), 16);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const a = a8 + (<usize>j << 6);
+      const lo = i16x8.add(relaxedPairs(v128.load(a), lowNibbles(q0)), relaxedPairs(v128.load(a, 16), lowNibbles(q1)));
+      const hi = i16x8.add(relaxedPairs(v128.load(a, 32), highNibbles(q0)), relaxedPairs(v128.load(a, 48), highNibbles(q1)));
+      isum = i32x4.add(isum, i32x4.add(i32x4.dot_i16x8_s(lo, broadcast16(sc, 0)), i32x4.dot_i16x8_s(hi, broadcast16(sc, 1))));
+    } else {
+      const a = ap + (<usize>j << 7);
+      const lo = i32x4.add(dot16(lowNibbles(q0), a), dot16(lowNibbles(q1), a + 32));
+      const hi = i32x4.add(dot16(highNibbles(q0), a + 64), dot16(highNibbles(q1), a + 96));
+      isum = i32x4.add(isum, i32x4.add(i32x4.mul(lo, i32x4.extend_low_i16x8_u(broadcast16(sc, 0))), i32x4.mul(hi, i32x4.extend_low_i16x8_u(broadcast16(sc, 1)))));
+    }
+    sc = i32x4.shuffle(sc, sc, 1, 2, 3, 0);
+  }
+  return isum;
+}
+
 /** sum_g min(g >> 1) * bsum(g) of a Q4_K/Q5_K block as four i32 lanes: the mins paired up against the 16 group sums. */
 @inline function kPairMins(sm: v128, bs: usize): v128 {
   const mins = i16x8.extend_high_i8x16_u(sm);
@@ -656,7 +685,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
       const dy = load<f32>(ad + (<usize>i << 2));
       if (fmt == Q4_K || fmt == Q5_K) {
         const sm = q4_kScalesMins(b);
-        acc = madd(f32x4.convert_i32x4_s(kPairBlockDot(fmt, b, ap, a8i, sm)), f32x4.splat(d256(fmt, b) * dy), acc);
+        acc = madd(f32x4.convert_i32x4_s(fmt == Q4_K ? q4kLoopBlockDot(b, ap, a8i, sm) : kPairBlockDot(fmt, b, ap, a8i, sm)), f32x4.splat(d256(fmt, b) * dy), acc);
         accMinV = madd(f32x4.convert_i32x4_s(kPairMins(sm, bs)), f32x4.splat(dmin256(fmt, b) * dy), accMinV);
       } else {
         const isum = ASC_FEATURE_RELAXED_SIMD && fmt == Q6_K ? q6RelaxedBlockDot(b, a8i, bs) : kBlockDot(fmt, b, ap, a8i, bs);
