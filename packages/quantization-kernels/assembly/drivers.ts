@@ -808,7 +808,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
  * group's levels and scale are loaded once for the four rows, each row costs one pmaddubsw, one
  * pmaddwd and one add per 16 weights (the SIMD128 path needs two of each plus twice the loads).
  */
-function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool, offsetShift: i32, pairedScales: bool): void {
+@inline function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool, offsetShift: i32, pairedScales: bool): void {
   const nb = cols >> 8;
   const ng = cols >> 4;
   const scl = dw + <usize>cols;
@@ -827,32 +827,29 @@ function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, ySt
     let acc1 = f32x4.splat(0);
     let acc2 = f32x4.splat(0);
     let acc3 = f32x4.splat(0);
-    let accm0 = f32x4.splat(0);
-    let accm1 = f32x4.splat(0);
-    let accm2 = f32x4.splat(0);
-    let accm3 = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       let s0 = i32x4.splat(0);
       let s1 = i32x4.splat(0);
       let s2 = i32x4.splat(0);
       let s3 = i32x4.splat(0);
-      const q8 = actQ8 + (<usize>b << 8);
-      for (let g = 0; g < 16; g += 2) {
-        const gi = (b << 4) + g;
-        const l0 = v128.load(dw + (<usize>gi << 4));
-        const l1 = v128.load(dw + (<usize>gi << 4), 16);
-        const o = q8 + (<usize>g << 4);
+      // One induction variable for the whole block: weight k's level is at dw + k, its activation at
+      // row + actQ8 + k and its group scale at scl + k / 8 (fewer live addresses for V8 to keep).
+      const kEnd = (<usize>b << 8) + 256;
+      for (let k = <usize>b << 8; k < kEnd; k += 32) {
+        const l0 = v128.load(dw + k);
+        const l1 = v128.load(dw + k, 16);
+        const o = actQ8 + k;
         if (pairedScales) {
           // Q4_K/Q5_K: groups 2k, 2k+1 share a scale and levels are <= 31, so their i16 pair sums
           // add without overflow and one pmaddwd applies the scale to both.
-          const scale = v128.load16_splat(scl + (<usize>gi << 1));
+          const scale = v128.load16_splat(scl + (k >> 3));
           s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a0 + o), l0), relaxedPairs(v128.load(a0 + o, 16), l1)), scale));
           s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a1 + o), l0), relaxedPairs(v128.load(a1 + o, 16), l1)), scale));
           s2 = i32x4.add(s2, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a2 + o), l0), relaxedPairs(v128.load(a2 + o, 16), l1)), scale));
           s3 = i32x4.add(s3, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a3 + o), l0), relaxedPairs(v128.load(a3 + o, 16), l1)), scale));
         } else {
-          const sc0 = v128.load16_splat(scl + (<usize>gi << 1));
-          const sc1 = v128.load16_splat(scl + (<usize>gi << 1), 2);
+          const sc0 = v128.load16_splat(scl + (k >> 3));
+          const sc1 = v128.load16_splat(scl + (k >> 3), 2);
           s0 = groupTerm(groupTerm(s0, a0 + o, l0, sc0), a0 + o + 16, l1, sc1);
           s1 = groupTerm(groupTerm(s1, a1 + o, l0, sc0), a1 + o + 16, l1, sc1);
           s2 = groupTerm(groupTerm(s2, a2 + o, l0, sc0), a2 + o + 16, l1, sc1);
@@ -878,14 +875,15 @@ function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, ySt
       acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * dy2), acc2);
       acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * dy3), acc3);
       if (withMin) {
-        const dmin = load<f32>(dm + bo);
-        accm0 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a0 + bs)), f32x4.splat(dmin * dy0), accm0);
-        accm1 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a1 + bs)), f32x4.splat(dmin * dy1), accm1);
-        accm2 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a2 + bs)), f32x4.splat(dmin * dy2), accm2);
-        accm3 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a3 + bs)), f32x4.splat(dmin * dy3), accm3);
+        // Into the same accumulators, negated: four fewer live vectors in the loop.
+        const dmin = -load<f32>(dm + bo);
+        acc0 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a0 + bs)), f32x4.splat(dmin * dy0), acc0);
+        acc1 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a1 + bs)), f32x4.splat(dmin * dy1), acc1);
+        acc2 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a2 + bs)), f32x4.splat(dmin * dy2), acc2);
+        acc3 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a3 + bs)), f32x4.splat(dmin * dy3), acc3);
       }
     }
-    storeRows(y, yStride, i, n, hsum(acc0) - hsum(accm0), hsum(acc1) - hsum(accm1), hsum(acc2) - hsum(accm2), hsum(acc3) - hsum(accm3));
+    storeRows(y, yStride, i, n, hsum(acc0), hsum(acc1), hsum(acc2), hsum(acc3));
   }
 }
 
