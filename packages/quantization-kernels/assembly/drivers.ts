@@ -823,10 +823,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
     const a1 = rowAt(a, aStride, i, 1, n);
     const a2 = rowAt(a, aStride, i, 2, n);
     const a3 = rowAt(a, aStride, i, 3, n);
-    let acc0 = f32x4.splat(0);
-    let acc1 = f32x4.splat(0);
-    let acc2 = f32x4.splat(0);
-    let acc3 = f32x4.splat(0);
+    let acc = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       let s0 = i32x4.splat(0);
       let s1 = i32x4.splat(0);
@@ -865,25 +862,20 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
         s3 = i32x4.sub(s3, i32x4.shl(groupSums(scl + go, a3 + bs), offsetShift));
       }
       const bo = <usize>b << 2;
-      const d = load<f32>(dd + bo);
-      const dy0 = load<f32>(a0 + actD + bo);
-      const dy1 = load<f32>(a1 + actD + bo);
-      const dy2 = load<f32>(a2 + actD + bo);
-      const dy3 = load<f32>(a3 + actD + bo);
-      acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * dy0), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * dy1), acc1);
-      acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * dy2), acc2);
-      acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * dy3), acc3);
+      // The four rows' dots reduced into one vector (lane j = row i + j): the block's float scales
+      // then cost one vector operation for all four rows, and one float accumulator instead of four
+      // leaves V8 enough registers to keep s0..s3 out of the stack in the loop above.
+      let dy = f32x4.splat(load<f32>(a0 + actD + bo));
+      dy = f32x4.replace_lane(dy, 1, load<f32>(a1 + actD + bo));
+      dy = f32x4.replace_lane(dy, 2, load<f32>(a2 + actD + bo));
+      dy = f32x4.replace_lane(dy, 3, load<f32>(a3 + actD + bo));
+      acc = madd(f32x4.convert_i32x4_s(laneSums4(s0, s1, s2, s3)), f32x4.mul(dy, f32x4.splat(load<f32>(dd + bo))), acc);
       if (withMin) {
-        // Into the same accumulators, negated: four fewer live vectors in the loop.
-        const dmin = -load<f32>(dm + bo);
-        acc0 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a0 + bs)), f32x4.splat(dmin * dy0), acc0);
-        acc1 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a1 + bs)), f32x4.splat(dmin * dy1), acc1);
-        acc2 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a2 + bs)), f32x4.splat(dmin * dy2), acc2);
-        acc3 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a3 + bs)), f32x4.splat(dmin * dy3), acc3);
+        const m = laneSums4(groupSums(mns + go, a0 + bs), groupSums(mns + go, a1 + bs), groupSums(mns + go, a2 + bs), groupSums(mns + go, a3 + bs));
+        acc = madd(f32x4.convert_i32x4_s(m), f32x4.mul(dy, f32x4.splat(-load<f32>(dm + bo))), acc);
       }
     }
-    storeRows(y, yStride, i, n, hsum(acc0), hsum(acc1), hsum(acc2), hsum(acc3));
+    storeRows(y, yStride, i, n, f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1), f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3));
   }
 }
 
