@@ -190,6 +190,7 @@ export const BF16: i32 = 30;
     const a1 = rowAt(a, aStride, i, 1, n);
     const a2 = rowAt(a, aStride, i, 2, n);
     const a3 = rowAt(a, aStride, i, 3, n);
+    let accV = f32x4.splat(0);
     let acc0 = f32x4.splat(0);
     let acc1 = f32x4.splat(0);
     let acc2 = f32x4.splat(0);
@@ -212,6 +213,30 @@ export const BF16: i32 = 30;
         s3 = i32x4.add(s3, i32x4.dot_i16x8_s(wv, v128.load(a3 + o + k)));
       }
       const bo = <usize>b << 2;
+      if (block == 256) {
+        // Q8_K family: the four rows' dots reduced into one vector (lane j = row i + j), so the
+        // block's scales and mins cost one vector operation for all four rows and one float
+        // accumulator stays live (as in levelRows256).
+        let dy = f32x4.splat(load<f32>(a0 + actD + bo));
+        dy = f32x4.replace_lane(dy, 1, load<f32>(a1 + actD + bo));
+        dy = f32x4.replace_lane(dy, 2, load<f32>(a2 + actD + bo));
+        dy = f32x4.replace_lane(dy, 3, load<f32>(a3 + actD + bo));
+        accV = madd(f32x4.convert_i32x4_s(laneSums4(s0, s1, s2, s3)), f32x4.mul(dy, f32x4.splat(load<f32>(dd + bo))), accV);
+        if (withMin) {
+          // The 16 group mins and the 16 activation group sums are i16: two dot_i16x8 per row.
+          const mo = <usize>b << 5;
+          const m0 = v128.load(mins + mo);
+          const m1 = v128.load(mins + mo, 16);
+          const m = laneSums4(
+            i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a0 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a0 + actExtra + mo, 16))),
+            i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a1 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a1 + actExtra + mo, 16))),
+            i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a2 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a2 + actExtra + mo, 16))),
+            i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a3 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a3 + actExtra + mo, 16))),
+          );
+          accV = madd(f32x4.convert_i32x4_s(m), f32x4.mul(dy, f32x4.splat(-load<f32>(dm + bo))), accV);
+        }
+        continue;
+      }
       const d = load<f32>(dd + bo);
       const dy0 = load<f32>(a0 + actD + bo);
       const dy1 = load<f32>(a1 + actD + bo);
@@ -239,7 +264,8 @@ export const BF16: i32 = 30;
         min3 += dmin * dy3 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a3 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a3 + actExtra + mo, 16))));
       }
     }
-    storeRows(y, yStride, i, n, hsum(acc0) + min0, hsum(acc1) + min1, hsum(acc2) + min2, hsum(acc3) + min3);
+    if (block == 256) storeRows(y, yStride, i, n, f32x4.extract_lane(accV, 0), f32x4.extract_lane(accV, 1), f32x4.extract_lane(accV, 2), f32x4.extract_lane(accV, 3));
+    else storeRows(y, yStride, i, n, hsum(acc0) + min0, hsum(acc1) + min1, hsum(acc2) + min2, hsum(acc3) + min3);
   }
 }
 
