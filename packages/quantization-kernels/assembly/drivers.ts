@@ -807,6 +807,58 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   const dmOut = dOut + (<usize>nb << 2);
   const bytes = blockBytes256(fmt);
   for (let i = 0; i < nb; i++) {
+    if (fmt == Q4_K) {
+      // All sixteen group scales and mins from one q4_kScalesMins (sub-block s covers groups 2s,
+      // 2s+1), instead of two scalar get_scale_min_k4 unpackings per group.
+      const sm = q4_kScalesMins(b);
+      const sc = i8x16.shuffle(sm, sm, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+      const mn = i8x16.shuffle(sm, sm, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+      const go = <usize>i << 5;
+      v128.store(scOut + go, i16x8.extend_low_i8x16_u(sc));
+      v128.store(scOut + go, i16x8.extend_high_i8x16_u(sc), 16);
+      v128.store(mnOut + go, i16x8.extend_low_i8x16_u(mn));
+      v128.store(mnOut + go, i16x8.extend_high_i8x16_u(mn), 16);
+      for (let j = 0; j < 4; j++) {
+        const q0 = v128.load(b + 16 + (<usize>j << 5));
+        const q1 = v128.load(b + 16 + (<usize>j << 5), 16);
+        const o = out + (<usize>i << 8) + (<usize>j << 6);
+        v128.store(o, lowNibbles(q0));
+        v128.store(o, lowNibbles(q1), 16);
+        v128.store(o, highNibbles(q0), 32);
+        v128.store(o, highNibbles(q1), 48);
+      }
+      store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+      store<f32>(dmOut + (<usize>i << 2), dmin256(fmt, b));
+      b += bytes;
+      continue;
+    }
+    if (fmt == Q6_K) {
+      // The i8 group scales widened in two stores (no mins), the levels a quad at a time as in q6Quad.
+      const sc = q6_kScales(b);
+      const go = <usize>i << 5;
+      v128.store(scOut + go, i16x8.extend_low_i8x16_s(sc));
+      v128.store(scOut + go, i16x8.extend_high_i8x16_s(sc), 16);
+      v128.store(mnOut + go, i16x8.splat(0));
+      v128.store(mnOut + go, i16x8.splat(0), 16);
+      const mask = i8x16.splat(0x30);
+      for (let t = 0; t < 4; t++) {
+        const n = <usize>(t >> 1);
+        const part = <usize>(t & 1) << 4;
+        const ql0 = v128.load(b + (n << 6) + part);
+        const ql1 = v128.load(b + (n << 6) + 32 + part);
+        const qh = v128.load(b + 128 + (n << 5) + part);
+        // Group 8n + p + 2k starts at weight 128n + 16p + 32k.
+        const o = out + (<usize>i << 8) + (n << 7) + part;
+        v128.store(o, v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask)));
+        v128.store(o, v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask)), 32);
+        v128.store(o, v128.or(highNibbles(ql0), v128.and(qh, mask)), 64);
+        v128.store(o, v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask)), 96);
+      }
+      store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+      store<f32>(dmOut + (<usize>i << 2), 0);
+      b += bytes;
+      continue;
+    }
     for (let g = 0; g < 16; g++) {
       const gi = (i << 4) + g;
       v128.store(out + (<usize>gi << 4), levels256(fmt, b, g));
