@@ -764,6 +764,12 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   }
 }
 
+/** 16 signed i8 weights times an i16 scale, stored as 16 i16 at p (decode256). */
+@inline function storeScaled16(p: usize, w: v128, scale: v128): void {
+  v128.store(p, i16x8.mul(i16x8.extend_low_i8x16_s(w), scale));
+  v128.store(p, i16x8.mul(i16x8.extend_high_i8x16_s(w), scale), 16);
+}
+
 /**
  * Decoded row: i16 (q * scale)[cols] | i16 min[cols/16] | f32 d[nb] | f32 dmin[nb]. Folding the
  * integer group scale into the weights is exact (|q * scale| <= 4096 fits i16, and a 256-weight
@@ -777,6 +783,69 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   const dmOut = dOut + (<usize>nb << 2);
   const bytes = blockBytes256(fmt);
   for (let i = 0; i < nb; i++) {
+    if (fmt == Q4_K) {
+      // Scales and mins of all eight sub-blocks from one q4_kScalesMins; each 32 quant bytes loaded
+      // once for their two sub-blocks (scales rotated per pair, as in q4kLoopBlockDot).
+      const sm = q4_kScalesMins(b);
+      const mn = i8x16.shuffle(sm, sm, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+      const go = <usize>i << 5;
+      v128.store(mnOut + go, i16x8.extend_low_i8x16_u(mn));
+      v128.store(mnOut + go, i16x8.extend_high_i8x16_u(mn), 16);
+      let sc = i16x8.extend_low_i8x16_u(sm);
+      for (let j = 0; j < 4; j++) {
+        const q0 = v128.load(b + 16 + (<usize>j << 5));
+        const q1 = v128.load(b + 16 + (<usize>j << 5), 16);
+        const s0 = broadcast16(sc, 0);
+        const s1 = broadcast16(sc, 1);
+        const o = out + (<usize>i << 9) + (<usize>j << 7);
+        const lo0 = lowNibbles(q0);
+        const lo1 = lowNibbles(q1);
+        const hi0 = highNibbles(q0);
+        const hi1 = highNibbles(q1);
+        v128.store(o, i16x8.mul(i16x8.extend_low_i8x16_u(lo0), s0));
+        v128.store(o, i16x8.mul(i16x8.extend_high_i8x16_u(lo0), s0), 16);
+        v128.store(o, i16x8.mul(i16x8.extend_low_i8x16_u(lo1), s0), 32);
+        v128.store(o, i16x8.mul(i16x8.extend_high_i8x16_u(lo1), s0), 48);
+        v128.store(o, i16x8.mul(i16x8.extend_low_i8x16_u(hi0), s1), 64);
+        v128.store(o, i16x8.mul(i16x8.extend_high_i8x16_u(hi0), s1), 80);
+        v128.store(o, i16x8.mul(i16x8.extend_low_i8x16_u(hi1), s1), 96);
+        v128.store(o, i16x8.mul(i16x8.extend_high_i8x16_u(hi1), s1), 112);
+        sc = i32x4.shuffle(sc, sc, 1, 2, 3, 0);
+      }
+      store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+      store<f32>(dmOut + (<usize>i << 2), dmin256(fmt, b));
+      b += bytes;
+      continue;
+    }
+    if (fmt == Q6_K) {
+      // The levels a quad at a time (as in q6LoopBlockDot, scales in loop order and rotated).
+      const raw = q6_kScales(b);
+      let sc = i8x16.shuffle(raw, raw, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
+      const go = <usize>i << 5;
+      v128.store(mnOut + go, i16x8.splat(0));
+      v128.store(mnOut + go, i16x8.splat(0), 16);
+      const mask = i8x16.splat(0x30);
+      const offset = i8x16.splat(<i8>Q6_K_OFFSET);
+      for (let t = 0; t < 4; t++) {
+        const n = <usize>(t >> 1);
+        const part = <usize>(t & 1) << 4;
+        const ql0 = v128.load(b + (n << 6) + part);
+        const ql1 = v128.load(b + (n << 6) + 32 + part);
+        const qh = v128.load(b + 128 + (n << 5) + part);
+        const s16 = i16x8.extend_low_i8x16_s(sc);
+        // Group 8n + p + 2k starts at weight 128n + 16p + 32k (two bytes each here).
+        const o = out + (<usize>i << 9) + (n << 8) + (part << 1);
+        storeScaled16(o, i8x16.sub(v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask)), offset), broadcast16(s16, 0));
+        storeScaled16(o + 64, i8x16.sub(v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask)), offset), broadcast16(s16, 1));
+        storeScaled16(o + 128, i8x16.sub(v128.or(highNibbles(ql0), v128.and(qh, mask)), offset), broadcast16(s16, 2));
+        storeScaled16(o + 192, i8x16.sub(v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask)), offset), broadcast16(s16, 3));
+        sc = i32x4.shuffle(sc, sc, 1, 2, 3, 0);
+      }
+      store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+      store<f32>(dmOut + (<usize>i << 2), 0);
+      b += bytes;
+      continue;
+    }
     for (let g = 0; g < 16; g++) {
       const gi = (i << 4) + g;
       const w = group256(fmt, b, g);
