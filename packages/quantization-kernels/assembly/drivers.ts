@@ -521,8 +521,8 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   let s: v128;
   if (ASC_FEATURE_RELAXED_SIMD && unsigned256(fmt)) {
     let init = i32x4.splat(0);
-    // Q6_K takes its offset off once per block (kBlockDot); Q3_K's packed scales make per group simpler.
-    if (offset256(fmt) != 0 && fmt != Q6_K) init = i32x4.replace_lane(init, 0, -offset256(fmt) * <i32>load<i16>(bs + (<usize>g << 1)));
+    // Q3_K's packed scales make taking the offset off per group simpler (Q6_K has its own block loops).
+    if (offset256(fmt) != 0) init = i32x4.replace_lane(init, 0, -offset256(fmt) * <i32>load<i16>(bs + (<usize>g << 1)));
     s = relaxedDot(v128.load(a8 + (<usize>g << 4)), levels256(fmt, b, g), init);
   } else {
     s = dot16(group256(fmt, b, g), ap + (<usize>g << 5));
@@ -530,7 +530,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   return i32x4.add(isum, i32x4.mul(s, i32x4.splat(scale256(fmt, b, g))));
 }
 
-/** The 16 groups of one super-block, unrolled so every shift, mask and scale index is a constant. */
+/** The 16 groups of one super-block (Q2_K, Q3_K, IQ4_XS), unrolled so every shift, mask and scale index is a constant. */
 @inline function kBlockDot(fmt: i32, b: usize, ap: usize, a8: usize, bs: usize): v128 {
   let isum = i32x4.splat(0);
   isum = kGroupDot(fmt, b, ap, a8, bs, 0, isum);
@@ -548,17 +548,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   isum = kGroupDot(fmt, b, ap, a8, bs, 12, isum);
   isum = kGroupDot(fmt, b, ap, a8, bs, 13, isum);
   isum = kGroupDot(fmt, b, ap, a8, bs, 14, isum);
-  isum = kGroupDot(fmt, b, ap, a8, bs, 15, isum);
-  if (ASC_FEATURE_RELAXED_SIMD && fmt == Q6_K) {
-    // -32 * sum_g scale_g * bsum_g: the i8 scales widened against the i16 group sums.
-    const sc = q6_kScales(b);
-    const dot = i32x4.add(
-      i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(sc), v128.load(bs)),
-      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(sc), v128.load(bs, 16)),
-    );
-    isum = i32x4.sub(isum, i32x4.shl(dot, 5));
-  }
-  return isum;
+  return kGroupDot(fmt, b, ap, a8, bs, 15, isum);
 }
 
 /**
