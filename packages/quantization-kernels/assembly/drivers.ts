@@ -190,6 +190,7 @@ export const BF16: i32 = 30;
     const a1 = rowAt(a, aStride, i, 1, n);
     const a2 = rowAt(a, aStride, i, 2, n);
     const a3 = rowAt(a, aStride, i, 3, n);
+    let accV = f32x4.splat(0);
     let acc0 = f32x4.splat(0);
     let acc1 = f32x4.splat(0);
     let acc2 = f32x4.splat(0);
@@ -212,6 +213,30 @@ export const BF16: i32 = 30;
         s3 = i32x4.add(s3, i32x4.dot_i16x8_s(wv, v128.load(a3 + o + k)));
       }
       const bo = <usize>b << 2;
+      if (block == 256) {
+        // Q8_K family: the four rows' dots reduced into one vector (lane j = row i + j), so the
+        // block's scales and mins cost one vector operation for all four rows and one float
+        // accumulator stays live (as in levelRows256).
+        let dy = f32x4.splat(load<f32>(a0 + actD + bo));
+        dy = f32x4.replace_lane(dy, 1, load<f32>(a1 + actD + bo));
+        dy = f32x4.replace_lane(dy, 2, load<f32>(a2 + actD + bo));
+        dy = f32x4.replace_lane(dy, 3, load<f32>(a3 + actD + bo));
+        accV = madd(f32x4.convert_i32x4_s(laneSums4(s0, s1, s2, s3)), f32x4.mul(dy, f32x4.splat(load<f32>(dd + bo))), accV);
+        if (withMin) {
+          // The 16 group mins and the 16 activation group sums are i16: two dot_i16x8 per row.
+          const mo = <usize>b << 5;
+          const m0 = v128.load(mins + mo);
+          const m1 = v128.load(mins + mo, 16);
+          const m = laneSums4(
+            i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a0 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a0 + actExtra + mo, 16))),
+            i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a1 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a1 + actExtra + mo, 16))),
+            i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a2 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a2 + actExtra + mo, 16))),
+            i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a3 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a3 + actExtra + mo, 16))),
+          );
+          accV = madd(f32x4.convert_i32x4_s(m), f32x4.mul(dy, f32x4.splat(-load<f32>(dm + bo))), accV);
+        }
+        continue;
+      }
       const d = load<f32>(dd + bo);
       const dy0 = load<f32>(a0 + actD + bo);
       const dy1 = load<f32>(a1 + actD + bo);
@@ -239,7 +264,8 @@ export const BF16: i32 = 30;
         min3 += dmin * dy3 * <f32>hsumI(i32x4.add(i32x4.dot_i16x8_s(m0, v128.load(a3 + actExtra + mo)), i32x4.dot_i16x8_s(m1, v128.load(a3 + actExtra + mo, 16))));
       }
     }
-    storeRows(y, yStride, i, n, hsum(acc0) + min0, hsum(acc1) + min1, hsum(acc2) + min2, hsum(acc3) + min3);
+    if (block == 256) storeRows(y, yStride, i, n, f32x4.extract_lane(accV, 0), f32x4.extract_lane(accV, 1), f32x4.extract_lane(accV, 2), f32x4.extract_lane(accV, 3));
+    else storeRows(y, yStride, i, n, hsum(acc0) + min0, hsum(acc1) + min1, hsum(acc2) + min2, hsum(acc3) + min3);
   }
 }
 
@@ -495,8 +521,8 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   let s: v128;
   if (ASC_FEATURE_RELAXED_SIMD && unsigned256(fmt)) {
     let init = i32x4.splat(0);
-    // Q6_K takes its offset off once per block (kBlockDot); Q3_K's packed scales make per group simpler.
-    if (offset256(fmt) != 0 && fmt != Q6_K) init = i32x4.replace_lane(init, 0, -offset256(fmt) * <i32>load<i16>(bs + (<usize>g << 1)));
+    // Q3_K's packed scales make taking the offset off per group simpler (Q6_K has its own block loops).
+    if (offset256(fmt) != 0) init = i32x4.replace_lane(init, 0, -offset256(fmt) * <i32>load<i16>(bs + (<usize>g << 1)));
     s = relaxedDot(v128.load(a8 + (<usize>g << 4)), levels256(fmt, b, g), init);
   } else {
     s = dot16(group256(fmt, b, g), ap + (<usize>g << 5));
@@ -504,7 +530,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   return i32x4.add(isum, i32x4.mul(s, i32x4.splat(scale256(fmt, b, g))));
 }
 
-/** The 16 groups of one super-block, unrolled so every shift, mask and scale index is a constant. */
+/** The 16 groups of one super-block (Q2_K, Q3_K, IQ4_XS), unrolled so every shift, mask and scale index is a constant. */
 @inline function kBlockDot(fmt: i32, b: usize, ap: usize, a8: usize, bs: usize): v128 {
   let isum = i32x4.splat(0);
   isum = kGroupDot(fmt, b, ap, a8, bs, 0, isum);
@@ -522,17 +548,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   isum = kGroupDot(fmt, b, ap, a8, bs, 12, isum);
   isum = kGroupDot(fmt, b, ap, a8, bs, 13, isum);
   isum = kGroupDot(fmt, b, ap, a8, bs, 14, isum);
-  isum = kGroupDot(fmt, b, ap, a8, bs, 15, isum);
-  if (ASC_FEATURE_RELAXED_SIMD && fmt == Q6_K) {
-    // -32 * sum_g scale_g * bsum_g: the i8 scales widened against the i16 group sums.
-    const sc = q6_kScales(b);
-    const dot = i32x4.add(
-      i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(sc), v128.load(bs)),
-      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(sc), v128.load(bs, 16)),
-    );
-    isum = i32x4.sub(isum, i32x4.shl(dot, 5));
-  }
-  return isum;
+  return kGroupDot(fmt, b, ap, a8, bs, 15, isum);
 }
 
 /**
@@ -577,6 +593,35 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   isum = kSubBlockDot(fmt, b, ap, a8, sc, 5, isum);
   isum = kSubBlockDot(fmt, b, ap, a8, sc, 6, isum);
   return kSubBlockDot(fmt, b, ap, a8, sc, 7, isum);
+}
+
+/**
+ * The eight sub-blocks of a Q4_K block as a loop over the four pairs (2j, 2j+1) that share 32
+ * quant bytes. Not unrolled on purpose: V8 (TurboFan) issues every load of a straight-line block
+ * first and then spills most of them to the stack (about 40 spill moves per block in the unrolled
+ * form); a loop body of six loads stays in registers. The scales ride along in `sc`, rotated by one
+ * pair per iteration so the broadcasts keep constant lanes.
+ */
+@inline function q4kLoopBlockDot(b: usize, ap: usize, a8: usize, sm: v128): v128 {
+  let sc = i16x8.extend_low_i8x16_u(sm);
+  let isum = i32x4.splat(0);
+  for (let j = 0; j < 4; j++) {
+    const q0 = v128.load(b + 16 + (<usize>j << 5));
+    const q1 = v128.load(b + 16 + (<usize>j << 5), 16);
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const a = a8 + (<usize>j << 6);
+      const lo = i16x8.add(relaxedPairs(v128.load(a), lowNibbles(q0)), relaxedPairs(v128.load(a, 16), lowNibbles(q1)));
+      const hi = i16x8.add(relaxedPairs(v128.load(a, 32), highNibbles(q0)), relaxedPairs(v128.load(a, 48), highNibbles(q1)));
+      isum = i32x4.add(isum, i32x4.add(i32x4.dot_i16x8_s(lo, broadcast16(sc, 0)), i32x4.dot_i16x8_s(hi, broadcast16(sc, 1))));
+    } else {
+      const a = ap + (<usize>j << 7);
+      const lo = i32x4.add(dot16(lowNibbles(q0), a), dot16(lowNibbles(q1), a + 32));
+      const hi = i32x4.add(dot16(highNibbles(q0), a + 64), dot16(highNibbles(q1), a + 96));
+      isum = i32x4.add(isum, i32x4.add(i32x4.mul(lo, i32x4.extend_low_i16x8_u(broadcast16(sc, 0))), i32x4.mul(hi, i32x4.extend_low_i16x8_u(broadcast16(sc, 1)))));
+    }
+    sc = i32x4.shuffle(sc, sc, 1, 2, 3, 0);
+  }
+  return isum;
 }
 
 /** sum_g min(g >> 1) * bsum(g) of a Q4_K/Q5_K block as four i32 lanes: the mins paired up against the 16 group sums. */
@@ -625,6 +670,46 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   return i32x4.sub(isum, i32x4.shl(offset, 5));
 }
 
+/**
+ * One Q6_K block on the SIMD128 build, as a loop over the four (half n, 16-byte part) quads of
+ * q6Quad: not unrolled, for the reason given at q4kLoopBlockDot (V8 spills the loads of an unrolled
+ * block). Iteration t covers groups 8n + p + 2k (n = t >> 1, p = t & 1, k = 0..3), so the i8 scales
+ * are put in that order once per block and rotated by four per iteration. The unsigned levels 0..63
+ * are dotted as they are and the offset 32 comes off once per block through the Q8_K group sums
+ * (exact), instead of a subtract per group. (The relaxed build keeps q6RelaxedBlockDot unrolled:
+ * this loop measured 0.93x there.)
+ */
+@inline function q6LoopBlockDot(b: usize, ap: usize, bs: usize): v128 {
+  const raw = q6_kScales(b);
+  let sc = i8x16.shuffle(raw, raw, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
+  const mask = i8x16.splat(0x30);
+  let isum = i32x4.splat(0);
+  for (let t = 0; t < 4; t++) {
+    const n = <usize>(t >> 1);
+    const part = <usize>(t & 1) << 4;
+    const ql0 = v128.load(b + (n << 6) + part);
+    const ql1 = v128.load(b + (n << 6) + 32 + part);
+    const qh = v128.load(b + 128 + (n << 5) + part);
+    // The 2 high bits of quarter k are bits 2k, 2k+1 of qh, moved to bits 4, 5 (see q6Quad).
+    const l0 = v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask));
+    const l1 = v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask));
+    const l2 = v128.or(highNibbles(ql0), v128.and(qh, mask));
+    const l3 = v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask));
+    // Group 8n + p starts at weight 128n + 16p.
+    const w = (n << 7) + part;
+    const s32 = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(sc));
+    const q = ap + (w << 1);
+    isum = i32x4.add(isum, i32x4.mul(dot16(l0, q), i32x4.shuffle(s32, s32, 0, 0, 0, 0)));
+    isum = i32x4.add(isum, i32x4.mul(dot16(l1, q + 64), i32x4.shuffle(s32, s32, 1, 1, 1, 1)));
+    isum = i32x4.add(isum, i32x4.mul(dot16(l2, q + 128), i32x4.shuffle(s32, s32, 2, 2, 2, 2)));
+    isum = i32x4.add(isum, i32x4.mul(dot16(l3, q + 192), i32x4.shuffle(s32, s32, 3, 3, 3, 3)));
+    sc = i32x4.shuffle(sc, sc, 1, 2, 3, 0);
+  }
+  // -32 * sum_g scale_g * bsum_g: the i8 scales widened against the i16 group sums.
+  const offset = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(raw), v128.load(bs)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(raw), v128.load(bs, 16)));
+  return i32x4.sub(isum, i32x4.shl(offset, 5));
+}
+
 /** sum over groups of min(g) * bsum(g) (Q2_K: 16 groups; Q4_K/Q5_K: pairs share a min). */
 @inline function kBlockMins(fmt: i32, b: usize, bs: usize): i32 {
   let imin: i32 = 0;
@@ -656,10 +741,10 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
       const dy = load<f32>(ad + (<usize>i << 2));
       if (fmt == Q4_K || fmt == Q5_K) {
         const sm = q4_kScalesMins(b);
-        acc = madd(f32x4.convert_i32x4_s(kPairBlockDot(fmt, b, ap, a8i, sm)), f32x4.splat(d256(fmt, b) * dy), acc);
+        acc = madd(f32x4.convert_i32x4_s(fmt == Q4_K ? q4kLoopBlockDot(b, ap, a8i, sm) : kPairBlockDot(fmt, b, ap, a8i, sm)), f32x4.splat(d256(fmt, b) * dy), acc);
         accMinV = madd(f32x4.convert_i32x4_s(kPairMins(sm, bs)), f32x4.splat(dmin256(fmt, b) * dy), accMinV);
       } else {
-        const isum = ASC_FEATURE_RELAXED_SIMD && fmt == Q6_K ? q6RelaxedBlockDot(b, a8i, bs) : kBlockDot(fmt, b, ap, a8i, bs);
+        const isum = fmt == Q6_K ? (ASC_FEATURE_RELAXED_SIMD ? q6RelaxedBlockDot(b, a8i, bs) : q6LoopBlockDot(b, ap, bs)) : kBlockDot(fmt, b, ap, a8i, bs);
         acc = madd(f32x4.convert_i32x4_s(isum), f32x4.splat(d256(fmt, b) * dy), acc);
         if (hasMin256(fmt)) accMin += dmin256(fmt, b) * dy * <f32>kBlockMins(fmt, b, bs);
       }
@@ -667,6 +752,12 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
     }
     store<f32>(y + (<usize>r << 2), hsum(acc) - accMin - hsum(accMinV));
   }
+}
+
+/** 16 signed i8 weights times an i16 scale, stored as 16 i16 at p (decode256). */
+@inline function storeScaled16(p: usize, w: v128, scale: v128): void {
+  v128.store(p, i16x8.mul(i16x8.extend_low_i8x16_s(w), scale));
+  v128.store(p, i16x8.mul(i16x8.extend_high_i8x16_s(w), scale), 16);
 }
 
 /**
@@ -682,6 +773,69 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   const dmOut = dOut + (<usize>nb << 2);
   const bytes = blockBytes256(fmt);
   for (let i = 0; i < nb; i++) {
+    if (fmt == Q4_K) {
+      // Scales and mins of all eight sub-blocks from one q4_kScalesMins; each 32 quant bytes loaded
+      // once for their two sub-blocks (scales rotated per pair, as in q4kLoopBlockDot).
+      const sm = q4_kScalesMins(b);
+      const mn = i8x16.shuffle(sm, sm, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+      const go = <usize>i << 5;
+      v128.store(mnOut + go, i16x8.extend_low_i8x16_u(mn));
+      v128.store(mnOut + go, i16x8.extend_high_i8x16_u(mn), 16);
+      let sc = i16x8.extend_low_i8x16_u(sm);
+      for (let j = 0; j < 4; j++) {
+        const q0 = v128.load(b + 16 + (<usize>j << 5));
+        const q1 = v128.load(b + 16 + (<usize>j << 5), 16);
+        const s0 = broadcast16(sc, 0);
+        const s1 = broadcast16(sc, 1);
+        const o = out + (<usize>i << 9) + (<usize>j << 7);
+        const lo0 = lowNibbles(q0);
+        const lo1 = lowNibbles(q1);
+        const hi0 = highNibbles(q0);
+        const hi1 = highNibbles(q1);
+        v128.store(o, i16x8.mul(i16x8.extend_low_i8x16_u(lo0), s0));
+        v128.store(o, i16x8.mul(i16x8.extend_high_i8x16_u(lo0), s0), 16);
+        v128.store(o, i16x8.mul(i16x8.extend_low_i8x16_u(lo1), s0), 32);
+        v128.store(o, i16x8.mul(i16x8.extend_high_i8x16_u(lo1), s0), 48);
+        v128.store(o, i16x8.mul(i16x8.extend_low_i8x16_u(hi0), s1), 64);
+        v128.store(o, i16x8.mul(i16x8.extend_high_i8x16_u(hi0), s1), 80);
+        v128.store(o, i16x8.mul(i16x8.extend_low_i8x16_u(hi1), s1), 96);
+        v128.store(o, i16x8.mul(i16x8.extend_high_i8x16_u(hi1), s1), 112);
+        sc = i32x4.shuffle(sc, sc, 1, 2, 3, 0);
+      }
+      store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+      store<f32>(dmOut + (<usize>i << 2), dmin256(fmt, b));
+      b += bytes;
+      continue;
+    }
+    if (fmt == Q6_K) {
+      // The levels a quad at a time (as in q6LoopBlockDot, scales in loop order and rotated).
+      const raw = q6_kScales(b);
+      let sc = i8x16.shuffle(raw, raw, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
+      const go = <usize>i << 5;
+      v128.store(mnOut + go, i16x8.splat(0));
+      v128.store(mnOut + go, i16x8.splat(0), 16);
+      const mask = i8x16.splat(0x30);
+      const offset = i8x16.splat(<i8>Q6_K_OFFSET);
+      for (let t = 0; t < 4; t++) {
+        const n = <usize>(t >> 1);
+        const part = <usize>(t & 1) << 4;
+        const ql0 = v128.load(b + (n << 6) + part);
+        const ql1 = v128.load(b + (n << 6) + 32 + part);
+        const qh = v128.load(b + 128 + (n << 5) + part);
+        const s16 = i16x8.extend_low_i8x16_s(sc);
+        // Group 8n + p + 2k starts at weight 128n + 16p + 32k (two bytes each here).
+        const o = out + (<usize>i << 9) + (n << 8) + (part << 1);
+        storeScaled16(o, i8x16.sub(v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask)), offset), broadcast16(s16, 0));
+        storeScaled16(o + 64, i8x16.sub(v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask)), offset), broadcast16(s16, 1));
+        storeScaled16(o + 128, i8x16.sub(v128.or(highNibbles(ql0), v128.and(qh, mask)), offset), broadcast16(s16, 2));
+        storeScaled16(o + 192, i8x16.sub(v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask)), offset), broadcast16(s16, 3));
+        sc = i32x4.shuffle(sc, sc, 1, 2, 3, 0);
+      }
+      store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+      store<f32>(dmOut + (<usize>i << 2), 0);
+      b += bytes;
+      continue;
+    }
     for (let g = 0; g < 16; g++) {
       const gi = (i << 4) + g;
       const w = group256(fmt, b, g);
@@ -712,6 +866,58 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   const dmOut = dOut + (<usize>nb << 2);
   const bytes = blockBytes256(fmt);
   for (let i = 0; i < nb; i++) {
+    if (fmt == Q4_K) {
+      // All sixteen group scales and mins from one q4_kScalesMins (sub-block s covers groups 2s,
+      // 2s+1), instead of two scalar get_scale_min_k4 unpackings per group.
+      const sm = q4_kScalesMins(b);
+      const sc = i8x16.shuffle(sm, sm, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+      const mn = i8x16.shuffle(sm, sm, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+      const go = <usize>i << 5;
+      v128.store(scOut + go, i16x8.extend_low_i8x16_u(sc));
+      v128.store(scOut + go, i16x8.extend_high_i8x16_u(sc), 16);
+      v128.store(mnOut + go, i16x8.extend_low_i8x16_u(mn));
+      v128.store(mnOut + go, i16x8.extend_high_i8x16_u(mn), 16);
+      for (let j = 0; j < 4; j++) {
+        const q0 = v128.load(b + 16 + (<usize>j << 5));
+        const q1 = v128.load(b + 16 + (<usize>j << 5), 16);
+        const o = out + (<usize>i << 8) + (<usize>j << 6);
+        v128.store(o, lowNibbles(q0));
+        v128.store(o, lowNibbles(q1), 16);
+        v128.store(o, highNibbles(q0), 32);
+        v128.store(o, highNibbles(q1), 48);
+      }
+      store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+      store<f32>(dmOut + (<usize>i << 2), dmin256(fmt, b));
+      b += bytes;
+      continue;
+    }
+    if (fmt == Q6_K) {
+      // The i8 group scales widened in two stores (no mins), the levels a quad at a time as in q6Quad.
+      const sc = q6_kScales(b);
+      const go = <usize>i << 5;
+      v128.store(scOut + go, i16x8.extend_low_i8x16_s(sc));
+      v128.store(scOut + go, i16x8.extend_high_i8x16_s(sc), 16);
+      v128.store(mnOut + go, i16x8.splat(0));
+      v128.store(mnOut + go, i16x8.splat(0), 16);
+      const mask = i8x16.splat(0x30);
+      for (let t = 0; t < 4; t++) {
+        const n = <usize>(t >> 1);
+        const part = <usize>(t & 1) << 4;
+        const ql0 = v128.load(b + (n << 6) + part);
+        const ql1 = v128.load(b + (n << 6) + 32 + part);
+        const qh = v128.load(b + 128 + (n << 5) + part);
+        // Group 8n + p + 2k starts at weight 128n + 16p + 32k.
+        const o = out + (<usize>i << 8) + (n << 7) + part;
+        v128.store(o, v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask)));
+        v128.store(o, v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask)), 32);
+        v128.store(o, v128.or(highNibbles(ql0), v128.and(qh, mask)), 64);
+        v128.store(o, v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask)), 96);
+      }
+      store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
+      store<f32>(dmOut + (<usize>i << 2), 0);
+      b += bytes;
+      continue;
+    }
     for (let g = 0; g < 16; g++) {
       const gi = (i << 4) + g;
       v128.store(out + (<usize>gi << 4), levels256(fmt, b, g));
@@ -739,7 +945,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
  * group's levels and scale are loaded once for the four rows, each row costs one pmaddubsw, one
  * pmaddwd and one add per 16 weights (the SIMD128 path needs two of each plus twice the loads).
  */
-function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool, offsetShift: i32, pairedScales: bool): void {
+@inline function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride: usize, cols: i32, withMin: bool, offsetShift: i32, pairedScales: bool): void {
   const nb = cols >> 8;
   const ng = cols >> 4;
   const scl = dw + <usize>cols;
@@ -754,36 +960,30 @@ function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, ySt
     const a1 = rowAt(a, aStride, i, 1, n);
     const a2 = rowAt(a, aStride, i, 2, n);
     const a3 = rowAt(a, aStride, i, 3, n);
-    let acc0 = f32x4.splat(0);
-    let acc1 = f32x4.splat(0);
-    let acc2 = f32x4.splat(0);
-    let acc3 = f32x4.splat(0);
-    let accm0 = f32x4.splat(0);
-    let accm1 = f32x4.splat(0);
-    let accm2 = f32x4.splat(0);
-    let accm3 = f32x4.splat(0);
+    let acc = f32x4.splat(0);
     for (let b = 0; b < nb; b++) {
       let s0 = i32x4.splat(0);
       let s1 = i32x4.splat(0);
       let s2 = i32x4.splat(0);
       let s3 = i32x4.splat(0);
-      const q8 = actQ8 + (<usize>b << 8);
-      for (let g = 0; g < 16; g += 2) {
-        const gi = (b << 4) + g;
-        const l0 = v128.load(dw + (<usize>gi << 4));
-        const l1 = v128.load(dw + (<usize>gi << 4), 16);
-        const o = q8 + (<usize>g << 4);
+      // One induction variable for the whole block: weight k's level is at dw + k, its activation at
+      // row + actQ8 + k and its group scale at scl + k / 8 (fewer live addresses for V8 to keep).
+      const kEnd = (<usize>b << 8) + 256;
+      for (let k = <usize>b << 8; k < kEnd; k += 32) {
+        const l0 = v128.load(dw + k);
+        const l1 = v128.load(dw + k, 16);
+        const o = actQ8 + k;
         if (pairedScales) {
           // Q4_K/Q5_K: groups 2k, 2k+1 share a scale and levels are <= 31, so their i16 pair sums
           // add without overflow and one pmaddwd applies the scale to both.
-          const scale = v128.load16_splat(scl + (<usize>gi << 1));
+          const scale = v128.load16_splat(scl + (k >> 3));
           s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a0 + o), l0), relaxedPairs(v128.load(a0 + o, 16), l1)), scale));
           s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a1 + o), l0), relaxedPairs(v128.load(a1 + o, 16), l1)), scale));
           s2 = i32x4.add(s2, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a2 + o), l0), relaxedPairs(v128.load(a2 + o, 16), l1)), scale));
           s3 = i32x4.add(s3, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a3 + o), l0), relaxedPairs(v128.load(a3 + o, 16), l1)), scale));
         } else {
-          const sc0 = v128.load16_splat(scl + (<usize>gi << 1));
-          const sc1 = v128.load16_splat(scl + (<usize>gi << 1), 2);
+          const sc0 = v128.load16_splat(scl + (k >> 3));
+          const sc1 = v128.load16_splat(scl + (k >> 3), 2);
           s0 = groupTerm(groupTerm(s0, a0 + o, l0, sc0), a0 + o + 16, l1, sc1);
           s1 = groupTerm(groupTerm(s1, a1 + o, l0, sc0), a1 + o + 16, l1, sc1);
           s2 = groupTerm(groupTerm(s2, a2 + o, l0, sc0), a2 + o + 16, l1, sc1);
@@ -799,24 +999,20 @@ function levelRows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, ySt
         s3 = i32x4.sub(s3, i32x4.shl(groupSums(scl + go, a3 + bs), offsetShift));
       }
       const bo = <usize>b << 2;
-      const d = load<f32>(dd + bo);
-      const dy0 = load<f32>(a0 + actD + bo);
-      const dy1 = load<f32>(a1 + actD + bo);
-      const dy2 = load<f32>(a2 + actD + bo);
-      const dy3 = load<f32>(a3 + actD + bo);
-      acc0 = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(d * dy0), acc0);
-      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(d * dy1), acc1);
-      acc2 = madd(f32x4.convert_i32x4_s(s2), f32x4.splat(d * dy2), acc2);
-      acc3 = madd(f32x4.convert_i32x4_s(s3), f32x4.splat(d * dy3), acc3);
+      // The four rows' dots reduced into one vector (lane j = row i + j): the block's float scales
+      // then cost one vector operation for all four rows, and one float accumulator instead of four
+      // leaves V8 enough registers to keep s0..s3 out of the stack in the loop above.
+      let dy = f32x4.splat(load<f32>(a0 + actD + bo));
+      dy = f32x4.replace_lane(dy, 1, load<f32>(a1 + actD + bo));
+      dy = f32x4.replace_lane(dy, 2, load<f32>(a2 + actD + bo));
+      dy = f32x4.replace_lane(dy, 3, load<f32>(a3 + actD + bo));
+      acc = madd(f32x4.convert_i32x4_s(laneSums4(s0, s1, s2, s3)), f32x4.mul(dy, f32x4.splat(load<f32>(dd + bo))), acc);
       if (withMin) {
-        const dmin = load<f32>(dm + bo);
-        accm0 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a0 + bs)), f32x4.splat(dmin * dy0), accm0);
-        accm1 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a1 + bs)), f32x4.splat(dmin * dy1), accm1);
-        accm2 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a2 + bs)), f32x4.splat(dmin * dy2), accm2);
-        accm3 = madd(f32x4.convert_i32x4_s(groupSums(mns + go, a3 + bs)), f32x4.splat(dmin * dy3), accm3);
+        const m = laneSums4(groupSums(mns + go, a0 + bs), groupSums(mns + go, a1 + bs), groupSums(mns + go, a2 + bs), groupSums(mns + go, a3 + bs));
+        acc = madd(f32x4.convert_i32x4_s(m), f32x4.mul(dy, f32x4.splat(-load<f32>(dm + bo))), acc);
       }
     }
-    storeRows(y, yStride, i, n, hsum(acc0) - hsum(accm0), hsum(acc1) - hsum(accm1), hsum(acc2) - hsum(accm2), hsum(acc3) - hsum(accm3));
+    storeRows(y, yStride, i, n, f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1), f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3));
   }
 }
 

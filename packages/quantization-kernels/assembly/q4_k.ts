@@ -47,8 +47,9 @@ export const Q4_K_BLOCK_BYTES: usize = 144;
   const low6: u32 = 0x3f3f3f3f;
   const low4: u32 = 0x0f0f0f0f;
   const low2: u32 = 0x03030303;
-  let v = i32x4.splat(<i32>(u0 & low6));
-  v = i32x4.replace_lane(v, 1, <i32>((u2 & low4) | (((u0 >> 6) & low2) << 4)));
-  v = i32x4.replace_lane(v, 2, <i32>(u1 & low6));
-  return i32x4.replace_lane(v, 3, <i32>(((u2 >> 4) & low4) | (((u1 >> 6) & low2) << 4)));
+  // Assembled as two 64-bit halves in scalar registers: one movq + shuffle and one pinsrq, where
+  // four 32-bit lanes cost a splat and three pinsrd (two uops each on x64).
+  const scales = <u64>(u0 & low6) | (<u64>((u2 & low4) | (((u0 >> 6) & low2) << 4)) << 32);
+  const mins = <u64>(u1 & low6) | (<u64>(((u2 >> 4) & low4) | (((u1 >> 6) & low2) << 4)) << 32);
+  return i64x2.replace_lane(i64x2.splat(<i64>scales), 1, <i64>mins);
 }
