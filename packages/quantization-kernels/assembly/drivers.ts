@@ -20,7 +20,7 @@ import { Q2_K_BLOCK_BYTES, q2_kD, q2_kDmin, q2_kGroup, q2_kMin, q2_kScale } from
 import { Q3_K_BLOCK_BYTES, Q3_K_OFFSET, q3_kD, q3_kLevels, q3_kScale } from './q3_k';
 import { Q4_K_BLOCK_BYTES, q4_kD, q4_kDmin, q4_kGroup, q4_kMin, q4_kScale, q4_kScalesMins } from './q4_k';
 import { Q5_K_BLOCK_BYTES, q5_kD, q5_kDmin, q5_kGroup, q5_kMin, q5_kScale } from './q5_k';
-import { Q6_K_BLOCK_BYTES, Q6_K_OFFSET, q6_kD, q6_kLevels, q6_kScale, q6_kScales } from './q6_k';
+import { Q6_K_BLOCK_BYTES, Q6_K_OFFSET, q6_kD, q6_kLevels, q6_kQuarter, q6_kScale, q6_kScales } from './q6_k';
 import { IQ4_XS_BLOCK_BYTES, iq4_xsD, iq4_xsGroup, iq4_xsScale } from './iq4_xs';
 
 // ggml type ids.
@@ -642,13 +642,10 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   const ql0 = v128.load(b + (<usize>n << 6) + (<usize>part << 4));
   const ql1 = v128.load(b + (<usize>n << 6) + 32 + (<usize>part << 4));
   const qh = v128.load(b + 128 + (<usize>n << 5) + (<usize>part << 4));
-  const mask = i8x16.splat(0x30);
-  // The 2 high bits of quarter k are bits 2k, 2k+1 of qh, moved to bits 4, 5 (16-bit shifts; the
-  // bits that cross into the neighbouring byte are masked off).
-  const l0 = v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask));
-  const l1 = v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask));
-  const l2 = v128.or(highNibbles(ql0), v128.and(qh, mask));
-  const l3 = v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask));
+  const l0 = q6_kQuarter(ql0, ql1, qh, 0);
+  const l1 = q6_kQuarter(ql0, ql1, qh, 1);
+  const l2 = q6_kQuarter(ql0, ql1, qh, 2);
+  const l3 = q6_kQuarter(ql0, ql1, qh, 3);
   const g = (n << 3) + part;
   isum = i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>g << 4)), l0), broadcast16(scales, part)));
   isum = i32x4.add(isum, i32x4.dot_i16x8_s(relaxedPairs(v128.load(a8 + (<usize>(g + 2) << 4)), l1), broadcast16(scales, part + 2)));
@@ -682,7 +679,6 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
 @inline function q6LoopBlockDot(b: usize, ap: usize, bs: usize): v128 {
   const raw = q6_kScales(b);
   let sc = i8x16.shuffle(raw, raw, 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15);
-  const mask = i8x16.splat(0x30);
   let isum = i32x4.splat(0);
   for (let t = 0; t < 4; t++) {
     const n = <usize>(t >> 1);
@@ -690,11 +686,10 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
     const ql0 = v128.load(b + (n << 6) + part);
     const ql1 = v128.load(b + (n << 6) + 32 + part);
     const qh = v128.load(b + 128 + (n << 5) + part);
-    // The 2 high bits of quarter k are bits 2k, 2k+1 of qh, moved to bits 4, 5 (see q6Quad).
-    const l0 = v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask));
-    const l1 = v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask));
-    const l2 = v128.or(highNibbles(ql0), v128.and(qh, mask));
-    const l3 = v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask));
+    const l0 = q6_kQuarter(ql0, ql1, qh, 0);
+    const l1 = q6_kQuarter(ql0, ql1, qh, 1);
+    const l2 = q6_kQuarter(ql0, ql1, qh, 2);
+    const l3 = q6_kQuarter(ql0, ql1, qh, 3);
     // Group 8n + p starts at weight 128n + 16p.
     const w = (n << 7) + part;
     const s32 = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(sc));
@@ -814,7 +809,6 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
       const go = <usize>i << 5;
       v128.store(mnOut + go, i16x8.splat(0));
       v128.store(mnOut + go, i16x8.splat(0), 16);
-      const mask = i8x16.splat(0x30);
       const offset = i8x16.splat(<i8>Q6_K_OFFSET);
       for (let t = 0; t < 4; t++) {
         const n = <usize>(t >> 1);
@@ -825,10 +819,10 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
         const s16 = i16x8.extend_low_i8x16_s(sc);
         // Group 8n + p + 2k starts at weight 128n + 16p + 32k (two bytes each here).
         const o = out + (<usize>i << 9) + (n << 8) + (part << 1);
-        storeScaled16(o, i8x16.sub(v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask)), offset), broadcast16(s16, 0));
-        storeScaled16(o + 64, i8x16.sub(v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask)), offset), broadcast16(s16, 1));
-        storeScaled16(o + 128, i8x16.sub(v128.or(highNibbles(ql0), v128.and(qh, mask)), offset), broadcast16(s16, 2));
-        storeScaled16(o + 192, i8x16.sub(v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask)), offset), broadcast16(s16, 3));
+        storeScaled16(o, i8x16.sub(q6_kQuarter(ql0, ql1, qh, 0), offset), broadcast16(s16, 0));
+        storeScaled16(o + 64, i8x16.sub(q6_kQuarter(ql0, ql1, qh, 1), offset), broadcast16(s16, 1));
+        storeScaled16(o + 128, i8x16.sub(q6_kQuarter(ql0, ql1, qh, 2), offset), broadcast16(s16, 2));
+        storeScaled16(o + 192, i8x16.sub(q6_kQuarter(ql0, ql1, qh, 3), offset), broadcast16(s16, 3));
         sc = i32x4.shuffle(sc, sc, 1, 2, 3, 0);
       }
       store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
@@ -899,7 +893,6 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
       v128.store(scOut + go, i16x8.extend_high_i8x16_s(sc), 16);
       v128.store(mnOut + go, i16x8.splat(0));
       v128.store(mnOut + go, i16x8.splat(0), 16);
-      const mask = i8x16.splat(0x30);
       for (let t = 0; t < 4; t++) {
         const n = <usize>(t >> 1);
         const part = <usize>(t & 1) << 4;
@@ -908,10 +901,10 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
         const qh = v128.load(b + 128 + (n << 5) + part);
         // Group 8n + p + 2k starts at weight 128n + 16p + 32k.
         const o = out + (<usize>i << 8) + (n << 7) + part;
-        v128.store(o, v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask)));
-        v128.store(o, v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask)), 32);
-        v128.store(o, v128.or(highNibbles(ql0), v128.and(qh, mask)), 64);
-        v128.store(o, v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask)), 96);
+        v128.store(o, q6_kQuarter(ql0, ql1, qh, 0));
+        v128.store(o, q6_kQuarter(ql0, ql1, qh, 1), 32);
+        v128.store(o, q6_kQuarter(ql0, ql1, qh, 2), 64);
+        v128.store(o, q6_kQuarter(ql0, ql1, qh, 3), 96);
       }
       store<f32>(dOut + (<usize>i << 2), d256(fmt, b));
       store<f32>(dmOut + (<usize>i << 2), 0);

@@ -19,6 +19,20 @@ export const Q6_K_BLOCK_BYTES: usize = 210;
 
 export const Q6_K_OFFSET: i32 = 32;
 
+/**
+ * Unsigned levels 0..63 of quarter k (a constant 0..3) of 16 weights, from the 16 ql bytes of each of the
+ * two 32-byte ql halves (ql0 at ql + 64n + p, ql1 at 32 bytes on) and their 16 qh bytes: the 2 high bits of
+ * quarter k are bits 2k, 2k+1 of qh, moved to bits 4, 5 (16-bit shifts; the bits that cross into the
+ * neighbouring byte are masked off). The quad-at-a-time form of q6_kLevels.
+ */
+@inline export function q6_kQuarter(ql0: v128, ql1: v128, qh: v128, k: i32): v128 {
+  const mask = i8x16.splat(0x30);
+  if (k == 0) return v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask));
+  if (k == 1) return v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask));
+  if (k == 2) return v128.or(highNibbles(ql0), v128.and(qh, mask));
+  return v128.or(highNibbles(ql1), v128.and(i16x8.shr_u(qh, 2), mask));
+}
+
 /** The 16 group scales as one i8x16. */
 @inline export function q6_kScales(b: usize): v128 {
   return v128.load(b + 192);
