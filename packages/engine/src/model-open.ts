@@ -1,10 +1,11 @@
 /**
- * The inference worker's part of opening a model, on any platform: an SMQ byte source onto a fresh kernel
- * backend, with progress and forwarded log messages. No node:* here (the browser worker uses it as is).
+ * The inference worker's part of opening a model, on any platform: an SMQ byte source (or any tensor source,
+ * such as a GGUF file read directly) onto a fresh kernel backend, with progress and forwarded log messages.
+ * No node:* here (the browser worker uses it as is).
  */
-import type { ByteSource } from '@smallmind/io-smq';
+import { SmqReader, type ByteSource } from '@smallmind/io-smq';
 import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
-import { SmqModelLoader, type Logger, type Model } from '@smallmind/runtime';
+import { SmqModelLoader, type Logger, type Model, type ModelTensorSource } from '@smallmind/runtime';
 import type { WorkerLoadOptions, WorkerRuntimeInfo } from './worker/protocol.js';
 
 export interface OpenHooks {
@@ -41,18 +42,45 @@ export function forwardingLogger(level: WorkerLoadOptions['logLevel'], log: Open
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+type LoadOptions = Pick<WorkerLoadOptions, 'threads' | 'kernels' | 'preserveQuantization'>;
+type LoadedModel = { model: Model; kernels: string; backend: KernelBackend; dispose(): Promise<void> };
+
 /**
- * Loads an SMQ file onto a fresh kernel backend (disposed again if the load fails), reporting progress
- * tensor by tensor. `openSource` gives the file's bytes; `name` stands for the file in messages.
- * `verifyChecksums: false` only for bytes this process just wrote and checksummed (a fresh import).
+ * Loads an SMQ file onto a fresh kernel backend (see `loadTensors`). `openSource` gives the file's bytes;
+ * `name` stands for the file in messages. `verifyChecksums: false` only for bytes this process just wrote
+ * and checksummed (a fresh import).
  */
-export async function loadSmq(
+export function loadSmq(
   openSource: () => Promise<ByteSource>,
   name: string,
-  options: Pick<WorkerLoadOptions, 'threads' | 'kernels' | 'preserveQuantization'> & { readonly verifyChecksums?: boolean },
+  options: LoadOptions & { readonly verifyChecksums?: boolean },
   logger: Logger,
   hooks: OpenHooks,
-): Promise<{ model: Model; kernels: string; backend: KernelBackend; dispose(): Promise<void> }> {
+): Promise<LoadedModel> {
+  const openReader = async (): Promise<ModelTensorSource> => {
+    const source = await openSource();
+    try {
+      return await SmqReader.fromSource(source, options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums });
+    } catch (error) {
+      await source.close();
+      throw error;
+    }
+  };
+  return loadTensors(openReader, name, options, logger, hooks);
+}
+
+/**
+ * Loads a model from a tensor source (an SMQ reader, or a GGUF file read directly) onto a fresh kernel
+ * backend (disposed again if the load fails), reporting progress tensor by tensor. The backend exists
+ * before the source is opened, so the matrices' kernel memory is reserved before any byte is read.
+ */
+export async function loadTensors(
+  openTensors: () => Promise<ModelTensorSource>,
+  name: string,
+  options: LoadOptions,
+  logger: Logger,
+  hooks: OpenHooks,
+): Promise<LoadedModel> {
   const backend = await createBackend({
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     prefer: options.kernels ?? 'wasm',
@@ -60,12 +88,11 @@ export async function loadSmq(
   });
   try {
     // The loader reads every matrix straight into kernel memory, and sessions keep their KV cache there.
-    const model = await SmqModelLoader.loadFromSource(await openSource(), name, {
+    const model = await SmqModelLoader.loadFromTensors(await openTensors(), name, {
       logger,
       backend,
       onProgress: (p) => hooks.progress('load', p.bytesDone, p.bytesTotal, p.tensorsDone, p.tensorsTotal),
       ...(options.preserveQuantization === undefined ? {} : { preserveQuantization: options.preserveQuantization }),
-      ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
     });
     const dispose = async (): Promise<void> => {
       await model.dispose();

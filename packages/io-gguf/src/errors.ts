@@ -59,6 +59,10 @@ export const GgufReadErrorCode = {
   TENSOR_NOT_FOUND: 'TENSOR_NOT_FOUND',
   CLOSED: 'CLOSED',
   SHORT_READ: 'SHORT_READ',
+  /** `readTensorsInto` was given a target whose length is not the tensor's byte length. */
+  TARGET_SIZE_MISMATCH: 'TARGET_SIZE_MISMATCH',
+  /** `readTensorsInto` was given the same tensor twice. */
+  DUPLICATE_TARGET: 'DUPLICATE_TARGET',
 } as const;
 export type GgufReadErrorCode = (typeof GgufReadErrorCode)[keyof typeof GgufReadErrorCode];
 

@@ -24,7 +24,7 @@ export {
 export { parseGgufHeader } from './header-parser.js';
 export type { GgufHeader, GgufTensorInfo, GgufVersion, ParseGgufHeaderOptions } from './header-parser.js';
 export { GgufFile, openGguf, readGguf, readGgufHeader } from './reader.js';
-export type { ReadGgufOptions } from './reader.js';
+export type { GgufReadTensorsOptions, GgufTensorTarget, ReadGgufOptions } from './reader.js';
 export { ByteWriter, encodeGgufHeader, encodeMetadataEntry } from './encoder.js';
 export type { EncodedTensorInfo } from './encoder.js';
 export { GgufWriter, planGgufLayout, writeGguf } from './writer.js';

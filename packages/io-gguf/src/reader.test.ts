@@ -56,6 +56,48 @@ describe('readGguf / openGguf', () => {
     }
   });
 
+  it('readTensorsInto fills many targets in one stream in file order, with typed errors for bad targets', async () => {
+    const bytes = filledFile();
+    const file = await openGguf(new MemoryByteSource(bytes));
+    try {
+      const [a, b] = [file.tensor('a'), file.tensor('b')];
+      const targets = [
+        { name: 'b', target: new Uint8Array(b.byteLength) },
+        { name: 'a', target: new Uint8Array(a.byteLength) },
+      ];
+      const order: string[] = [];
+      await file.readTensorsInto(targets, { onTensor: (name, length) => order.push(`${name}:${length}`) });
+      expect(targets[0]!.target).toEqual(bytes.subarray(b.offset, b.offset + b.byteLength));
+      expect(targets[1]!.target).toEqual(bytes.subarray(a.offset, a.offset + a.byteLength));
+      expect(order).toEqual([`a:${a.byteLength}`, `b:${b.byteLength}`]);
+      await expect(file.readTensorsInto([{ name: 'a', target: new Uint8Array(a.byteLength + 1) }])).rejects.toMatchObject({ code: 'TARGET_SIZE_MISMATCH', tensorName: 'a' });
+      const twice = [0, 1].map(() => ({ name: 'a', target: new Uint8Array(a.byteLength) }));
+      await expect(file.readTensorsInto(twice)).rejects.toMatchObject({ code: 'DUPLICATE_TARGET', tensorName: 'a' });
+      await expect(file.readTensorsInto([{ name: 'nope', target: new Uint8Array(1) }])).rejects.toMatchObject({ code: 'TENSOR_NOT_FOUND' });
+    } finally {
+      await file.close();
+    }
+  });
+
+  it('readTensorsInto on a source that ends early (truncated while open) is SHORT_READ', async () => {
+    const bytes = filledFile();
+    const start = parseGgufHeader(bytes).tensors.find((t) => t.name === 'b')!.offset;
+    const whole = new MemoryByteSource(bytes);
+    // The header (read from 0) is whole; reads of b's data give only its first 10 bytes.
+    const truncated: ByteSource = {
+      size: bytes.length,
+      read: (offset, length) => (offset >= start ? whole.read(offset, Math.min(length, Math.max(0, start + 10 - offset))) : whole.read(offset, length)),
+      close: () => whole.close(),
+    };
+    const file = await openGguf(truncated);
+    try {
+      const b = file.tensor('b');
+      await expect(file.readTensorsInto([{ name: 'b', target: new Uint8Array(b.byteLength) }])).rejects.toMatchObject({ name: 'GgufReadError', code: 'SHORT_READ' });
+    } finally {
+      await file.close();
+    }
+  });
+
   it('names a missing tensor and refuses reads after close', async () => {
     const file = await openGguf(new MemoryByteSource(filledFile()));
     await expect(file.readTensorData('nope')).rejects.toMatchObject({ name: 'GgufReadError', code: 'TENSOR_NOT_FOUND', tensorName: 'nope' });

@@ -3,12 +3,23 @@
  * depends on the header size, never on the tensor data), tensor data is read on demand with
  * positional reads.
  */
-import { ByteSourceError, FileByteSource, readIntoFrom } from '@smallmind/io-smq';
+import { ByteSourceError, FileByteSource, pipelineReads, readIntoFrom, tensorChunks } from '@smallmind/io-smq';
 import type { ByteSource, ModelMetadata } from '@smallmind/io-smq';
 import { GgufReadError, GgufReadErrorCode } from './errors.js';
 import { GGUF_DEFAULT_MAX_HEADER_BYTES } from './format.js';
 import { NeedMoreBytes, parseGgufHeader } from './header-parser.js';
 import type { GgufHeader, GgufTensorInfo, GgufVersion } from './header-parser.js';
+
+/** One tensor of a `readTensorsInto` call: its name and where its bytes go (exactly `byteLength` long). */
+export interface GgufTensorTarget {
+  readonly name: string;
+  readonly target: Uint8Array;
+}
+
+export interface GgufReadTensorsOptions {
+  /** Called once per tensor, in file order, when its bytes are in place. */
+  readonly onTensor?: (name: string, byteLength: number) => void;
+}
 
 export interface ReadGgufOptions {
   /** Refuse headers longer than this (GgufFormatError HEADER_TOO_LARGE). Default 256 MiB. */
@@ -96,6 +107,35 @@ export class GgufFile implements GgufHeader {
       done += chunk.length;
       yield chunk;
     }
+  }
+
+  /**
+   * Reads several tensors straight into their targets (e.g. WebAssembly memory) as one stream in file order:
+   * 16 MiB chunks, 4 reads in flight across tensors (range requests on the wire for a URL source), so a
+   * model loads from a GGUF in one pass with no intermediate copy. GGUF has no checksums: the bytes are
+   * placed as read. Fails on the first tensor that fails; the targets after it may hold partial data then.
+   */
+  async readTensorsInto(targets: readonly GgufTensorTarget[], options: GgufReadTensorsOptions = {}): Promise<void> {
+    const seen = new Set<string>();
+    const jobs = targets.map(({ name, target }) => {
+      const info = this.tensor(name);
+      if (seen.has(name)) throw new GgufReadError(GgufReadErrorCode.DUPLICATE_TARGET, name, `tensor ${JSON.stringify(name)} is asked for twice in one read`);
+      seen.add(name);
+      if (target.length !== info.byteLength) {
+        throw new GgufReadError(GgufReadErrorCode.TARGET_SIZE_MISMATCH, name, `tensor ${JSON.stringify(name)} has ${info.byteLength} bytes, the target holds ${target.length}`);
+      }
+      return { info, offset: info.offset, target };
+    });
+    jobs.sort((x, y) => x.offset - y.offset);
+    await pipelineReads(
+      tensorChunks(jobs),
+      (chunk) => (chunk.bytes.length === 0 ? Promise.resolve() : this.readRange(chunk.bytes, chunk.position)),
+      (chunk) => {
+        if (!chunk.last) return;
+        const { info } = jobs[chunk.job]!;
+        options.onTensor?.(info.name, info.byteLength);
+      },
+    );
   }
 
   /** Reads `target.length` bytes at absolute file offset `position`. */

@@ -34,6 +34,9 @@ export { encodeFixedWidthValue } from './metadata-codec.js';
 export { AtomicFile } from './atomic-file.js';
 export type { AtomicFileErrors, AtomicFileOptions } from './atomic-file.js';
 export { SmqReader } from './reader.js';
+// The chunked read pipeline of a tensor stream, shared with @smallmind/io-gguf's GgufFile.readTensorsInto.
+export { STREAM_CHUNK_BYTES, STREAM_READS_IN_FLIGHT, pipelineReads, tensorChunks } from './read-pipeline.js';
+export type { TensorChunk } from './read-pipeline.js';
 export type { ReadTensorsOptions, SmqReaderOptions, TensorReadTarget } from './reader.js';
 export { SmqWriter, writeSmq } from './writer.js';
 export type { SmqTensorDeclaration, SmqTensorWithData, SmqWriterOptions, WriteSmqOptions } from './writer.js';

@@ -11,6 +11,7 @@ import { FileByteSource } from './file-byte-source.js';
 import { checkZero, parseHeader, parsePrefix, type SmqTensorInfo } from './header.js';
 import type { ModelMetadata } from './metadata.js';
 import type { SmqProvenance } from './provenance.js';
+import { pipelineReads, tensorChunks } from './read-pipeline.js';
 
 export interface SmqReaderOptions {
   /**
@@ -19,16 +20,6 @@ export interface SmqReaderOptions {
    */
   readonly verifyChecksums?: boolean;
 }
-
-/**
- * Tensor data is read in chunks of up to this size, with up to `READS_IN_FLIGHT` chunk reads outstanding
- * (across tensors: a stream of small tensors keeps as many reads busy as one big one) while the oldest
- * finished chunk is checksummed: the checksum no longer waits for the disk, nor the disk for the checksum,
- * and a file source keeps several positional reads busy in the I/O thread pool (where placing bytes in
- * memory not touched before costs the most).
- */
-const READ_CHUNK_BYTES = 16 << 20;
-const READS_IN_FLIGHT = 4;
 
 /** One tensor of a `readTensorsInto` call: its name and where its bytes go (exactly `byteLength` long). */
 export interface TensorReadTarget {
@@ -156,68 +147,47 @@ export class SmqReader {
 
   /**
    * The read pipeline: every tensor's data cut into chunks, then its padding (read and checked to be zero),
-   * at most READS_IN_FLIGHT reads outstanding, chunks consumed (checksummed) in order.
+   * read through `pipelineReads` (16 MiB chunks, 4 reads in flight across tensors), consumed (checksummed) in order.
    */
   private async stream(jobs: ReadonlyArray<{ info: SmqTensorInfo; target: Uint8Array }>, onTensor?: (name: string, byteLength: number) => void): Promise<void> {
     interface Chunk {
-      readonly job: number;
+      readonly info: SmqTensorInfo;
       readonly bytes: Uint8Array;
       readonly position: number;
       /** Padding after the tensor's data; the last chunk of its tensor. */
       readonly padding: boolean;
-      read?: Promise<void>;
     }
     function* chunks(): Generator<Chunk> {
-      for (let job = 0; job < jobs.length; job++) {
-        const { info, target } = jobs[job]!;
-        for (let at = 0; at < info.byteLength; at += READ_CHUNK_BYTES) {
-          yield { job, bytes: target.subarray(at, Math.min(info.byteLength, at + READ_CHUNK_BYTES)), position: info.offset + at, padding: false };
+      for (const { info, target } of jobs) {
+        for (const piece of tensorChunks([{ offset: info.offset, target }])) {
+          if (piece.bytes.length > 0) yield { info, bytes: piece.bytes, position: piece.position, padding: false };
         }
         const end = info.offset + info.byteLength;
-        yield { job, bytes: new Uint8Array(align64(end) - end), position: end, padding: true };
+        yield { info, bytes: new Uint8Array(align64(end) - end), position: end, padding: true };
       }
     }
-    const pending = chunks();
-    const inFlight: Chunk[] = [];
-    const startRead = (): void => {
-      const next = pending.next();
-      if (next.done === true) return;
-      const chunk = next.value;
-      const info = jobs[chunk.job]!.info;
-      const field = `tensors[${JSON.stringify(info.name)}].${chunk.padding ? 'padding' : 'data'}`;
-      chunk.read = chunk.bytes.length === 0 ? Promise.resolve() : readFully(this.source, chunk.bytes, chunk.position, field, info.name);
-      // Every read is awaited below, in order; this only keeps a later failure from being reported as
-      // unhandled while an earlier one is being thrown.
-      chunk.read.catch(() => {});
-      inFlight.push(chunk);
+    const read = (chunk: Chunk): Promise<void> => {
+      const field = `tensors[${JSON.stringify(chunk.info.name)}].${chunk.padding ? 'padding' : 'data'}`;
+      return chunk.bytes.length === 0 ? Promise.resolve() : readFully(this.source, chunk.bytes, chunk.position, field, chunk.info.name);
     };
-    for (let i = 0; i < READS_IN_FLIGHT; i++) startRead();
     let crc = 0;
-    try {
-      while (inFlight.length > 0) {
-        const chunk = inFlight.shift()!;
-        await chunk.read;
-        startRead();
-        const info = jobs[chunk.job]!.info;
-        if (!chunk.padding) {
-          if (this.verifyChecksums) crc = crc32(chunk.bytes, crc);
-          continue;
-        }
-        if (this.verifyChecksums && crc !== info.checksum) {
-          throw new SmqFormatError(SmqFormatErrorCode.TENSOR_CHECKSUM_MISMATCH, `tensor ${JSON.stringify(info.name)} data CRC-32 is ${crc >>> 0}, the directory says ${info.checksum}: its data is corrupted`, {
-            offset: info.offset,
-            field: `tensors[${JSON.stringify(info.name)}].data`,
-            tensor: info.name,
-          });
-        }
-        crc = 0;
-        checkZero(chunk.bytes, 0, chunk.bytes.length, `tensors[${JSON.stringify(info.name)}].padding`, chunk.position, info.name);
-        onTensor?.(info.name, info.byteLength);
+    await pipelineReads(chunks(), read, (chunk) => {
+      const info = chunk.info;
+      if (!chunk.padding) {
+        if (this.verifyChecksums) crc = crc32(chunk.bytes, crc);
+        return;
       }
-    } finally {
-      // On a failure, let the reads still running settle before the caller reuses or frees the targets.
-      await Promise.allSettled(inFlight.map((c) => c.read));
-    }
+      if (this.verifyChecksums && crc !== info.checksum) {
+        throw new SmqFormatError(SmqFormatErrorCode.TENSOR_CHECKSUM_MISMATCH, `tensor ${JSON.stringify(info.name)} data CRC-32 is ${crc >>> 0}, the directory says ${info.checksum}: its data is corrupted`, {
+          offset: info.offset,
+          field: `tensors[${JSON.stringify(info.name)}].data`,
+          tensor: info.name,
+        });
+      }
+      crc = 0;
+      checkZero(chunk.bytes, 0, chunk.bytes.length, `tensors[${JSON.stringify(info.name)}].padding`, chunk.position, info.name);
+      onTensor?.(info.name, info.byteLength);
+    });
   }
 
   /** Releases the file. Further reads throw `SmqReadError` READER_CLOSED. Idempotent. */

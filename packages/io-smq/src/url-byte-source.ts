@@ -1,8 +1,9 @@
 /**
  * A URL as a `ByteSource`, over `fetch`. When the server honours HTTP Range requests (206 with Content-Range),
- * every read fetches just its bytes (small reads fetch a 1 MiB block and are served from it, so parsing a
- * header costs a few requests). When it ignores Range (200, the whole body), the body is streamed once into
- * chunks of at most 16 MiB (never one ArrayBuffer, so files over 2 GB work) and served from memory.
+ * every read fetches just its bytes: `readInto` exactly its range, straight into the target; small `read`s
+ * fetch a 1 MiB block and are served from it, and so are reads inside the first 1 MiB, fetched at open (so
+ * parsing a header costs a request or two). When it ignores Range (200, the whole body), the body is streamed
+ * once into chunks of at most 16 MiB (never one ArrayBuffer, so files over 2 GB work) and served from memory.
  * Failed requests reject with ByteSourceError FETCH_FAILED naming the URL and the HTTP status.
  * No node:* here (Node 20 has fetch too).
  */
@@ -69,6 +70,27 @@ async function readBody(response: Response, url: string, limit: number, onChunk:
   }
   if (filled > 0) chunks.push(current.subarray(0, filled));
   return chunks;
+}
+
+/**
+ * Reads a body of exactly `target.length` bytes straight into `target` (kernel memory, when a model loads
+ * from a URL: no buffer of its own per range). Returns the bytes received; a longer body is an error.
+ */
+async function readBodyInto(response: Response, url: string, target: Uint8Array): Promise<number> {
+  const body = response.body;
+  if (body === null) return 0;
+  const reader = body.getReader();
+  let filled = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return filled;
+    if (value.length > target.length - filled) {
+      await reader.cancel().catch(() => undefined);
+      throw fetchFailed(url, `the body is longer than the ${target.length} bytes announced`);
+    }
+    target.set(value, filled);
+    filled += value.length;
+  }
 }
 
 /** The whole body of a server that ignored Range, held in chunks. */
@@ -215,7 +237,16 @@ export class UrlByteSource implements ByteSource {
   }
 
   async readInto(target: Uint8Array, offset: number): Promise<void> {
-    target.set(await this.read(offset, target.length));
+    checkOpen(this.closed, offset, target.length, this.url);
+    checkRange(offset, target.length, this.size, this.url);
+    const block = this.block;
+    if (block !== undefined && offset >= block.start && offset + target.length <= block.start + block.bytes.length) {
+      target.set(block.bytes.subarray(offset - block.start, offset - block.start + target.length));
+      return;
+    }
+    // Exactly the bytes asked for, from the wire straight into the target: a tensor stream reads each chunk
+    // once (a 1 MiB block per small tensor would fetch most bytes twice) and into kernel memory.
+    await this.fetchRangeInto(target, offset);
   }
 
   close(): Promise<void> {
@@ -225,17 +256,24 @@ export class UrlByteSource implements ByteSource {
   }
 
   private async fetchRange(offset: number, length: number): Promise<Uint8Array> {
-    if (length === 0) return new Uint8Array(0);
+    const bytes = new Uint8Array(length);
+    await this.fetchRangeInto(bytes, offset);
+    return bytes;
+  }
+
+  /** One range request for exactly `target.length` bytes at `offset`, its body read into `target`. */
+  private async fetchRangeInto(target: Uint8Array, offset: number): Promise<void> {
+    const length = target.length;
+    if (length === 0) return;
     const response = await UrlByteSource.request(this.url, this.options, `bytes=${offset}-${offset + length - 1}`, offset, length);
     if (response.status !== 206) {
       await response.body?.cancel().catch(() => undefined);
       throw fetchFailed(this.url, `HTTP ${response.status} to a range request (it answered 206 at open)`, offset, length);
     }
-    const bytes = concat(await readBody(response, this.url, length, () => {}), length);
-    if (bytes.length !== length) throw new ByteSourceError('SHORT_READ', `${this.url} gave ${bytes.length} of the ${length} bytes at ${offset}`, { offset: offset + bytes.length, length });
+    const received = await readBodyInto(response, this.url, target);
+    if (received !== length) throw new ByteSourceError('SHORT_READ', `${this.url} gave ${received} of the ${length} bytes at ${offset}`, { offset: offset + received, length });
     this.loaded += length;
     this.options.onProgress?.(Math.min(this.loaded, this.size), this.size);
-    return bytes;
   }
 }
 

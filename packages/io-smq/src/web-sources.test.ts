@@ -67,6 +67,21 @@ describe('UrlByteSource', () => {
     await expect(source.read(0, 1)).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('readInto fetches exactly its range (a small one too) unless the bytes are in the block at hand', async () => {
+    const { url, requests } = servers.range!;
+    const source = await UrlByteSource.open(`${url}/file.bin`, { blockBytes: 4096 });
+    const from = requests.length;
+    const inFirstBlock = new Uint8Array(100);
+    await source.readInto!(inFirstBlock, 50);
+    expect(inFirstBlock).toEqual(data.subarray(50, 150));
+    expect(requests.length).toBe(from);
+    const small = new Uint8Array(10);
+    await source.readInto!(small, 9000);
+    expect(small).toEqual(data.subarray(9000, 9010));
+    expect(requests.slice(from)).toEqual(['bytes=9000-9009']);
+    await source.close();
+  });
+
   it('streams the whole body (in chunks, with progress) when the server ignores Range', async () => {
     const { url } = servers.whole!;
     const progress: number[] = [];

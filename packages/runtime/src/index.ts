@@ -14,7 +14,7 @@ export type { EvaluateOptions, SessionMemory, SessionOptions } from './model/ses
 export { checkTensorDirectory, tensorSpecs } from './model/tensor-table.js';
 export type { TensorDef, TensorKind, TensorSpec, TensorTable } from './model/tensor-table.js';
 export { SmqModelLoader } from './smq-model-loader.js';
-export type { LoadFromSmqOptions, LoadProgress, WeightBackend } from './smq-model-loader.js';
+export type { LoadFromSmqOptions, LoadProgress, ModelTensorSource, WeightBackend } from './smq-model-loader.js';
 export { Sampler, createRng, describeRange, samplingOptionTable, validateOptions, validateSamplingOptions } from './sampling.js';
 export type { OptionSpec, OptionType, SamplerExtras, SamplingOptions } from './sampling.js';
 export {

@@ -1,4 +1,4 @@
-import { SmqReader, type ByteSource } from '@smallmind/io-smq';
+import { SmqReader, type ByteSource, type ModelMetadata, type TensorReadTarget } from '@smallmind/io-smq';
 import { createBackend, type KernelBackend } from '@smallmind/quantization-kernels';
 import { GgmlType, createWeightTensor, ggmlTypeInfo, shapeToRowsCols, type GgmlTypeId, type IWeightTensor } from '@smallmind/quantization-tensors';
 import { ModelLoadError } from './errors.js';
@@ -24,6 +24,21 @@ export interface WeightBackend {
   createKvStore?: NonNullable<KernelBackend['createKvStore']>;
   /** Releases what the backend holds (worker threads, kernel memory); called by `Model.dispose` for a backend the loader created. */
   dispose?(): Promise<void>;
+}
+
+/**
+ * Where a model's tensors come from: an open `SmqReader` is one; the engine adapts an open GGUF file
+ * (io-gguf's `GgufFile`) to load a model straight from it, without an SMQ in between. The source has
+ * checked every tensor's byte length against its type and shape, and that it lies inside the file.
+ */
+export interface ModelTensorSource {
+  readonly metadata: ModelMetadata;
+  readonly tensors: ReadonlyArray<{ readonly name: string; readonly type: number; readonly shape: readonly number[]; readonly byteLength: number }>;
+  /** Fills each target (exactly its tensor's byte length) as one stream; `onTensor` after each is in place. */
+  readTensorsInto(targets: readonly TensorReadTarget[], options?: { readonly onTensor?: (name: string, byteLength: number) => void }): Promise<void>;
+  /** One tensor's bytes in a buffer of their own. */
+  readTensorData(name: string): Promise<Uint8Array>;
+  close(): Promise<void>;
 }
 
 export interface LoadFromSmqOptions {
@@ -76,7 +91,7 @@ export class SmqModelLoader {
    * backend passed in is left alone).
    */
   static async loadFromSmq(path: string, options: LoadFromSmqOptions = {}): Promise<Model> {
-    return SmqModelLoader.loadFromReader(await SmqReader.open(path, readerOptions(options)), path, options);
+    return SmqModelLoader.loadFromTensors(await SmqReader.open(path, readerOptions(options)), path, options);
   }
 
   /**
@@ -91,11 +106,15 @@ export class SmqModelLoader {
       await source.close();
       throw error;
     }
-    return SmqModelLoader.loadFromReader(reader, name, options);
+    return SmqModelLoader.loadFromTensors(reader, name, options);
   }
 
-  /** Loads from an open reader, which is closed when loading ends (either way). */
-  private static async loadFromReader(reader: SmqReader, path: string, options: LoadFromSmqOptions): Promise<Model> {
+  /**
+   * As `loadFromSmq`, from any tensor source (an open `SmqReader`, or an adapted GGUF file); `name` stands
+   * for the file in messages. The source is closed when loading ends (either way). `verifyChecksums` is the
+   * source's business (an SmqReader takes it at open).
+   */
+  static async loadFromTensors(reader: ModelTensorSource, path: string, options: LoadFromSmqOptions = {}): Promise<Model> {
     const logger = options.logger ?? consoleLogger;
     const preserveQuantization = options.preserveQuantization ?? true;
     let ownBackend: WeightBackend | undefined;
@@ -152,18 +171,21 @@ export class SmqModelLoader {
         rest.push(entry);
       }
       // Views of kernel memory taken only now: growing an unshared memory (a page that is not cross-origin
-      // isolated) detaches the views taken before; no allocation happens while the stream runs.
-      const placedTargets = placedTensors.map(({ name, tensor }) => ({ name, target: tensor.data }));
-      await reader.readTensorsInto(placedTargets, { onTensor: (_name, byteLength) => placedOne(byteLength) });
+      // isolated) detaches the views taken before; no allocation happens while the stream runs. The small
+      // 1-D tensors (norms) join the same stream in buffers of their own: one pass over the file, which for
+      // a URL source means no extra round trips after it.
+      const vectors = new Map(rest.filter((e) => e.shape.length === 1).map((e) => [e.name, new Uint8Array(e.byteLength)]));
+      const streamTargets = [...placedTensors.map(({ name, tensor }) => ({ name, target: tensor.data })), ...[...vectors].map(([name, target]) => ({ name, target }))];
+      await reader.readTensorsInto(streamTargets, { onTensor: (_name, byteLength) => placedOne(byteLength) });
 
       for (const entry of rest) {
-        const data = await reader.readTensorData(entry.name);
+        const streamed = vectors.get(entry.name);
+        const data = streamed ?? (await reader.readTensorData(entry.name));
         let tensor = wrapTensorErrors(entry.name, () => createWeightTensor(entry.type, data, entry.shape));
-        if (entry.shape.length === 1) {
+        if (streamed !== undefined) {
           // Norm weights are applied elementwise, never multiplied: hold them as floats.
           tensors.set(entry.name, wrapTensorErrors(entry.name, () => tensor.toFloat32()));
           floatCount++;
-          placedOne(entry.byteLength);
           continue;
         }
         if (!preserveQuantization && tensor.type !== GgmlType.F32) {

@@ -147,11 +147,38 @@ describe('SmallMindEngine (browser entry)', () => {
     const root = new FakeOpfsDirectory();
     const engine = new SmallMindEngine({ logger: silentLogger, cache: 'none', createWorker: () => inProcessWorker(root) });
     try {
-      const info = await engine.loadModel({ source: new URL(`${whole.url}/stories.gguf`) });
-      expect(info).toMatchObject({ imported: true, fromCache: false });
+      const phases = new Set<string>();
+      const info = await engine.loadModel({ source: new URL(`${whole.url}/stories.gguf`), onProgress: (p) => phases.add(p.phase) });
+      // No cache to keep an import in: the GGUF loads straight into kernel memory, no SMQ in between.
+      expect(info).toMatchObject({ imported: false, fromCache: false });
+      expect([...phases].sort()).toEqual(['download', 'load']);
       expect(engine.runtime.cache).toBe('none');
       expect(root.dirs.size).toBe(0);
       expect((await engine.generate(reference.prompt, { maxTokens: 8 })).tokens).toEqual(reference.greedy_tokens.slice(0, 8));
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('with cache: none, a GGUF at a Range server loads in one pass of range requests into kernel memory', async () => {
+    const engine = new SmallMindEngine({ logger: silentLogger, cache: 'none', createWorker: () => inProcessWorker(undefined) });
+    const from = ranged.requests.length;
+    try {
+      const loads: LoadProgressEvent[] = [];
+      const info = await engine.loadModel({ source: `${ranged.url}/stories.gguf`, onProgress: (p) => (p.phase === 'load' ? loads.push(p) : undefined) });
+      expect(info).toMatchObject({ imported: false, fromCache: false });
+      // Every tensor counted once, in order. After the opening request (the first 1 MiB), the tensors come
+      // in exact range requests, no byte asked for twice.
+      expect(loads.length).toBeGreaterThan(1);
+      for (let i = 1; i < loads.length; i++) expect(loads[i]!.loaded).toBeGreaterThan(loads[i - 1]!.loaded);
+      expect(loads.at(-1)!.loaded).toBe(loads.at(-1)!.total);
+      const [opening, ...rest] = ranged.requests.slice(from);
+      expect(opening).toBe(`GET bytes=0-${(1 << 20) - 1}`);
+      const spans = rest.map((r) => /^GET bytes=(\d+)-(\d+)$/.exec(r)!.slice(1).map(Number) as [number, number]).sort((a, b) => a[0] - b[0]);
+      expect(spans.length).toBeGreaterThan(0);
+      for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThan(spans[i - 1]![1]);
+      expect(spans.at(-1)![1]).toBe(gguf.length - 1);
+      expect((await engine.generate(reference.prompt, { maxTokens: reference.greedy_tokens.length })).tokens).toEqual(reference.greedy_tokens);
     } finally {
       await engine.dispose();
     }
@@ -199,7 +226,7 @@ describe('SmallMindEngine (browser entry)', () => {
     const root = new FakeOpfsDirectory();
     const engine = new SmallMindEngine({ logger: silentLogger, createWorker: () => inProcessWorker(root) });
     try {
-      expect(await engine.loadModel({ source: new Blob([gguf]) })).toMatchObject({ imported: true, fromCache: false });
+      expect(await engine.loadModel({ source: new Blob([gguf]) })).toMatchObject({ imported: false, fromCache: false });
       expect(await (await OpfsModelCache.open(root)).list()).toEqual([]);
     } finally {
       await engine.dispose();

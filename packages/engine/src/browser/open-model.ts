@@ -1,15 +1,16 @@
 /**
  * The browser worker's model opener: a URL (fetched with HTTP Range where the server allows it), a Blob/File
  * or bytes become a ByteSource; an SMQ file loads straight from it; a GGUF file is imported once into the
- * OPFS cache (or into memory when there is no cache) and loaded from there; later loads of the same source
- * skip download and import. A cache entry found damaged while loading is evicted and re-imported once, with
+ * OPFS cache and loaded from there, and later loads of the same source skip download and import. Where
+ * there is no cache (`cache: 'none'`, no OPFS, a Blob without a name) a GGUF loads straight from its source
+ * into kernel memory: one pass, the download itself. A cache entry found damaged while loading is evicted and re-imported once, with
  * one warning. Platform-free apart from fetch/Blob/OPFS, so Node tests run it with fakes.
  */
-import { GgufImporter } from '@smallmind/io-gguf';
-import { ByteSourceError, MemoryByteSource, MemoryWriteTarget, SmqFormatError, UrlByteSource, BlobByteSource, type ByteSource } from '@smallmind/io-smq';
+import { GgufImporter, openGguf } from '@smallmind/io-gguf';
+import { ByteSourceError, MemoryByteSource, SmqFormatError, UrlByteSource, BlobByteSource, type ByteSource } from '@smallmind/io-smq';
 import type { KernelBackend } from '@smallmind/quantization-kernels';
 import { EngineError } from '../errors.js';
-import { forwardingLogger, loadSmq, type OpenHooks, type OpenedModel } from '../model-open.js';
+import { forwardingLogger, loadSmq, loadTensors, type OpenHooks, type OpenedModel } from '../model-open.js';
 import type { WireModelSource, WorkerLoadOptions, WorkerRuntimeInfo } from '../worker/protocol.js';
 import { OpfsModelCache, cacheEntryName, type OpfsDirectory, type SourceIdentity } from './opfs-cache.js';
 
@@ -137,34 +138,28 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
   try {
     const root = options.cache === 'none' ? undefined : await (env.opfsRoot ?? OpfsModelCache.root)();
     const cache = root === undefined ? undefined : await OpfsModelCache.open(root);
-    if (options.cache !== 'none' && cache === undefined) logger.warn('OPFS is not available here: the model is imported into memory and not cached');
+    if (options.cache !== 'none' && cache === undefined) logger.warn('OPFS is not available here: the model loads straight from its source and is not cached');
     // A cache hit needs only the source's identity (a HEAD request for a URL): nothing is downloaded or read.
     const known = cache === undefined ? undefined : await identify(wire, signal, env);
     const knownEntry = cache === undefined || known === undefined || known.id === '' ? undefined : await cacheEntryName(known);
     const hit = cache === undefined || knownEntry === undefined ? undefined : await cache.open(knownEntry);
     const { bytes, identity } = hit !== undefined && known !== undefined ? { bytes: hit, identity: known } : await openSource(wire, signal, hooks, env);
     const entry = cache === undefined || identity.id === '' ? undefined : (knownEntry ?? (await cacheEntryName(identity)));
-    if (cache !== undefined && entry === undefined) logger.info('a Blob without a file name is not cached (pass a File to cache it); importing into memory');
+    if (cache !== undefined && entry === undefined) logger.info('a Blob without a file name is not cached (pass a File to cache it); loading it straight from memory');
     const missing = (): Promise<ByteSource> => Promise.reject(new EngineError('CACHE_ENTRY_CORRUPT', 'source', `the OPFS cache entry ${entry} disappeared while loading`));
 
-    /** Imports the GGUF in `from` into the cache entry (or memory); returns how to open the SMQ bytes. */
-    const importGguf = async (from: ByteSource): Promise<() => Promise<ByteSource>> => {
+    /** Imports the GGUF in `from` into the cache entry; returns how to open the SMQ bytes. */
+    const importGguf = async (from: ByteSource, into: { cache: OpfsModelCache; entry: string }): Promise<() => Promise<ByteSource>> => {
       const importer = await GgufImporter.fromSource(from, identity.name);
       try {
         const onProgress = (p: { bytesDone: number; bytesTotal: number; tensorsDone: number; tensorsTotal: number }): void =>
           hooks.progress('import', p.bytesDone, p.bytesTotal, p.tensorsDone, p.tensorsTotal);
-        if (cache !== undefined && entry !== undefined) {
-          await importer.importOnto(cache.target(entry, identity), { signal, onProgress });
-          logger.info(`imported ${identity.name} into the OPFS cache as ${entry}`);
-          if (options.cacheMaxBytes !== undefined) {
-            for (const evicted of await cache.prune(options.cacheMaxBytes, [entry])) logger.info(`OPFS cache: evicted ${evicted.name} (${evicted.bytes} bytes)`);
-          }
-          return async () => (await cache.open(entry)) ?? missing();
+        await importer.importOnto(into.cache.target(into.entry, identity), { signal, onProgress });
+        logger.info(`imported ${identity.name} into the OPFS cache as ${into.entry}`);
+        if (options.cacheMaxBytes !== undefined) {
+          for (const evicted of await into.cache.prune(options.cacheMaxBytes, [into.entry])) logger.info(`OPFS cache: evicted ${evicted.name} (${evicted.bytes} bytes)`);
         }
-        const memory = new MemoryWriteTarget(identity.name);
-        await importer.importOnto(memory.open, { signal, onProgress });
-        const file = memory.bytes();
-        return () => Promise.resolve(new MemoryByteSource(file));
+        return async () => (await into.cache.open(into.entry)) ?? missing();
       } finally {
         await importer.close();
       }
@@ -172,7 +167,7 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
 
     let fromCache = false;
     let imported = false;
-    let smq: () => Promise<ByteSource>;
+    let smq: (() => Promise<ByteSource>) | undefined;
     const cached = hit ?? (cache === undefined || entry === undefined ? undefined : await cache.open(entry));
     if (cache !== undefined && entry !== undefined && cached !== undefined) {
       if (cached !== bytes) await bytes.close();
@@ -187,8 +182,12 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
     } else if ((await kindOf(bytes)) === 'smq') {
       // An SMQ file needs no import; it is read where it is.
       smq = () => Promise.resolve(bytes);
+    } else if (cache === undefined || entry === undefined) {
+      // Nowhere to keep an import: the GGUF loads straight into kernel memory, one pass over the source
+      // (for a URL, the download itself), no SMQ in between.
+      smq = undefined;
     } else {
-      smq = await importGguf(bytes);
+      smq = await importGguf(bytes, { cache, entry });
       imported = true;
       await bytes.close();
     }
@@ -197,7 +196,7 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
     let loaded: Awaited<ReturnType<typeof loadSmq>>;
     try {
       // A fresh import's bytes were checksummed as they were written a moment ago: no second pass over them.
-      loaded = await loadSmq(smq, name, { ...options, verifyChecksums: !imported }, logger, hooks);
+      loaded = smq === undefined ? await loadTensors(() => openGguf(bytes), name, options, logger, hooks) : await loadSmq(smq, name, { ...options, verifyChecksums: !imported }, logger, hooks);
     } catch (error) {
       const damaged = error instanceof SmqFormatError || (error instanceof Error && error.name === 'SmqFormatError');
       if (!fromCache || !damaged || cache === undefined || entry === undefined) throw error;
@@ -206,7 +205,7 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
       await cache.evict(entry);
       const again = await openSource(wire, signal, hooks, env);
       try {
-        smq = await importGguf(again.bytes);
+        smq = await importGguf(again.bytes, { cache, entry });
       } finally {
         await again.bytes.close();
       }
