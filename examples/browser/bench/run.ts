@@ -92,7 +92,7 @@ async function main(): Promise<void> {
           // A fresh page per measurement: each engine's memory is released before the next one loads.
           const page = await browser.newPage();
           page.on('console', (message) => {
-            if (debug || message.type() === 'error' || message.type() === 'warning') console.error(`  [page] ${message.text()}`);
+            if (debug || message.type() === 'error' || message.type() === 'warning') console.error(`  [page ${(performance.now() / 1000).toFixed(2)}] ${message.text()}`);
           });
           // A renderer crash (out of memory, a wasm thread abort) closes the page; say so instead of "page closed".
           page.on('crash', () => console.error(`  [page] renderer crashed (${label})`));

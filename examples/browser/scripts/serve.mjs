@@ -3,7 +3,9 @@
 // `--isolated` sends COOP/COEP, which makes the page cross-origin isolated: SharedArrayBuffer exists
 // and the engine (and wllama) can run more than one thread. Without it they run on one thread.
 //
-//   node scripts/serve.mjs [--isolated] [--port 8080] [--host 127.0.0.1] [--root dist]
+// It answers HTTP Range requests (206), as real static servers do; `--no-ranges` turns that off (200 only).
+//
+//   node scripts/serve.mjs [--isolated] [--no-ranges] [--port 8080] [--host 127.0.0.1] [--root dist]
 //                          [--mount /models=../../fixtures] ...
 import { createReadStream, realpathSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -66,7 +68,8 @@ export function resolveFile(urlPath, mounts) {
 
 /**
  * Starts the server; resolves once it listens. `port: 0` picks a free port (see `url`).
- * @param {{ root: string, mounts?: Record<string, string>, isolated?: boolean, port?: number, host?: string, log?: (line: string) => void }} options
+ * Answers single-range `Range` requests with 206 (as nginx, CDNs and Hugging Face do), unless `ranges: false`.
+ * @param {{ root: string, mounts?: Record<string, string>, isolated?: boolean, ranges?: boolean, port?: number, host?: string, log?: (line: string) => void }} options
  * @returns {Promise<{ url: string, port: number, close: () => Promise<void> }>}
  */
 export async function startStaticServer(options) {
@@ -95,9 +98,22 @@ export async function startStaticServer(options) {
     const file = resolveFile(urlPath, mounts);
     if (file === null) return fail(404, 'not found');
     const type = MIME[extname(file.path).toLowerCase()] ?? 'application/octet-stream';
-    response.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': String(file.size) });
-    if (request.method === 'HEAD') return response.end();
-    const stream = createReadStream(file.path);
+    const range = options.ranges === false ? undefined : parseRange(request.headers.range, file.size);
+    if (range === null) {
+      response.writeHead(416, { ...headers, 'Content-Range': `bytes */${file.size}` });
+      return response.end();
+    }
+    const served = range ?? { start: 0, end: file.size - 1 };
+    const length = Math.max(0, served.end - served.start + 1);
+    response.writeHead(range === undefined ? 200 : 206, {
+      ...headers,
+      'Content-Type': type,
+      'Content-Length': String(length),
+      ...(options.ranges === false ? {} : { 'Accept-Ranges': 'bytes' }),
+      ...(range === undefined ? {} : { 'Content-Range': `bytes ${range.start}-${range.end}/${file.size}` }),
+    });
+    if (request.method === 'HEAD' || length === 0) return response.end();
+    const stream = createReadStream(file.path, { start: served.start, end: served.end });
     stream.on('error', () => response.destroy());
     stream.pipe(response);
   });
@@ -118,6 +134,26 @@ export async function startStaticServer(options) {
   };
 }
 
+/**
+ * A single-range `Range: bytes=...` header as inclusive offsets, as static servers and CDNs answer it (206):
+ * undefined when there is none or it is not a single byte range (the whole file, 200), null when it cannot
+ * be satisfied (416).
+ * @param {string | undefined} header
+ * @param {number} size
+ * @returns {{ start: number, end: number } | undefined | null}
+ */
+export function parseRange(header, size) {
+  const match = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (match === null || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    return suffix === 0 || size === 0 ? null : { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  return start >= size || end < start ? null : { start, end };
+}
+
 function normalizePrefix(prefix) {
   const withSlash = prefix.startsWith('/') ? prefix : `/${prefix}`;
   return withSlash.length > 1 ? withSlash.replace(/\/+$/, '') : withSlash;
@@ -136,6 +172,7 @@ export function parseServeArgs(argv, defaultRoot) {
     // `pnpm run serve -- --port 9000` passes the `--` through.
     if (flag === '--') continue;
     if (flag === '--isolated') options.isolated = true;
+    else if (flag === '--no-ranges') options.ranges = false;
     else if (flag === '--port') {
       const port = Number(value());
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${argv[i]}`);
@@ -147,7 +184,7 @@ export function parseServeArgs(argv, defaultRoot) {
       const eq = spec.indexOf('=');
       if (eq <= 0) throw new Error(`--mount expects /prefix=folder, got ${spec}`);
       options.mounts[spec.slice(0, eq)] = resolve(spec.slice(eq + 1));
-    } else throw new Error(`unknown flag ${flag} (flags: --isolated --port --host --root --mount)`);
+    } else throw new Error(`unknown flag ${flag} (flags: --isolated --no-ranges --port --host --root --mount)`);
   }
   return options;
 }

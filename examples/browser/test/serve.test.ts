@@ -53,11 +53,34 @@ describe('startStaticServer', () => {
     expect((await fetch(`${server.url}%E0%A4%A`)).status).toBe(400);
     expect((await fetch(`${server.url}index.html`, { method: 'POST' })).status).toBe(405);
   });
+
+  it('answers single byte ranges with 206 (416 when unsatisfiable), and only 200 with ranges: false', async () => {
+    const server = await startStaticServer({ root: dir });
+    const plain = await startStaticServer({ root: dir, ranges: false });
+    servers.push(server, plain);
+    const get = (base: string, range: string) => fetch(`${base}index.html`, { headers: { range } });
+    const part = await get(server.url, 'bytes=3-4');
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe('bytes 3-4/9');
+    expect(await part.text()).toBe('hi');
+    const tail = await get(server.url, 'bytes=-4');
+    expect([tail.status, await tail.text()]).toEqual([206, '</p>']);
+    const open = await get(server.url, 'bytes=7-');
+    expect([open.status, open.headers.get('content-range'), await open.text()]).toEqual([206, 'bytes 7-8/9', 'p>']);
+    const beyond = await get(server.url, 'bytes=9-12');
+    expect([beyond.status, beyond.headers.get('content-range')]).toEqual([416, 'bytes */9']);
+    await beyond.text();
+    const multi = await get(server.url, 'bytes=0-1,3-4');
+    expect([multi.status, await multi.text()]).toEqual([200, '<p>hi</p>']);
+    const ignored = await get(plain.url, 'bytes=3-4');
+    expect([ignored.status, ignored.headers.get('accept-ranges'), await ignored.text()]).toEqual([200, null, '<p>hi</p>']);
+  });
 });
 
 describe('parseServeArgs', () => {
   it('reads the flags and names a bad one', () => {
     expect(parseServeArgs(['--isolated', '--', '--port', '0', '--mount', '/m=/tmp'], '/root')).toMatchObject({ root: '/root', isolated: true, port: 0, mounts: { '/m': '/tmp' } });
+    expect(parseServeArgs(['--no-ranges'], '/root')).toMatchObject({ ranges: false });
     expect(() => parseServeArgs(['--port', '70000'], '/r')).toThrow('--port must be 0-65535, got 70000');
     expect(() => parseServeArgs(['--mount', 'nope'], '/r')).toThrow('--mount expects /prefix=folder, got nope');
     expect(() => parseServeArgs(['--bogus'], '/r')).toThrow('unknown flag --bogus');

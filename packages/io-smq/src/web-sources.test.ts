@@ -26,10 +26,10 @@ function serve(mode: 'range' | 'whole' | 'bad-range'): Promise<Served> {
       res.writeHead(404, 'Not Found').end();
       return;
     }
-    const match = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    const match = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (mode !== 'whole' && match !== null) {
       const start = Number(match[1]);
-      const end = Math.min(Number(match[2]), data.length - 1);
+      const end = match[2] === '' ? data.length - 1 : Math.min(Number(match[2]), data.length - 1);
       const range = mode === 'range' ? `bytes ${start}-${end}/${data.length}` : 'bytes */*';
       res.writeHead(206, { 'content-range': range, 'content-length': end - start + 1, etag: '"abc"' }).end(data.subarray(start, end + 1));
       return;
@@ -54,11 +54,11 @@ describe('UrlByteSource', () => {
     const source = await UrlByteSource.open(`${url}/file.bin`, { blockBytes: 4096, onProgress: (l, t) => progress.push([l, t]) });
     expect(source).toMatchObject({ size: data.length, rangeRequests: true, version: '"abc"' });
     expect(await source.read(10, 20)).toEqual(data.subarray(10, 30));
-    // A large read is one request for exactly its bytes.
+    // A large read is one open-ended request from its offset, read as far as needed.
     const big = new Uint8Array(70000);
     await source.readInto!(big, 100000);
     expect(big).toEqual(data.subarray(100000, 170000));
-    expect(requests).toContain('bytes=100000-169999');
+    expect(requests).toContain('bytes=100000-');
     expect(await source.read(data.length - 5, 5)).toEqual(data.subarray(data.length - 5));
     await expect(source.read(data.length - 5, 6)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
     expect(progress[0]).toEqual([4096, data.length]);
@@ -67,7 +67,7 @@ describe('UrlByteSource', () => {
     await expect(source.read(0, 1)).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
-  it('readInto fetches exactly its range (a small one too) unless the bytes are in the block at hand', async () => {
+  it('ascending readIntos share one open-ended request; a read behind them opens another', async () => {
     const { url, requests } = servers.range!;
     const source = await UrlByteSource.open(`${url}/file.bin`, { blockBytes: 4096 });
     const from = requests.length;
@@ -75,11 +75,50 @@ describe('UrlByteSource', () => {
     await source.readInto!(inFirstBlock, 50);
     expect(inFirstBlock).toEqual(data.subarray(50, 150));
     expect(requests.length).toBe(from);
-    const small = new Uint8Array(10);
-    await source.readInto!(small, 9000);
-    expect(small).toEqual(data.subarray(9000, 9010));
-    expect(requests.slice(from)).toEqual(['bytes=9000-9009']);
+    // Four reads in flight at once, ascending with small gaps, as a tensor stream issues them.
+    const spans = [
+      [9000, 10],
+      [9020, 70000],
+      [79100, 5],
+      [79200, 60000],
+    ] as const;
+    const targets = spans.map(([, length]) => new Uint8Array(length));
+    await Promise.all(spans.map(([offset], i) => source.readInto!(targets[i]!, offset)));
+    spans.forEach(([offset, length], i) => expect(targets[i]).toEqual(data.subarray(offset, offset + length)));
+    expect(requests.slice(from)).toEqual(['bytes=9000-']);
+    // Behind the cursor: a new open-ended request from there.
+    const back = new Uint8Array(10);
+    await source.readInto!(back, 5000);
+    expect(back).toEqual(data.subarray(5000, 5010));
+    expect(requests.slice(from)).toEqual(['bytes=9000-', 'bytes=5000-']);
+    // A read past the end of the body is refused before any request.
+    await expect(source.readInto!(new Uint8Array(10), data.length - 5)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
     await source.close();
+  });
+
+  it('a body that ends early is SHORT_READ, and a later read starts afresh', async () => {
+    let cut = true;
+    const server = createServer((req, res) => {
+      const match = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')!;
+      const start = Number(match[1]);
+      const end = match[2] === '' ? data.length - 1 : Math.min(Number(match[2]), data.length - 1);
+      res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${data.length}` });
+      // The open-ended request's body stops 100 bytes in (a dropped connection), once.
+      const stop = match[2] === '' && cut ? start + 100 : end + 1;
+      if (match[2] === '') cut = false;
+      res.end(data.subarray(start, stop));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const source = await UrlByteSource.open(`http://127.0.0.1:${(server.address() as AddressInfo).port}/f`, { blockBytes: 4096 });
+      await expect(source.readInto!(new Uint8Array(1000), 10000)).rejects.toMatchObject({ code: 'SHORT_READ' });
+      const again = new Uint8Array(1000);
+      await source.readInto!(again, 10000);
+      expect(again).toEqual(data.subarray(10000, 11000));
+      await source.close();
+    } finally {
+      server.close();
+    }
   });
 
   it('streams the whole body (in chunks, with progress) when the server ignores Range', async () => {

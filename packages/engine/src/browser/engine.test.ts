@@ -61,10 +61,10 @@ function serve(range: boolean): Promise<{ url: string; server: Server; requests:
       res.writeHead(200, { 'content-length': gguf.length, ...(range ? { etag: '"v1"' } : {}) }).end();
       return;
     }
-    const match = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    const match = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (range && match !== null) {
       const start = Number(match[1]);
-      const end = Math.min(Number(match[2]), gguf.length - 1);
+      const end = match[2] === '' ? gguf.length - 1 : Math.min(Number(match[2]), gguf.length - 1);
       res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${gguf.length}`, 'content-length': end - start + 1, etag: '"v1"' });
       res.end(gguf.subarray(start, end + 1));
       return;
@@ -167,17 +167,15 @@ describe('SmallMindEngine (browser entry)', () => {
       const loads: LoadProgressEvent[] = [];
       const info = await engine.loadModel({ source: `${ranged.url}/stories.gguf`, onProgress: (p) => (p.phase === 'load' ? loads.push(p) : undefined) });
       expect(info).toMatchObject({ imported: false, fromCache: false });
-      // Every tensor counted once, in order. After the opening request (the first 1 MiB), the tensors come
-      // in exact range requests, no byte asked for twice.
+      // Every tensor counted once, in order. After the opening request (the first 1 MiB), the rest of the
+      // tensors come from one open-ended request read front to back.
       expect(loads.length).toBeGreaterThan(1);
       for (let i = 1; i < loads.length; i++) expect(loads[i]!.loaded).toBeGreaterThan(loads[i - 1]!.loaded);
       expect(loads.at(-1)!.loaded).toBe(loads.at(-1)!.total);
       const [opening, ...rest] = ranged.requests.slice(from);
       expect(opening).toBe(`GET bytes=0-${(1 << 20) - 1}`);
-      const spans = rest.map((r) => /^GET bytes=(\d+)-(\d+)$/.exec(r)!.slice(1).map(Number) as [number, number]).sort((a, b) => a[0] - b[0]);
-      expect(spans.length).toBeGreaterThan(0);
-      for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThan(spans[i - 1]![1]);
-      expect(spans.at(-1)![1]).toBe(gguf.length - 1);
+      expect(rest).toEqual([expect.stringMatching(/^GET bytes=\d+-$/)]);
+      expect(Number(/\d+/.exec(rest[0]!)![0])).toBeLessThan(1 << 20);
       expect((await engine.generate(reference.prompt, { maxTokens: reference.greedy_tokens.length })).tokens).toEqual(reference.greedy_tokens);
     } finally {
       await engine.dispose();
