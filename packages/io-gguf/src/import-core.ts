@@ -5,7 +5,7 @@
  */
 import { SmqWriter, type ByteSource, type SmqProvenance, type SmqWriteTarget, type SmqWriterOptions } from '@smallmind/io-smq';
 import type { GgufTensorInfo } from './header-parser.js';
-import { openGguf, type GgufFile, type ReadGgufOptions } from './reader.js';
+import { openGguf, type GgufFile, type GgufReadTensorsOptions, type GgufTensorTarget, type ReadGgufOptions } from './reader.js';
 
 export interface GgufImportProgress {
   /** Tensor bytes copied so far. */
@@ -99,16 +99,34 @@ export class GgufSourceImporter {
     return this.copyOnto((declarations) => SmqWriter.createOn(open, declarations), options, chunkBytes);
   }
 
+  /** The SMQ file's declarations: this GGUF's metadata, `tensors` in that order, and the provenance. */
+  protected declarations(tensors: readonly GgufTensorInfo[], options: GgufImportOptions): SmqWriterOptions {
+    const sourceFileName = this.sourcePath.split(/[\\/]/).pop() ?? this.sourcePath;
+    return {
+      metadata: this.gguf.metadata,
+      tensors: tensors.map((t) => ({ name: t.name, type: t.type, shape: t.shape, byteLength: t.byteLength })),
+      provenance: { sourceFileName, sourceFileSize: this.gguf.fileSize, importerName: IMPORTER_NAME, ...options.provenance },
+    };
+  }
+
+  /**
+   * The GGUF as a tensor source (runtime's `SmqModelLoader.loadFromTensors` takes it) that writes the SMQ
+   * import onto `open`'s target as the tensors are read: a model's first load imports it in the same pass
+   * over its source. See `GgufTeeSource`.
+   */
+  async teeOnto(open: (fileLength: number) => Promise<SmqWriteTarget>, options: GgufImportOptions = {}): Promise<GgufTeeSource> {
+    checkImportOptions(options);
+    // Declared in file order: the tensor stream reads (and so writes) them in that order.
+    const inFileOrder = [...this.gguf.tensors].sort((a, b) => a.offset - b.offset);
+    const writer = await SmqWriter.createOn(open, this.declarations(inFileOrder, options));
+    return new GgufTeeSource(this.gguf, writer, options);
+  }
+
   /** Copies every tensor into the writer `create` makes from the SMQ declarations (metadata, tensors, provenance). */
   protected async copyOnto(create: (declarations: SmqWriterOptions) => Promise<SmqWriter>, options: GgufImportOptions, chunkBytes: number): Promise<GgufImportResult> {
     const { signal, onProgress } = options;
     const tensors = this.gguf.tensors;
-    const sourceFileName = this.sourcePath.split(/[\\/]/).pop() ?? this.sourcePath;
-    const writer = await create({
-      metadata: this.gguf.metadata,
-      tensors: tensors.map((t) => ({ name: t.name, type: t.type, shape: t.shape, byteLength: t.byteLength })),
-      provenance: { sourceFileName, sourceFileSize: this.gguf.fileSize, importerName: IMPORTER_NAME, ...options.provenance },
-    });
+    const writer = await create(this.declarations(tensors, options));
     let pending: Promise<Uint8Array> | undefined;
     try {
       const bytesTotal = this.bytesTotal;
@@ -149,5 +167,110 @@ export class GgufSourceImporter {
 
   async close(): Promise<void> {
     await this.gguf.close();
+  }
+}
+
+/**
+ * A GGUF read as a model's tensor source while its SMQ import is written from the same bytes: every tensor
+ * of the file joins the read stream (those the caller did not ask for into buffers of their own, handed out
+ * by a later `readTensorData`), and each is written to the SMQ (declared in file order) from where it landed
+ * once it is in place. `readTensorsInto` resolves only when those writes are done and the SMQ is committed,
+ * so the caller may move or reuse its targets afterwards (an unshared WebAssembly memory that grows detaches
+ * them). A failing write does not fail the read: the import is abandoned (its target aborted), `imported`
+ * stays false and `cacheError` says why. `close()` before the import completed aborts it.
+ */
+export class GgufTeeSource {
+  /** Why the import was abandoned, if it was. */
+  cacheError: unknown;
+  private readonly spare = new Map<string, Uint8Array>();
+  private settled = false;
+  private committed = false;
+
+  constructor(
+    private readonly gguf: GgufFile,
+    private readonly writer: SmqWriter,
+    private readonly options: GgufImportOptions,
+  ) {}
+
+  get metadata(): GgufFile['metadata'] {
+    return this.gguf.metadata;
+  }
+
+  get tensors(): GgufFile['tensors'] {
+    return this.gguf.tensors;
+  }
+
+  async readTensorsInto(targets: readonly GgufTensorTarget[], options: GgufReadTensorsOptions = {}): Promise<void> {
+    const asked = new Set(targets.map((t) => t.name));
+    const extra = this.gguf.tensors.filter((t) => !asked.has(t.name)).map((t) => ({ name: t.name, target: new Uint8Array(t.byteLength) }));
+    const where = new Map([...targets, ...extra].map((t) => [t.name, t.target]));
+    const { signal, onProgress } = this.options;
+    const bytesTotal = this.gguf.tensors.reduce((sum, t) => sum + t.byteLength, 0);
+    let bytesDone = 0;
+    let tensorsDone = 0;
+    let writes = Promise.resolve();
+    const write = async (name: string): Promise<void> => {
+      if (this.cacheError !== undefined) return;
+      try {
+        const bytes = where.get(name)!;
+        await this.writer.writeTensorData(name, bytes);
+        bytesDone += bytes.length;
+        tensorsDone++;
+        onProgress?.({ bytesDone, bytesTotal, tensorsDone, tensorsTotal: this.gguf.tensors.length, tensorName: name });
+      } catch (error) {
+        await this.abandon(error);
+      }
+    };
+    try {
+      await this.gguf.readTensorsInto([...targets, ...extra], {
+        onTensor: (name, byteLength) => {
+          signal?.throwIfAborted();
+          writes = writes.then(() => write(name));
+          if (asked.has(name)) options.onTensor?.(name, byteLength);
+        },
+      });
+    } finally {
+      // No write may still be reading a target once this returns (either way).
+      await writes;
+    }
+    for (const { name, target } of extra) this.spare.set(name, target);
+    // Every tensor written: the SMQ is complete, whatever the caller does with it next.
+    if (this.cacheError !== undefined || this.settled) return;
+    this.settled = true;
+    try {
+      await this.writer.finish();
+      this.committed = true;
+    } catch (error) {
+      this.cacheError = error;
+      await this.writer.abort().catch(() => undefined);
+    }
+  }
+
+  async readTensorData(name: string): Promise<Uint8Array> {
+    const kept = this.spare.get(name);
+    if (kept === undefined) return this.gguf.readTensorData(name);
+    this.spare.delete(name);
+    return kept;
+  }
+
+  /** The import is complete and committed. */
+  get imported(): boolean {
+    return this.committed;
+  }
+
+  /** Closes the GGUF; an import not finished by then is aborted (its temp file removed). */
+  async close(): Promise<void> {
+    this.spare.clear();
+    if (!this.settled) {
+      this.settled = true;
+      await this.writer.abort().catch(() => undefined);
+    }
+    await this.gguf.close();
+  }
+
+  private async abandon(error: unknown): Promise<void> {
+    this.cacheError = error;
+    this.settled = true;
+    await this.writer.abort().catch(() => undefined);
   }
 }

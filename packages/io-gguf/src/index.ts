@@ -30,5 +30,5 @@ export type { EncodedTensorInfo } from './encoder.js';
 export { GgufWriter, planGgufLayout, writeGguf } from './writer.js';
 export type { GgufLayout, GgufTensorSpec, GgufTensorWithData, GgufWriterOptions } from './writer.js';
 export { GgufImporter, importGgufToSmq, sweepAbandonedImports } from './importer.js';
-export { GgufSourceImporter } from './import-core.js';
+export { GgufSourceImporter, GgufTeeSource } from './import-core.js';
 export type { GgufImportOptions, GgufImportProgress, GgufImportResult, SweepOptions } from './importer.js';

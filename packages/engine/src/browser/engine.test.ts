@@ -116,9 +116,12 @@ describe('SmallMindEngine (browser entry)', () => {
       expect(info).toMatchObject({ imported: true, fromCache: false });
       const downloads = progress.filter((p) => p.phase === 'download');
       expect(downloads.at(-1)).toEqual({ phase: 'download', loaded: gguf.length, total: gguf.length });
-      // A HEAD for the cache key, then range requests only.
+      // A HEAD for the cache key, then one pass over the file: the first 1 MiB, then one open-ended range
+      // read front to back, loading the model and writing the cache entry from the same bytes.
       expect(ranged.requests[0]).toBe('HEAD whole');
-      expect(ranged.requests.slice(1).every((r) => r.startsWith('GET bytes='))).toBe(true);
+      expect(ranged.requests.slice(1)).toEqual([`GET bytes=0-${(1 << 20) - 1}`, expect.stringMatching(/^GET bytes=\d+-$/)]);
+      expect(new Set(progress.map((p) => p.phase))).toEqual(new Set(['download', 'import', 'load']));
+      expect((await first.generate(reference.prompt, { maxTokens: reference.greedy_tokens.length })).tokens).toEqual(reference.greedy_tokens);
     } finally {
       await first.dispose();
     }
@@ -177,6 +180,24 @@ describe('SmallMindEngine (browser entry)', () => {
       expect(rest).toEqual([expect.stringMatching(/^GET bytes=\d+-$/)]);
       expect(Number(/\d+/.exec(rest[0]!)![0])).toBeLessThan(1 << 20);
       expect((await engine.generate(reference.prompt, { maxTokens: reference.greedy_tokens.length })).tokens).toEqual(reference.greedy_tokens);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('a cache that cannot be written (quota) costs the cache, not the load: one warning, nothing kept', async () => {
+    const root = new FakeOpfsDirectory({ quotaBytes: 64 * 1024 });
+    const warnings: string[] = [];
+    const engine = new SmallMindEngine({ logger: { ...silentLogger, warn: (m: string) => warnings.push(m) }, createWorker: () => inProcessWorker(root) });
+    try {
+      const info = await engine.loadModel({ source: new File([gguf], 'stories.gguf', { lastModified: 1 }) });
+      expect(info).toMatchObject({ imported: false, fromCache: false });
+      expect(warnings).toHaveLength(1);
+      // The file is sized up front, so a model that cannot fit fails before any byte is written.
+      expect(warnings[0]).toMatch(/could not start the OPFS cache entry stories-[0-9a-f]{16}\.smq \(.*quota.*\); loading stories\.gguf without caching it/);
+      expect(await (await OpfsModelCache.open(root)).list()).toEqual([]);
+      expect([...root.dirs.get('smallmind')!.files.keys()].filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      expect((await engine.generate(reference.prompt, { maxTokens: 8 })).tokens).toEqual(reference.greedy_tokens.slice(0, 8));
     } finally {
       await engine.dispose();
     }

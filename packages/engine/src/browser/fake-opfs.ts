@@ -1,7 +1,7 @@
 /**
  * An in-memory Origin Private File System for tests in Node: the `OpfsDirectory` subset opfs-cache.ts uses,
  * with the browser's behaviours that matter (NotFoundError, one sync access handle per file, move renames).
- * `move` and the sync handles can be switched off to exercise the fallbacks. Not part of the public API.
+ * `move` and the sync handles can be switched off to exercise the fallbacks, and a quota set. Not part of the public API.
  */
 import type { OpfsDirectory, OpfsFileHandle, OpfsSyncAccessHandle, OpfsWritable } from './opfs-cache.js';
 
@@ -12,6 +12,8 @@ class NotFoundError extends Error {
 export interface FakeOpfsOptions {
   readonly move?: boolean;
   readonly syncAccess?: boolean;
+  /** A file may not grow beyond this: a write past it throws QuotaExceededError, as a full origin does. */
+  readonly quotaBytes?: number;
 }
 
 interface FakeFile {
@@ -61,6 +63,7 @@ export class FakeOpfsDirectory implements OpfsDirectory {
       return f;
     };
     const writeAt = (f: FakeFile, data: Uint8Array, at: number): void => {
+      if (at + data.length > (this.options.quotaBytes ?? Infinity)) throw Object.assign(new Error(`writing ${data.length} bytes at ${at} exceeds the storage quota`), { name: 'QuotaExceededError' });
       if (at + data.length > f.bytes.length) {
         const grown = new Uint8Array(at + data.length);
         grown.set(f.bytes);
@@ -103,6 +106,13 @@ export class FakeOpfsDirectory implements OpfsDirectory {
             if (!open) throw new Error('the access handle is closed');
             writeAt(f, data, at);
             return data.length;
+          },
+          truncate: (size) => {
+            if (!open) throw new Error('the access handle is closed');
+            const bytes = new Uint8Array(size);
+            bytes.set(f.bytes.subarray(0, size));
+            if (size > (this.options.quotaBytes ?? Infinity)) throw Object.assign(new Error(`a file of ${size} bytes exceeds the storage quota`), { name: 'QuotaExceededError' });
+            f.bytes = bytes;
           },
           flush: () => {},
           close: () => {

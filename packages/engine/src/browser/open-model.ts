@@ -1,12 +1,12 @@
 /**
  * The browser worker's model opener: a URL (fetched with HTTP Range where the server allows it), a Blob/File
- * or bytes become a ByteSource; an SMQ file loads straight from it; a GGUF file is imported once into the
- * OPFS cache and loaded from there, and later loads of the same source skip download and import. Where
- * there is no cache (`cache: 'none'`, no OPFS, a Blob without a name) a GGUF loads straight from its source
- * into kernel memory: one pass, the download itself. A cache entry found damaged while loading is evicted and re-imported once, with
+ * or bytes become a ByteSource; an SMQ file loads straight from it; a GGUF file loads straight from its
+ * source into kernel memory, one pass (for a URL, the download itself), and is imported into the OPFS cache
+ * from the same bytes as they arrive; later loads of the same source read the cache entry (no download, no
+ * import). Without a cache (`cache: 'none'`, no OPFS, a Blob without a name) nothing is kept. A cache entry found damaged while loading is evicted and re-imported once, with
  * one warning. Platform-free apart from fetch/Blob/OPFS, so Node tests run it with fakes.
  */
-import { GgufImporter, openGguf } from '@smallmind/io-gguf';
+import { GgufImporter, openGguf, type GgufFile, type GgufTeeSource } from '@smallmind/io-gguf';
 import { ByteSourceError, MemoryByteSource, SmqFormatError, UrlByteSource, BlobByteSource, type ByteSource } from '@smallmind/io-smq';
 import type { KernelBackend } from '@smallmind/quantization-kernels';
 import { EngineError } from '../errors.js';
@@ -146,57 +146,65 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
     const { bytes, identity } = hit !== undefined && known !== undefined ? { bytes: hit, identity: known } : await openSource(wire, signal, hooks, env);
     const entry = cache === undefined || identity.id === '' ? undefined : (knownEntry ?? (await cacheEntryName(identity)));
     if (cache !== undefined && entry === undefined) logger.info('a Blob without a file name is not cached (pass a File to cache it); loading it straight from memory');
-    const missing = (): Promise<ByteSource> => Promise.reject(new EngineError('CACHE_ENTRY_CORRUPT', 'source', `the OPFS cache entry ${entry} disappeared while loading`));
 
-    /** Imports the GGUF in `from` into the cache entry; returns how to open the SMQ bytes. */
-    const importGguf = async (from: ByteSource, into: { cache: OpfsModelCache; entry: string }): Promise<() => Promise<ByteSource>> => {
+    /**
+     * Loads the GGUF in `from` straight into kernel memory while importing it into the cache entry from the
+     * same bytes: one pass over the source (for a URL, the download itself). A cache that cannot be written
+     * costs the cache, not the load: one warning, and the model loads uncached.
+     */
+    const loadImporting = async (from: ByteSource, into: { cache: OpfsModelCache; entry: string }): Promise<{ loaded: Awaited<ReturnType<typeof loadTensors>>; imported: boolean }> => {
       const importer = await GgufImporter.fromSource(from, identity.name);
-      try {
-        const onProgress = (p: { bytesDone: number; bytesTotal: number; tensorsDone: number; tensorsTotal: number }): void =>
-          hooks.progress('import', p.bytesDone, p.bytesTotal, p.tensorsDone, p.tensorsTotal);
-        await importer.importOnto(into.cache.target(into.entry, identity), { signal, onProgress });
-        logger.info(`imported ${identity.name} into the OPFS cache as ${into.entry}`);
-        if (options.cacheMaxBytes !== undefined) {
-          for (const evicted of await into.cache.prune(options.cacheMaxBytes, [into.entry])) logger.info(`OPFS cache: evicted ${evicted.name} (${evicted.bytes} bytes)`);
+      let tee: GgufTeeSource | undefined;
+      const onProgress = (p: { bytesDone: number; bytesTotal: number; tensorsDone: number; tensorsTotal: number }): void =>
+        hooks.progress('import', p.bytesDone, p.bytesTotal, p.tensorsDone, p.tensorsTotal);
+      const open = async (): Promise<GgufTeeSource | GgufFile> => {
+        try {
+          return (tee = await importer.teeOnto(into.cache.target(into.entry, identity), { signal, onProgress }));
+        } catch (error) {
+          if (signal.aborted) throw error;
+          logger.warn(`could not start the OPFS cache entry ${into.entry} (${(error as Error).message}); loading ${identity.name} without caching it`);
+          return importer.gguf;
         }
-        return async () => (await into.cache.open(into.entry)) ?? missing();
+      };
+      let loaded: Awaited<ReturnType<typeof loadTensors>>;
+      try {
+        loaded = await loadTensors(open, into.entry, options, logger, hooks);
       } finally {
-        await importer.close();
+        // The loader closes what it opened; this covers a failure before it did (closing twice is harmless).
+        await (tee ?? importer).close();
       }
+      if (tee === undefined) return { loaded, imported: false };
+      if (!tee.imported) {
+        logger.warn(`could not write the OPFS cache entry ${into.entry} (${(tee.cacheError as Error | undefined)?.message ?? 'unknown error'}); the model is loaded but not cached`);
+        return { loaded, imported: false };
+      }
+      logger.info(`imported ${identity.name} into the OPFS cache as ${into.entry} while loading it`);
+      if (options.cacheMaxBytes !== undefined) {
+        for (const evicted of await into.cache.prune(options.cacheMaxBytes, [into.entry])) logger.info(`OPFS cache: evicted ${evicted.name} (${evicted.bytes} bytes)`);
+      }
+      return { loaded, imported: true };
     };
 
     let fromCache = false;
     let imported = false;
-    let smq: (() => Promise<ByteSource>) | undefined;
+    let loaded: Awaited<ReturnType<typeof loadTensors>>;
     const cached = hit ?? (cache === undefined || entry === undefined ? undefined : await cache.open(entry));
-    if (cache !== undefined && entry !== undefined && cached !== undefined) {
-      if (cached !== bytes) await bytes.close();
-      fromCache = true;
-      let first: ByteSource | undefined = cached;
-      smq = async () => {
-        const reuse = first;
-        first = undefined;
-        return reuse ?? (await cache.open(entry)) ?? missing();
-      };
-      logger.info(`using the OPFS cache entry ${entry}`);
-    } else if ((await kindOf(bytes)) === 'smq') {
-      // An SMQ file needs no import; it is read where it is.
-      smq = () => Promise.resolve(bytes);
-    } else if (cache === undefined || entry === undefined) {
-      // Nowhere to keep an import: the GGUF loads straight into kernel memory, one pass over the source
-      // (for a URL, the download itself), no SMQ in between.
-      smq = undefined;
-    } else {
-      smq = await importGguf(bytes, { cache, entry });
-      imported = true;
-      await bytes.close();
-    }
     const name = entry ?? identity.name;
-
-    let loaded: Awaited<ReturnType<typeof loadSmq>>;
     try {
-      // A fresh import's bytes were checksummed as they were written a moment ago: no second pass over them.
-      loaded = smq === undefined ? await loadTensors(() => openGguf(bytes), name, options, logger, hooks) : await loadSmq(smq, name, { ...options, verifyChecksums: !imported }, logger, hooks);
+      if (cache !== undefined && entry !== undefined && cached !== undefined) {
+        if (cached !== bytes) await bytes.close();
+        fromCache = true;
+        logger.info(`using the OPFS cache entry ${entry}`);
+        loaded = await loadSmq(() => Promise.resolve(cached), name, options, logger, hooks);
+      } else if ((await kindOf(bytes)) === 'smq') {
+        // An SMQ file needs no import; it is read where it is.
+        loaded = await loadSmq(() => Promise.resolve(bytes), name, options, logger, hooks);
+      } else if (cache === undefined || entry === undefined) {
+        // Nowhere to keep an import: the GGUF loads straight into kernel memory, no SMQ in between.
+        loaded = await loadTensors(() => openGguf(bytes), name, options, logger, hooks);
+      } else {
+        ({ loaded, imported } = await loadImporting(bytes, { cache, entry }));
+      }
     } catch (error) {
       const damaged = error instanceof SmqFormatError || (error instanceof Error && error.name === 'SmqFormatError');
       if (!fromCache || !damaged || cache === undefined || entry === undefined) throw error;
@@ -204,14 +212,8 @@ export async function openBrowserModel(options: WorkerLoadOptions, hooks: OpenHo
       logger.warn(`the OPFS cache entry ${entry} is damaged (${(error as Error).message}); removing it and importing ${identity.name} again`);
       await cache.evict(entry);
       const again = await openSource(wire, signal, hooks, env);
-      try {
-        smq = await importGguf(again.bytes, { cache, entry });
-      } finally {
-        await again.bytes.close();
-      }
       fromCache = false;
-      imported = true;
-      loaded = await loadSmq(smq, name, { ...options, verifyChecksums: false }, logger, hooks);
+      ({ loaded, imported } = await loadImporting(again.bytes, { cache, entry }));
     }
     const runtime: WorkerRuntimeInfo = {
       threads: loaded.backend.threads,
