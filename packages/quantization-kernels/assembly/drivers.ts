@@ -91,7 +91,9 @@ export const BF16: i32 = 30;
     let init = i32x4.splat(0);
     if (offset32(fmt) != 0) init = i32x4.replace_lane(init, 0, -offset32(fmt) * load<i32>(a8 + <usize>cols + (<usize>i << 2)));
     const a8q = a8 + (<usize>i << 5);
-    return relaxedBlock32(fmt, b, v128.load(a8q), v128.load(a8q, 16), init);
+    // Levels are at most 31: two pair sums (<= 2 * 2 * 127 * 31) still fit i16, so one widening.
+    const pairs = i16x8.add(relaxedPairs(v128.load(a8q), levels32(fmt, b, 0)), relaxedPairs(v128.load(a8q, 16), levels32(fmt, b, 1)));
+    return i32x4.add(init, i32x4.extadd_pairwise_i16x8_s(pairs));
   }
   const ap = a + (<usize>i << 6);
   return i32x4.add(dot16(group32(fmt, b, 0), ap), dot16(group32(fmt, b, 1), ap + 32));
@@ -116,64 +118,12 @@ export const BF16: i32 = 30;
   return q5_1Min(b);
 }
 
-/** One weight row's block i on the relaxed build: four i32 partial sums of levels . i8 activations, plus `init`. */
-@inline function relaxedBlock32(fmt: i32, b: usize, x0: v128, x1: v128, init: v128): v128 {
-  // Levels are at most 31: two pair sums (<= 2 * 2 * 127 * 31) still fit i16, so one widening.
-  return i32x4.add(init, i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(x0, levels32(fmt, b, 0)), relaxedPairs(x1, levels32(fmt, b, 1)))));
-}
-
-/**
- * Rows r .. r+3 of an unsigned 32-block format without a min term (Q4_0) on the relaxed build: the
- * i8 activations of a block, its offset term and its scale are loaded once for four weight rows (one
- * row at a time spends more instructions on those than on the dot product itself).
- */
-@inline function mv32Relaxed4(fmt: i32, w: usize, rowBytes: usize, r: i32, a: usize, y: usize, cols: i32): void {
-  const nb = cols >> 5;
-  const ad = a + (<usize>cols << 1);
-  const a8 = ad + (<usize>nb << 2);
-  const sums = a8 + <usize>cols;
-  const bytes = blockBytes32(fmt);
-  let b0 = w + <usize>r * rowBytes;
-  let b1 = b0 + rowBytes;
-  let b2 = b1 + rowBytes;
-  let b3 = b2 + rowBytes;
-  let acc0 = f32x4.splat(0);
-  let acc1 = f32x4.splat(0);
-  let acc2 = f32x4.splat(0);
-  let acc3 = f32x4.splat(0);
-  for (let i = 0; i < nb; i++) {
-    const a8q = a8 + (<usize>i << 5);
-    const x0 = v128.load(a8q);
-    const x1 = v128.load(a8q, 16);
-    const init = i32x4.replace_lane(i32x4.splat(0), 0, -offset32(fmt) * load<i32>(sums + (<usize>i << 2)));
-    const dy = load<f32>(ad + (<usize>i << 2));
-    acc0 = madd(f32x4.convert_i32x4_s(relaxedBlock32(fmt, b0, x0, x1, init)), f32x4.splat(scale32(fmt, b0) * dy), acc0);
-    acc1 = madd(f32x4.convert_i32x4_s(relaxedBlock32(fmt, b1, x0, x1, init)), f32x4.splat(scale32(fmt, b1) * dy), acc1);
-    acc2 = madd(f32x4.convert_i32x4_s(relaxedBlock32(fmt, b2, x0, x1, init)), f32x4.splat(scale32(fmt, b2) * dy), acc2);
-    acc3 = madd(f32x4.convert_i32x4_s(relaxedBlock32(fmt, b3, x0, x1, init)), f32x4.splat(scale32(fmt, b3) * dy), acc3);
-    b0 += bytes;
-    b1 += bytes;
-    b2 += bytes;
-    b3 += bytes;
-  }
-  const yr = y + (<usize>r << 2);
-  store<f32>(yr, hsum(acc0));
-  store<f32>(yr, hsum(acc1), 4);
-  store<f32>(yr, hsum(acc2), 8);
-  store<f32>(yr, hsum(acc3), 12);
-}
-
 /** y[r] for r in [r0, r1): activation row at `a` is i16 q[cols] | f32 d[nb] (| f32 s[nb]). */
 @inline export function mv32(fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, y: usize, cols: i32): void {
   const nb = cols >> 5;
   const ad = a + (<usize>cols << 1);
   const as = ad + (<usize>nb << 2);
   const bytes = blockBytes32(fmt);
-  // Measured (bench/ab.bench.ts): 1.04-1.29x for Q4_0; for Q4_1 (min term) and Q5_0 (high-bit
-  // unpack) the per-row work dominates and sharing the activation loads measured 0.90-0.99x.
-  if (ASC_FEATURE_RELAXED_SIMD && fmt == Q4_0) {
-    for (; r0 + 4 <= r1; r0 += 4) mv32Relaxed4(fmt, w, rowBytes, r0, a, y, cols);
-  }
   for (let r = r0; r < r1; r++) {
     let b = w + <usize>r * rowBytes;
     let acc = f32x4.splat(0);
