@@ -300,34 +300,30 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
 }
 
 /**
- * Relaxed-SIMD matMul of the 32-blocks: each block's weights serve four activation rows (i8 x u7
- * dot, 16 multiply-adds per instruction), whose four integer dots are reduced into one vector
- * (lane k = row i + k) so the offset, the scales and the float accumulation cost one vector
- * operation for all four rows, with d, sums and s read from the pack_rows4 tables.
+ * Relaxed-SIMD matMul of the signed 32-blocks (Q8_0, IQ4_NL): each block's weights serve four
+ * activation rows (i8 x u7 dot, 16 multiply-adds per instruction), whose four integer dots are
+ * reduced into one vector (lane k = row i + k) so the scales and the float accumulation cost one
+ * vector operation for all four rows, with d read from the pack_rows4 tables.
  *
- * Unsigned formats (Q4_0, Q5_0, Q4_1, Q5_1): the weight row is decoded once to u8 levels | f32 d[nb]
- * | f32 m[nb]; the offset comes off through the activation block sums.
- *
- * Signed formats (Q8_0, IQ4_NL): relaxed_dot needs its second operand in 0..127, so the row is
- * decoded to |w| (u8) | sign masks m (0 / -1 bytes) | f32 d[nb] | i32 neg[nb], neg = sum of |w| over
- * the block's negative weights. Per activation row the sign moves onto the activations with one xor:
- * x ^ m is x where w >= 0 and -x - 1 where w < 0, so dot(x ^ m, |w|) = dot(x, w) - neg, exact in
- * integers (|x ^ m| <= 128, pair sums <= 2 * 128 * 127 fit i16). A weight row holding -128 (|w|
- * would not fit 7 bits; quantizers never write it) takes the SIMD128 path instead.
+ * relaxed_dot needs its second operand in 0..127, so the row is decoded to |w| (u8) | sign masks m
+ * (0 / -1 bytes) | f32 d[nb] | i32 neg[nb], neg = sum of |w| over the block's negative weights. Per
+ * activation row the sign moves onto the activations with one xor: x ^ m is x where w >= 0 and
+ * -x - 1 where w < 0, so dot(x ^ m, |w|) = dot(x, w) - neg, exact in integers (|x ^ m| <= 128, pair
+ * sums <= 2 * 128 * 127 fit i16). A weight row holding -128 (|w| would not fit 7 bits; quantizers
+ * never write it) takes the SIMD128 path instead.
  */
-@inline function mm32Relaxed(
+@inline function mm32RelaxedSigned(
   fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
   y: usize, yStride: usize, cols: i32, scratch: usize,
 ): void {
   const nb = cols >> 5;
-  // Activation rows: i16 q | f32 d | (Q8_1: f32 s |) i8 q (| Q8_0: i32 sum).
-  const q8 = (<usize>cols << 1) + (<usize>nb << (hasMin32(fmt) ? 3 : 2));
+  // Q8_0 activation rows: i16 q | f32 d | i8 q | i32 sum.
+  const q8 = (<usize>cols << 1) + (<usize>nb << 2);
   const table = rows4Table(a, aStride, n);
   const masks = scratch + <usize>cols;
-  const dOut = signed32(fmt) ? masks + <usize>cols : masks;
+  const dOut = masks + <usize>cols;
   const extra = dOut + (<usize>nb << 2);
   const bytes = blockBytes32(fmt);
-  const shift = fmt == Q5_0 ? 4 : 3;
   const zero = i8x16.splat(0);
   const ones = i16x8.splat(1);
   for (let r = r0; r < r1; r++) {
@@ -335,30 +331,24 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
     let wide = zero;
     for (let i = 0; i < nb; i++) {
       const o = <usize>i << 5;
-      if (signed32(fmt)) {
-        const g0 = group32(fmt, b, 0);
-        const g1 = group32(fmt, b, 1);
-        const m0 = i8x16.lt_s(g0, zero);
-        const m1 = i8x16.lt_s(g1, zero);
-        const abs0 = i8x16.abs(g0);
-        const abs1 = i8x16.abs(g1);
-        wide = v128.or(wide, v128.or(i8x16.eq(g0, i8x16.splat(-128)), i8x16.eq(g1, i8x16.splat(-128))));
-        v128.store(scratch + o, abs0);
-        v128.store(scratch + o, abs1, 16);
-        v128.store(masks + o, m0);
-        v128.store(masks + o, m1, 16);
-        // |w| of the negative weights summed by u8 pair adds (<= 32 * 127 fits i16).
-        const neg = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v128.and(abs0, m0)), i16x8.extadd_pairwise_i8x16_u(v128.and(abs1, m1)));
-        store<i32>(extra + (<usize>i << 2), hsumI(i32x4.extadd_pairwise_i16x8_s(neg)));
-      } else {
-        v128.store(scratch + o, levels32(fmt, b, 0));
-        v128.store(scratch + o, levels32(fmt, b, 1), 16);
-        if (hasMin32(fmt)) store<f32>(extra + (<usize>i << 2), min32(fmt, b));
-      }
+      const g0 = group32(fmt, b, 0);
+      const g1 = group32(fmt, b, 1);
+      const m0 = i8x16.lt_s(g0, zero);
+      const m1 = i8x16.lt_s(g1, zero);
+      const abs0 = i8x16.abs(g0);
+      const abs1 = i8x16.abs(g1);
+      wide = v128.or(wide, v128.or(i8x16.eq(g0, i8x16.splat(-128)), i8x16.eq(g1, i8x16.splat(-128))));
+      v128.store(scratch + o, abs0);
+      v128.store(scratch + o, abs1, 16);
+      v128.store(masks + o, m0);
+      v128.store(masks + o, m1, 16);
+      // |w| of the negative weights summed by u8 pair adds (<= 32 * 127 fits i16).
+      const neg = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v128.and(abs0, m0)), i16x8.extadd_pairwise_i8x16_u(v128.and(abs1, m1)));
+      store<i32>(extra + (<usize>i << 2), hsumI(i32x4.extadd_pairwise_i16x8_s(neg)));
       store<f32>(dOut + (<usize>i << 2), scale32(fmt, b));
       b += bytes;
     }
-    if (signed32(fmt) && v128.any_true(wide)) {
+    if (v128.any_true(wide)) {
       decode32(fmt, w + <usize>r * rowBytes, cols, scratch);
       rows32(scratch, a, aStride, n, y + (<usize>r << 2), yStride, cols, false);
       continue;
@@ -375,30 +365,133 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
         const o = <usize>k << 5;
         const l0 = v128.load(scratch + o);
         const l1 = v128.load(scratch + o, 16);
-        const tb = t + o;
-        let dots: v128;
-        if (signed32(fmt)) {
-          const m0 = v128.load(masks + o);
-          const m1 = v128.load(masks + o, 16);
-          const p0 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a0 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a0 + o, 16), m1), l1), ones));
-          const p1 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a1 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a1 + o, 16), m1), l1), ones));
-          const p2 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a2 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a2 + o, 16), m1), l1), ones));
-          const p3 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a3 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a3 + o, 16), m1), l1), ones));
-          dots = i32x4.add(laneSums4(p0, p1, p2, p3), v128.load32_splat(extra + (<usize>k << 2)));
-        } else {
-          // Levels are at most 31: two pair sums still fit i16.
-          const p0 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a0 + o), l0), relaxedPairs(v128.load(a0 + o, 16), l1)));
-          const p1 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a1 + o), l0), relaxedPairs(v128.load(a1 + o, 16), l1)));
-          const p2 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a2 + o), l0), relaxedPairs(v128.load(a2 + o, 16), l1)));
-          const p3 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(v128.load(a3 + o), l0), relaxedPairs(v128.load(a3 + o, 16), l1)));
-          dots = laneSums4(p0, p1, p2, p3);
-          if (offset32(fmt) != 0) dots = i32x4.sub(dots, i32x4.shl(v128.load(tb, 16), shift));
-        }
+        const m0 = v128.load(masks + o);
+        const m1 = v128.load(masks + o, 16);
+        const p0 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a0 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a0 + o, 16), m1), l1), ones));
+        const p1 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a1 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a1 + o, 16), m1), l1), ones));
+        const p2 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a2 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a2 + o, 16), m1), l1), ones));
+        const p3 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a3 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a3 + o, 16), m1), l1), ones));
+        const dots = i32x4.add(laneSums4(p0, p1, p2, p3), v128.load32_splat(extra + (<usize>k << 2)));
         const dw = load<f32>(dOut + (<usize>k << 2));
-        acc = madd(f32x4.convert_i32x4_s(dots), f32x4.mul(v128.load(tb), f32x4.splat(dw)), acc);
-        if (hasMin32(fmt)) acc = madd(f32x4.splat(load<f32>(extra + (<usize>k << 2))), v128.load(tb, 16), acc);
+        acc = madd(f32x4.convert_i32x4_s(dots), f32x4.mul(v128.load(t + o), f32x4.splat(dw)), acc);
       }
       storeRows(yr, yStride, i, n, f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1), f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3));
+    }
+  }
+}
+
+/** 4-bit levels (Q4_0, Q4_1): i16 pair sums of a block stay small enough for an i16 transpose. */
+@inline function fourBit32(fmt: i32): bool {
+  return fmt == Q4_0 || fmt == Q4_1;
+}
+
+/**
+ * [total of p0's i16 lanes, p1's, p2's, p3's] as i32, for the i16 pair sums of one block's dot of
+ * four activation rows. 4-bit levels: each lane is at most 2 * 2 * 127 * 15 = 7620, so the transpose
+ * adds in i16 (four lanes, <= 30480) and widens once (10 operations, not 13); 5-bit levels widen
+ * first.
+ */
+@inline function blockSums4(fmt: i32, p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  if (!fourBit32(fmt)) {
+    return laneSums4(i32x4.extadd_pairwise_i16x8_s(p0), i32x4.extadd_pairwise_i16x8_s(p1), i32x4.extadd_pairwise_i16x8_s(p2), i32x4.extadd_pairwise_i16x8_s(p3));
+  }
+  const q01 = i16x8.add(i32x4.shuffle(p0, p1, 0, 4, 1, 5), i32x4.shuffle(p0, p1, 2, 6, 3, 7));
+  const q23 = i16x8.add(i32x4.shuffle(p2, p3, 0, 4, 1, 5), i32x4.shuffle(p2, p3, 2, 6, 3, 7));
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i32x4.shuffle(q01, q23, 0, 1, 4, 5), i32x4.shuffle(q01, q23, 2, 3, 6, 7)));
+}
+
+/** Unsigned levels | f32 d[nb] | f32 m[nb] (m for Q4_1/Q5_1) of weight row `b` into `out` (levels) and `dOut`. */
+@inline function decodeLevels32(fmt: i32, b: usize, nb: i32, out: usize, dOut: usize, mOut: usize): void {
+  const bytes = blockBytes32(fmt);
+  for (let i = 0; i < nb; i++) {
+    const o = <usize>i << 5;
+    v128.store(out + o, levels32(fmt, b, 0));
+    v128.store(out + o, levels32(fmt, b, 1), 16);
+    store<f32>(dOut + (<usize>i << 2), scale32(fmt, b));
+    if (hasMin32(fmt)) store<f32>(mOut + (<usize>i << 2), min32(fmt, b));
+    b += bytes;
+  }
+}
+
+/**
+ * Relaxed-SIMD matMul of the unsigned 32-block formats (Q4_0, Q5_0, Q4_1, Q5_1): two weight rows,
+ * decoded to u8 levels in the scratch, times four activation rows per step, so each activation
+ * vector load and pack_rows4 table read serves two rows and each weight vector four (i8 x u7 dot, 16
+ * multiply-adds per instruction); the four dots of a weight row reduce into one vector (lane k = row
+ * i + k) and the offset, scales and float accumulation cost one vector operation for four rows. The
+ * offset comes off through the activation block sums. An odd last row runs with itself as partner
+ * (computed twice, stored once).
+ * Scratch: levels A[cols] | levels B[cols] | f32 d A[nb] | d B[nb] | m A[nb] | m B[nb].
+ */
+@inline function mm32RelaxedUnsigned(
+  fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
+  y: usize, yStride: usize, cols: i32, scratch: usize,
+): void {
+  const nb = cols >> 5;
+  // Activation rows: i16 q | f32 d | (Q8_1: f32 s |) i8 q (| Q8_0: i32 sum).
+  const q8 = (<usize>cols << 1) + (<usize>nb << (hasMin32(fmt) ? 3 : 2));
+  const table = rows4Table(a, aStride, n);
+  const levelsB = scratch + <usize>cols;
+  const dA = levelsB + <usize>cols;
+  const dB = dA + (<usize>nb << 2);
+  const mA = dB + (<usize>nb << 2);
+  const mB = mA + (<usize>nb << 2);
+  const shift = fmt == Q5_0 ? 4 : 3;
+  for (let r = r0; r < r1; r += 2) {
+    const pair = r + 1 < r1;
+    decodeLevels32(fmt, w + <usize>r * rowBytes, nb, scratch, dA, mA);
+    decodeLevels32(fmt, w + <usize>(pair ? r + 1 : r) * rowBytes, nb, levelsB, dB, mB);
+    const yA = y + (<usize>r << 2);
+    for (let i = 0; i < n; i += 4) {
+      const a0 = rowAt(a, aStride, i, 0, n) + q8;
+      const a1 = rowAt(a, aStride, i, 1, n) + q8;
+      const a2 = rowAt(a, aStride, i, 2, n) + q8;
+      const a3 = rowAt(a, aStride, i, 3, n) + q8;
+      const t = table + <usize>(i >> 2) * (<usize>nb << 5);
+      let accA = f32x4.splat(0);
+      let accB = f32x4.splat(0);
+      for (let k = 0; k < nb; k++) {
+        const o = <usize>k << 5;
+        const la0 = v128.load(scratch + o);
+        const la1 = v128.load(scratch + o, 16);
+        const lb0 = v128.load(levelsB + o);
+        const lb1 = v128.load(levelsB + o, 16);
+        let x0 = v128.load(a0 + o);
+        let x1 = v128.load(a0 + o, 16);
+        const pa0 = i16x8.add(relaxedPairs(x0, la0), relaxedPairs(x1, la1));
+        const pb0 = i16x8.add(relaxedPairs(x0, lb0), relaxedPairs(x1, lb1));
+        x0 = v128.load(a1 + o);
+        x1 = v128.load(a1 + o, 16);
+        const pa1 = i16x8.add(relaxedPairs(x0, la0), relaxedPairs(x1, la1));
+        const pb1 = i16x8.add(relaxedPairs(x0, lb0), relaxedPairs(x1, lb1));
+        x0 = v128.load(a2 + o);
+        x1 = v128.load(a2 + o, 16);
+        const pa2 = i16x8.add(relaxedPairs(x0, la0), relaxedPairs(x1, la1));
+        const pb2 = i16x8.add(relaxedPairs(x0, lb0), relaxedPairs(x1, lb1));
+        x0 = v128.load(a3 + o);
+        x1 = v128.load(a3 + o, 16);
+        const pa3 = i16x8.add(relaxedPairs(x0, la0), relaxedPairs(x1, la1));
+        const pb3 = i16x8.add(relaxedPairs(x0, lb0), relaxedPairs(x1, lb1));
+        const tb = t + o;
+        let dotsA = blockSums4(fmt, pa0, pa1, pa2, pa3);
+        let dotsB = blockSums4(fmt, pb0, pb1, pb2, pb3);
+        if (offset32(fmt) != 0) {
+          const off = i32x4.shl(v128.load(tb, 16), shift);
+          dotsA = i32x4.sub(dotsA, off);
+          dotsB = i32x4.sub(dotsB, off);
+        }
+        const dy = v128.load(tb);
+        const ko = <usize>k << 2;
+        accA = madd(f32x4.convert_i32x4_s(dotsA), f32x4.mul(dy, f32x4.splat(load<f32>(dA + ko))), accA);
+        accB = madd(f32x4.convert_i32x4_s(dotsB), f32x4.mul(dy, f32x4.splat(load<f32>(dB + ko))), accB);
+        if (hasMin32(fmt)) {
+          const s = v128.load(tb, 16);
+          accA = madd(f32x4.splat(load<f32>(mA + ko)), s, accA);
+          accB = madd(f32x4.splat(load<f32>(mB + ko)), s, accB);
+        }
+      }
+      storeRows(yA, yStride, i, n, f32x4.extract_lane(accA, 0), f32x4.extract_lane(accA, 1), f32x4.extract_lane(accA, 2), f32x4.extract_lane(accA, 3));
+      if (pair) storeRows(yA + 4, yStride, i, n, f32x4.extract_lane(accB, 0), f32x4.extract_lane(accB, 1), f32x4.extract_lane(accB, 2), f32x4.extract_lane(accB, 3));
     }
   }
 }
@@ -407,8 +500,12 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,
   y: usize, yStride: usize, cols: i32, scratch: usize,
 ): void {
-  if (ASC_FEATURE_RELAXED_SIMD && (unsigned32(fmt) || signed32(fmt))) {
-    mm32Relaxed(fmt, w, rowBytes, r0, r1, a, aStride, n, y, yStride, cols, scratch);
+  if (ASC_FEATURE_RELAXED_SIMD && unsigned32(fmt)) {
+    mm32RelaxedUnsigned(fmt, w, rowBytes, r0, r1, a, aStride, n, y, yStride, cols, scratch);
+    return;
+  }
+  if (ASC_FEATURE_RELAXED_SIMD && signed32(fmt)) {
+    mm32RelaxedSigned(fmt, w, rowBytes, r0, r1, a, aStride, n, y, yStride, cols, scratch);
     return;
   }
   for (let r = r0; r < r1; r++) {

@@ -69,9 +69,12 @@ export function packedActivationBytes(activation: GgmlTypeId, n: number, cols: n
   return Math.ceil(n / 4) * (cols / 32) * 32 + 16;
 }
 
-/** Bytes of the per-thread scratch that one decoded weight row needs (matMul). */
+/**
+ * Bytes of the per-thread scratch that matMul decodes weight rows into: one row, or for the 32-blocks
+ * two rows of u8 levels with their f32 d and m (the relaxed matMul of the unsigned formats).
+ */
 export function decodedRowBytes(format: KernelFormat, cols: number): number {
   if (format.blockSize === 1) return align16(cols * 4);
-  if (format.blockSize === 32) return align16(cols * 2 + (cols / 32) * 8);
+  if (format.blockSize === 32) return align16(cols * 2 + (cols / 32) * 16);
   return align16(cols * 2 + (cols / 16) * 2 + (cols / 256) * 8);
 }

@@ -99,6 +99,25 @@ describe('matMul', () => {
     for (const n of [1, 5, 8]) check(reference, backendFor(build, 2).prepare(reference), n, 40 + n);
   });
 
+  it.each(builds)('4-bit rows at the largest level times the largest activations stay exact in the i16 block sums (%s)', (build) => {
+    // Every nibble 15 and every activation quantized to +127 (or -127): each block's pair sums reach
+    // 4 * 15 * 127 per lane, 30480 after the relaxed matMul's i16 transpose, just inside i16.
+    for (const type of [GgmlType.Q4_0, GgmlType.Q4_1]) {
+      const reference = referenceTensor(type, 6, 256, 21);
+      const info = ggmlTypeInfo(type);
+      const qsOffset = info.typeSize - 16;
+      for (let b = 0; b < reference.data.length / info.typeSize; b++) reference.data.fill(0xff, b * info.typeSize + qsOffset, (b + 1) * info.typeSize);
+      const fast = backendFor(build, 2).prepare(reference);
+      const n = 5;
+      const x = new Float32Array(256 * n).map((_, i) => (Math.floor(i / 256) % 2 === 0 ? 1 : -1));
+      const expected = new Float32Array(6 * n);
+      const actual = new Float32Array(6 * n).fill(Number.NaN);
+      reference.matMul(x, n, expected);
+      fast.matMul(x, n, actual);
+      expectSameProduct(reference.toFloat32(), 256, x, n, expected, actual);
+    }
+  });
+
   it('n = 0 is a no-op', () => {
     const fast = backendFor('wasm-simd128', 1).prepare(referenceTensor(GgmlType.Q8_0, 4, 32, 1));
     const y = new Float32Array(4).fill(7);
