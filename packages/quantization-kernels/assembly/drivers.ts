@@ -421,7 +421,8 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
  * i + k) and the offset, scales and float accumulation cost one vector operation for four rows. The
  * offset comes off through the activation block sums. An odd last row runs with itself as partner
  * (computed twice, stored once).
- * Scratch: levels A[cols] | levels B[cols] | f32 d A[nb] | d B[nb] | m A[nb] | m B[nb].
+ * Scratch: levels A[cols] | levels B[cols] | f32 d A[nb] | d B[nb] (| m A[nb] | m B[nb]): without mins
+ * the size of one decoded row (decodedRowBytes), so the arena keeps its layout.
  */
 @inline function mm32RelaxedUnsigned(
   fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, aStride: usize, n: i32,

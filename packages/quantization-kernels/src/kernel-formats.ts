@@ -70,11 +70,12 @@ export function packedActivationBytes(activation: GgmlTypeId, n: number, cols: n
 }
 
 /**
- * Bytes of the per-thread scratch that matMul decodes weight rows into: one row, or for the 32-blocks
- * two rows of u8 levels with their f32 d and m (the relaxed matMul of the unsigned formats).
+ * Bytes of the per-thread scratch that matMul decodes weight rows into: one decoded row (which also
+ * holds the relaxed matMul's two rows of u8 levels and scales), plus their mins for Q4_1/Q5_1.
  */
 export function decodedRowBytes(format: KernelFormat, cols: number): number {
   if (format.blockSize === 1) return align16(cols * 4);
-  if (format.blockSize === 32) return align16(cols * 2 + (cols / 32) * 16);
+  if (format.type === GgmlType.Q4_1 || format.type === GgmlType.Q5_1) return align16(cols * 2 + (cols / 32) * 16);
+  if (format.blockSize === 32) return align16(cols * 2 + (cols / 32) * 8);
   return align16(cols * 2 + (cols / 16) * 2 + (cols / 256) * 8);
 }
