@@ -157,14 +157,14 @@ async function main(): Promise<void> {
     );
   }
   console.log('');
-  console.log('| model | threads | SmallMind / llama.cpp prefill | decode | F32 / fused decode | F32 RSS / fused RSS |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log('| model | threads | SmallMind / llama.cpp prefill | decode | load time | RSS | fused / F32 decode | fused / F32 prefill | F32 RSS / fused RSS |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results.filter((x) => x.engine === 'smallmind' && !x.f32)) {
     const peer = results.find((x) => x.engine === 'llama.cpp' && x.mix === r.mix && x.threads === r.threads);
     const f32 = results.find((x) => x.engine === 'smallmind' && x.f32 && x.mix === r.mix && x.threads === r.threads);
     const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
     console.log(
-      `| ${r.mix} | ${r.threads} | ${ratio(r.prefillTokensPerSecond, peer?.prefillTokensPerSecond)} | ${ratio(r.decodeTokensPerSecond, peer?.decodeTokensPerSecond)} | ${ratio(f32?.decodeTokensPerSecond, r.decodeTokensPerSecond)} | ${ratio(f32?.rssBytes, r.rssBytes)} |`,
+      `| ${r.mix} | ${r.threads} | ${ratio(r.prefillTokensPerSecond, peer?.prefillTokensPerSecond)} | ${ratio(r.decodeTokensPerSecond, peer?.decodeTokensPerSecond)} | ${ratio(r.loadSeconds, peer?.loadSeconds)} | ${ratio(r.rssBytes, peer?.rssBytes)} | ${ratio(r.decodeTokensPerSecond, f32?.decodeTokensPerSecond)} | ${ratio(r.prefillTokensPerSecond, f32?.prefillTokensPerSecond)} | ${ratio(f32?.rssBytes, r.rssBytes)} |`,
     );
   }
 }
