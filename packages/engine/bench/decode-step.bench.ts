@@ -1,8 +1,9 @@
 // Decode-step profile: loads one benchmark file (as e2e.bench.ts makes them), runs a 128-token prompt,
 // then times `tokens` greedy decode steps and reports ms per token; run under `node --cpu-prof` to see where a
 // step goes. Usage (packages/engine): node --conditions=@smallmind/source --import tsx bench/decode-step.bench.ts
-// <file.smq> <threads> [tokens]; BENCH_PREFILL_ONLY=1 stops after the prompt (to profile prefill); BENCH_SPIN sets the pool's spinIterations; BENCH_TS_ATTENTION=1 hides the
-// backend's KV store (createKvStore), so the cache stays in JS arrays and attention runs in TypeScript (A/B).
+// <file.smq> <threads> [tokens]; BENCH_PREFILL_ONLY=1 stops after the prompt (to profile prefill); BENCH_SPIN
+// sets the pool's spinIterations; BENCH_TS_ATTENTION=1 hides the backend's KV store (createKvStore), so the
+// cache stays in JS arrays and attention runs in TypeScript (A/B).
 import { createBackend } from '@smallmind/quantization-kernels';
 import { SmqModelLoader, silentLogger } from '@smallmind/runtime';
 import { loadavg } from 'node:os';

@@ -79,6 +79,14 @@ export const BF16: i32 = 30;
 }
 
 /**
+ * Offset of the i8 copy inside a quantized activation row of a 32-block format: Q8_0 rows are
+ * i16 q | f32 d | i8 q | i32 sum, Q8_1 rows (Q4_1/Q5_1) i16 q | f32 d | f32 s | i8 q.
+ */
+@inline function i8Offset32(fmt: i32, cols: i32): usize {
+  return (<usize>cols << 1) + (<usize>(cols >> 5) << (hasMin32(fmt) ? 3 : 2));
+}
+
+/**
  * Integer dot of block b's 32 weights with the activations: i16 activations and dot_i16x8, or on
  * the relaxed-SIMD build for unsigned formats, i8 activations times the unsigned levels with
  * relaxed_dot_i8x16_i7x16 (deterministic: levels are < 128), the offset taken off through the
@@ -86,8 +94,7 @@ export const BF16: i32 = 30;
  */
 @inline function blockDot32(fmt: i32, b: usize, a: usize, cols: i32, nb: i32, i: i32): v128 {
   if (ASC_FEATURE_RELAXED_SIMD && unsigned32(fmt)) {
-    // Q8_0 rows: i16 q | f32 d | i8 q | i32 sum; Q8_1 rows (Q4_1/Q5_1): i16 q | f32 d | f32 s | i8 q.
-    const a8 = a + (<usize>cols << 1) + (<usize>nb << (hasMin32(fmt) ? 3 : 2));
+    const a8 = a + i8Offset32(fmt, cols);
     let init = i32x4.splat(0);
     if (offset32(fmt) != 0) init = i32x4.replace_lane(init, 0, -offset32(fmt) * load<i32>(a8 + <usize>cols + (<usize>i << 2)));
     const a8q = a8 + (<usize>i << 5);
@@ -287,6 +294,11 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   return (a + <usize>n * aStride + 15) & ~(<usize>15);
 }
 
+/** The four-row table of the group holding activation row i (i a multiple of 4). */
+@inline function rows4Group(table: usize, i: i32, nb: i32): usize {
+  return table + <usize>(i >> 2) * (<usize>nb << 5);
+}
+
 /** Transpose-add: [sum of p0's lanes, p1's, p2's, p3's] (unpack low/high dwords, then qwords). */
 @inline function laneSums4(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
   const q01 = i32x4.add(i32x4.shuffle(p0, p1, 0, 4, 1, 5), i32x4.shuffle(p0, p1, 2, 6, 3, 7));
@@ -317,8 +329,7 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   y: usize, yStride: usize, cols: i32, scratch: usize,
 ): void {
   const nb = cols >> 5;
-  // Q8_0 activation rows: i16 q | f32 d | i8 q | i32 sum.
-  const q8 = (<usize>cols << 1) + (<usize>nb << 2);
+  const q8 = i8Offset32(fmt, cols);
   const table = rows4Table(a, aStride, n);
   const masks = scratch + <usize>cols;
   const dOut = masks + <usize>cols;
@@ -359,7 +370,7 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
       const a1 = rowAt(a, aStride, i, 1, n) + q8;
       const a2 = rowAt(a, aStride, i, 2, n) + q8;
       const a3 = rowAt(a, aStride, i, 3, n) + q8;
-      const t = table + <usize>(i >> 2) * (<usize>nb << 5);
+      const t = rows4Group(table, i, nb);
       let acc = f32x4.splat(0);
       for (let k = 0; k < nb; k++) {
         const o = <usize>k << 5;
@@ -429,8 +440,7 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   y: usize, yStride: usize, cols: i32, scratch: usize,
 ): void {
   const nb = cols >> 5;
-  // Activation rows: i16 q | f32 d | (Q8_1: f32 s |) i8 q (| Q8_0: i32 sum).
-  const q8 = (<usize>cols << 1) + (<usize>nb << (hasMin32(fmt) ? 3 : 2));
+  const q8 = i8Offset32(fmt, cols);
   const table = rows4Table(a, aStride, n);
   const levelsB = scratch + <usize>cols;
   const dA = levelsB + <usize>cols;
@@ -448,7 +458,7 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
       const a1 = rowAt(a, aStride, i, 1, n) + q8;
       const a2 = rowAt(a, aStride, i, 2, n) + q8;
       const a3 = rowAt(a, aStride, i, 3, n) + q8;
-      const t = table + <usize>(i >> 2) * (<usize>nb << 5);
+      const t = rows4Group(table, i, nb);
       let accA = f32x4.splat(0);
       let accB = f32x4.splat(0);
       for (let k = 0; k < nb; k++) {
@@ -524,7 +534,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   const nb = cols >> 5;
   const table = rows4Table(a, aStride, n);
   for (let i = 0; i < n; i += 4) {
-    const t = table + <usize>(i >> 2) * (<usize>nb << 5);
+    const t = rows4Group(table, i, nb);
     for (let k = 0; k < 4; k++) {
       const d = rowAt(a, aStride, i, k, n) + (<usize>cols << 1);
       // Q8_0: i16 q | f32 d | i8 q | i32 sum; Q8_1: i16 q | f32 d | f32 s | i8 q.
