@@ -65,7 +65,19 @@ export async function writeRandomModelWithVocabulary(architecture: string, vocab
   }
   const tokens = vocabulary.find(([key]) => key === 'tokenizer.ggml.tokens')![1].value as unknown as { values: readonly unknown[] };
   const shape = { vocabSize: tokens.values.length, embeddingLength: 32, feedForwardLength: 64, headCount: 2, headCountKv: 1, blockCount: 1, contextLength: 512 };
-  const metadata = randomModelMetadata(architecture, shape, { vocabulary });
+  await writeRandomF32Model(path, architecture, randomModelMetadata(architecture, shape, { vocabulary }), seed);
+}
+
+/**
+ * Writes a random-weight llama with the tiny test vocabulary and a `contextLength`-token window: a greedy
+ * generation with EOS banned runs to the end of the window, long enough that a test can interrupt it.
+ */
+export async function writeLongWindowLlama(path: string, contextLength: number, seed = 5): Promise<void> {
+  const shape = { vocabSize: 48, embeddingLength: 32, feedForwardLength: 64, headCount: 2, headCountKv: 1, blockCount: 1, contextLength };
+  await writeRandomF32Model(path, 'llama', randomModelMetadata('llama', shape), seed);
+}
+
+async function writeRandomF32Model(path: string, architecture: string, metadata: ModelMetadata, seed: number): Promise<void> {
   const include = architecture === 'phi3' ? ['attn_qkv.weight'] : ['attn_q.weight', 'attn_k.weight', 'attn_v.weight'];
   const raw = randomModelTensors(metadata, seed, { include });
   await writeGguf(path, {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, paramOfField, toApiError } from './errors.js';
-import { post, startTestServer, storiesModel, until } from './test-support.js';
+import { longWindow, longWindowPrompt, noEos, post, startLongWindowServer, startTestServer, storiesModel, until } from './test-support.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -105,7 +105,7 @@ describe('bad requests', () => {
 describe('queue and disconnects', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ parallel: 1, maxQueue: 0 });
+    server = await startLongWindowServer({ parallel: 1, maxQueue: 0 });
   });
   afterAll(() => server.cleanup());
 
@@ -117,7 +117,7 @@ describe('queue and disconnects', () => {
     const response = await fetch(`${server.url}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 10_000, temperature: 0, stream: true }),
+      body: JSON.stringify({ prompt: longWindowPrompt, max_tokens: 10_000, temperature: 0, logit_bias: noEos, stream: true }),
       signal: controller.signal,
     });
     expect(response.status).toBe(200);
@@ -141,9 +141,10 @@ describe('queue and disconnects', () => {
 
   it('a client that disconnects mid-stream aborts its generation and frees the slot', async () => {
     // How many tokens the same request generates when it is not interrupted (until the window is full).
-    const full = await post(`${server.url}/v1/completions`, { prompt: 'Once upon a time', max_tokens: 10_000, temperature: 0 });
+    const full = await post(`${server.url}/v1/completions`, { prompt: longWindowPrompt, max_tokens: 10_000, temperature: 0, logit_bias: noEos });
+    expect(full.json.choices[0].finish_reason).toBe('length');
     const fullTokens = full.json.usage.completion_tokens as number;
-    expect(fullTokens).toBeGreaterThan(50);
+    expect(fullTokens).toBeGreaterThan(longWindow / 2);
     const before = await generated();
     const controller = new AbortController();
     await streamStarted(controller);

@@ -9,13 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTestServer, storiesGguf, until } from './test-support.js';
+import { longWindowPrompt, noEos, startLongWindowServer, startTestServer, storiesGguf, until } from './test-support.js';
 
-const longStream = JSON.stringify({ prompt: 'Once upon a time', max_tokens: 10_000, temperature: 0, stream: true });
+/** A completion to the end of the window (stories260K's 128 tokens; the long-window model's 4096). */
+const storiesStream = JSON.stringify({ prompt: 'Once upon a time', max_tokens: 10_000, temperature: 0, stream: true });
+const longWindowStream = JSON.stringify({ prompt: longWindowPrompt, max_tokens: 10_000, temperature: 0, logit_bias: noEos, stream: true });
 
-/** Starts a long streaming completion and returns its reader once the first chunk arrived. */
-async function startStream(url: string): Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; rest: () => Promise<string> }> {
-  const response = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: longStream });
+/** Starts a streaming completion and returns its reader once the first chunk arrived. */
+async function startStream(url: string, body = storiesStream): Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; rest: () => Promise<string> }> {
+  const response = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   expect(response.status).toBe(200);
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
@@ -50,8 +52,9 @@ describe('close()', () => {
   }, 30_000);
 
   it('aborts a stream still running when the grace period ends (error event, then [DONE])', async () => {
-    const server = await startTestServer();
-    const stream = await startStream(server.url);
+    // The long window: stories260K's stream could end before close() is called.
+    const server = await startLongWindowServer();
+    const stream = await startStream(server.url, longWindowStream);
     const closed = server.close({ gracePeriodMs: 0 });
     const all = events(await stream.rest());
     await closed;

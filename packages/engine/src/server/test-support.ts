@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeLongWindowLlama } from '../test-models.js';
 import { startServer, type RunningServer, type StartServerOptions } from './server.js';
 
 const fixtures = fileURLToPath(new URL('../../../../fixtures/', import.meta.url));
@@ -24,6 +25,30 @@ export async function startTestServer(options: Partial<StartServerOptions> = {})
     cleanup: async () => {
       await server.close({ gracePeriodMs: 0 });
       rmSync(cacheDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * stories260K's whole window (128 tokens) is generated in a few milliseconds, sooner than a disconnect or a
+ * shutdown is noticed. This random-weight llama has a `longWindow`-token window, and with `noEos` as the
+ * request's logit_bias a greedy generation runs to its end (about a second), so a test can interrupt it.
+ */
+export const longWindow = 4096;
+export const noEos: Readonly<Record<string, number>> = { '2': -100 };
+export const longWindowPrompt = 'w1 w2';
+
+/** A server (as `startTestServer`) for the long-window model, written into its own directory. */
+export async function startLongWindowServer(options: Partial<StartServerOptions> = {}): Promise<RunningServer & { cleanup(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'smallmind-long-window-'));
+  const model = join(dir, 'long-window.gguf');
+  await writeLongWindowLlama(model, longWindow);
+  const server = await startTestServer({ models: [model], ctxSize: longWindow, ...options });
+  return {
+    ...server,
+    cleanup: async () => {
+      await server.cleanup();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
