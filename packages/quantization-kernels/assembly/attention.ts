@@ -1,9 +1,10 @@
 // Scaled dot-product attention of one query row over cached f32 key/value rows, heads [h0, h1).
-// Arithmetic matches the TypeScript path (runtime/src/ops/attention.ts): products of float32 values
-// are exact in f64, so dot products and value sums accumulate in f64 lanes (dot products in another
-// order than the scalar loop: a difference of ~1e-16 before the float32 rounding); scores, exponentials,
-// weights and the 1/sum factor are rounded to float32 where ggml rounds them. Only SIMD128 and f64
-// operations: the relaxed build computes the same bits.
+// Arithmetic follows ggml's non-flash path as the TypeScript path (runtime/src/ops/attention.ts) does, in
+// float32 SIMD lanes: K.q summed in float32 (four partial sums per head, another order than the scalar
+// loop), then scaled (and capped); softmax subtracts the max, takes a float32 exponential (a Cephes-style
+// polynomial, within 2 ulp of exp, as ggml_v_expf is) and multiplies by float32(1 / sum) (sum in f64);
+// values summed in float32 in position order. Only SIMD128 operations: the relaxed build computes the
+// same bits.
 
 /** Query heads per pass over the cached rows: they share each key and value load. */
 const PASS: i32 = 4;
@@ -11,11 +12,11 @@ const PASS: i32 = 4;
 /**
  * Query row `q` (headCount * headDim float32), cached rows [first, end): key row t of KV head g at
  * k + t * rowStride + g * headDim * 4 bytes, value row likewise from `v`. Query head h reads KV head
- * h / (headCount / headCountKv). Each score is float32(float32(K.q) * scale), then, when softcap > 0,
+ * h / (headCount / headCountKv). Each score is float32(K.q) * scale, then, when softcap > 0,
  * float32(tanh(score / softcap)) * softcap; softmax subtracts the max, rounds exp to float32 and
  * multiplies by float32(1 / sum). Writes headDim float32 per head at out + h * headDim * 4.
- * `scratch` (16-byte aligned, attentionScratchBytes) holds 4 x (end - first) float32 scores, then
- * 4 x headDim f64 queries and 4 x headDim f64 value sums.
+ * `scratch` (16-byte aligned, attentionScratchBytes) holds 4 x (end - first) float32 weights, the four
+ * heads of a pass interleaved (row t at scratch + 16 t, lane j = head j).
  */
 export function attend_f32(
   q: usize, k: usize, v: usize, rowStride: usize, first: i32, end: i32,
@@ -33,132 +34,167 @@ export function attend_f32(
   }
 }
 
-/** `heads` (1..4) consecutive query heads at `qh` against the KV head at byte `kvOffset` of each row. */
+/**
+ * `heads` (1..4) consecutive query heads at `qh` against the KV head at byte `kvOffset` of each row.
+ * Missing heads (heads < 4) repeat head 0's query; their results are not stored.
+ */
 function attendHeads(
   qh: usize, heads: i32, k: usize, v: usize, kvOffset: usize, rowStride: usize, first: i32, visible: i32,
   headDim: i32, scale: f32, softcap: f32, oh: usize, scratch: usize,
 ): void {
-  const scoreBytes = (<usize>(visible * 4) + 15) & ~<usize>15;
   const headBytes = <usize>headDim << 2;
-  const head64 = <usize>headDim << 3;
-  const q64 = scratch + scoreBytes * PASS;
-  const acc = q64 + head64 * PASS;
-  // Missing heads (heads < 4) repeat head 0's query; their results stay in scratch.
-  for (let j = 0; j < PASS; j++) {
-    const src = qh + (j < heads ? <usize>j * headBytes : 0);
-    for (let d = 0; d < headDim; d++) store<f64>(q64 + <usize>j * head64 + (<usize>d << 3), <f64>load<f32>(src + (<usize>d << 2)));
-  }
-  const q1 = q64 + head64;
-  const q2 = q1 + head64;
-  const q3 = q2 + head64;
-  const s1 = scratch + scoreBytes;
-  const s2 = s1 + scoreBytes;
-  const s3 = s2 + scoreBytes;
+  const q1 = heads > 1 ? qh + headBytes : qh;
+  const q2 = heads > 2 ? qh + headBytes * 2 : qh;
+  const q3 = heads > 3 ? qh + headBytes * 3 : qh;
   const vectorDim = headDim & ~3;
+  const scaleV = f32x4.splat(scale);
+  // Scores, four heads per vector, and their running max.
+  let top = f32x4.splat(-Infinity);
   let kRow = k + <usize>first * rowStride + kvOffset;
   for (let t = 0; t < visible; t++, kRow += rowStride) {
-    let a0 = f64x2.splat(0), b0 = f64x2.splat(0), a1 = f64x2.splat(0), b1 = f64x2.splat(0);
-    let a2 = f64x2.splat(0), b2 = f64x2.splat(0), a3 = f64x2.splat(0), b3 = f64x2.splat(0);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let d = 0;
     for (; d < vectorDim; d += 4) {
       const kv = v128.load(kRow + (<usize>d << 2));
-      const lo = f64x2.promote_low_f32x4(kv);
-      const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(kv, kv, 2, 3, 0, 1));
-      const o = <usize>d << 3;
-      a0 = f64x2.add(a0, f64x2.mul(v128.load(q64 + o), lo));
-      b0 = f64x2.add(b0, f64x2.mul(v128.load(q64 + o, 16), hi));
-      a1 = f64x2.add(a1, f64x2.mul(v128.load(q1 + o), lo));
-      b1 = f64x2.add(b1, f64x2.mul(v128.load(q1 + o, 16), hi));
-      a2 = f64x2.add(a2, f64x2.mul(v128.load(q2 + o), lo));
-      b2 = f64x2.add(b2, f64x2.mul(v128.load(q2 + o, 16), hi));
-      a3 = f64x2.add(a3, f64x2.mul(v128.load(q3 + o), lo));
-      b3 = f64x2.add(b3, f64x2.mul(v128.load(q3 + o, 16), hi));
+      const o = <usize>d << 2;
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(qh + o), kv));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(q1 + o), kv));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(q2 + o), kv));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(q3 + o), kv));
     }
-    let dot0 = lanes(a0, b0), dot1 = lanes(a1, b1), dot2 = lanes(a2, b2), dot3 = lanes(a3, b3);
-    for (; d < headDim; d++) {
-      const kd = <f64>load<f32>(kRow + (<usize>d << 2));
-      const o = <usize>d << 3;
-      dot0 += load<f64>(q64 + o) * kd;
-      dot1 += load<f64>(q1 + o) * kd;
-      dot2 += load<f64>(q2 + o) * kd;
-      dot3 += load<f64>(q3 + o) * kd;
-    }
-    const at = <usize>t << 2;
-    store<f32>(scratch + at, scoreOf(dot0, scale, softcap));
-    store<f32>(s1 + at, scoreOf(dot1, scale, softcap));
-    store<f32>(s2 + at, scoreOf(dot2, scale, softcap));
-    store<f32>(s3 + at, scoreOf(dot3, scale, softcap));
+    let dots = laneSums4f(a0, a1, a2, a3);
+    if (d < headDim) dots = f32x4.add(dots, tailDots(qh, q1, q2, q3, kRow, d, headDim));
+    let score = f32x4.mul(dots, scaleV);
+    if (softcap > 0) score = capped(score, softcap);
+    v128.store(scratch + (<usize>t << 4), score);
+    top = f32x4.max(top, score);
   }
-  const inverse0 = softmaxWeights(scratch, visible);
-  const inverse1 = softmaxWeights(s1, visible);
-  const inverse2 = softmaxWeights(s2, visible);
-  const inverse3 = softmaxWeights(s3, visible);
-  for (let i = 0; i < PASS * headDim; i++) store<f64>(acc + (<usize>i << 3), 0);
-  const c1 = acc + head64;
-  const c2 = c1 + head64;
-  const c3 = c2 + head64;
-  let vRow = v + <usize>first * rowStride + kvOffset;
-  for (let t = 0; t < visible; t++, vRow += rowStride) {
-    const at = <usize>t << 2;
-    const x0 = <f64>(load<f32>(scratch + at) * inverse0);
-    const x1 = <f64>(load<f32>(s1 + at) * inverse1);
-    const x2 = <f64>(load<f32>(s2 + at) * inverse2);
-    const x3 = <f64>(load<f32>(s3 + at) * inverse3);
-    const w0 = f64x2.splat(x0), w1 = f64x2.splat(x1), w2 = f64x2.splat(x2), w3 = f64x2.splat(x3);
-    let d = 0;
-    for (; d < vectorDim; d += 4) {
-      const vv = v128.load(vRow + (<usize>d << 2));
-      const lo = f64x2.promote_low_f32x4(vv);
-      const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(vv, vv, 2, 3, 0, 1));
-      const o = <usize>d << 3;
-      accumulate(acc + o, w0, lo, hi);
-      accumulate(c1 + o, w1, lo, hi);
-      accumulate(c2 + o, w2, lo, hi);
-      accumulate(c3 + o, w3, lo, hi);
+  softmaxWeights4(scratch, visible, top);
+  // Weighted sum of the value rows, eight (then four, then one) columns of the four heads at a time.
+  const vBase = v + <usize>first * rowStride + kvOffset;
+  let d = 0;
+  for (; d + 8 <= headDim; d += 8) {
+    let c0 = f32x4.splat(0), e0 = f32x4.splat(0), c1 = f32x4.splat(0), e1 = f32x4.splat(0);
+    let c2 = f32x4.splat(0), e2 = f32x4.splat(0), c3 = f32x4.splat(0), e3 = f32x4.splat(0);
+    let vRow = vBase + (<usize>d << 2);
+    for (let t = 0; t < visible; t++, vRow += rowStride) {
+      const w = v128.load(scratch + (<usize>t << 4));
+      const lo = v128.load(vRow);
+      const hi = v128.load(vRow, 16);
+      const w0 = v128.shuffle<f32>(w, w, 0, 0, 0, 0);
+      const w1 = v128.shuffle<f32>(w, w, 1, 1, 1, 1);
+      const w2 = v128.shuffle<f32>(w, w, 2, 2, 2, 2);
+      const w3 = v128.shuffle<f32>(w, w, 3, 3, 3, 3);
+      c0 = f32x4.add(c0, f32x4.mul(w0, lo));
+      e0 = f32x4.add(e0, f32x4.mul(w0, hi));
+      c1 = f32x4.add(c1, f32x4.mul(w1, lo));
+      e1 = f32x4.add(e1, f32x4.mul(w1, hi));
+      c2 = f32x4.add(c2, f32x4.mul(w2, lo));
+      e2 = f32x4.add(e2, f32x4.mul(w2, hi));
+      c3 = f32x4.add(c3, f32x4.mul(w3, lo));
+      e3 = f32x4.add(e3, f32x4.mul(w3, hi));
     }
-    for (; d < headDim; d++) {
-      const vd = <f64>load<f32>(vRow + (<usize>d << 2));
-      const o = <usize>d << 3;
-      store<f64>(acc + o, load<f64>(acc + o) + x0 * vd);
-      store<f64>(c1 + o, load<f64>(c1 + o) + x1 * vd);
-      store<f64>(c2 + o, load<f64>(c2 + o) + x2 * vd);
-      store<f64>(c3 + o, load<f64>(c3 + o) + x3 * vd);
+    const o = oh + (<usize>d << 2);
+    v128.store(o, c0);
+    v128.store(o, e0, 16);
+    if (heads > 1) {
+      v128.store(o + headBytes, c1);
+      v128.store(o + headBytes, e1, 16);
+    }
+    if (heads > 2) {
+      v128.store(o + headBytes * 2, c2);
+      v128.store(o + headBytes * 2, e2, 16);
+    }
+    if (heads > 3) {
+      v128.store(o + headBytes * 3, c3);
+      v128.store(o + headBytes * 3, e3, 16);
     }
   }
-  for (let i = 0; i < heads * headDim; i++) store<f32>(oh + (<usize>i << 2), <f32>load<f64>(acc + (<usize>i << 3)));
-}
-
-@inline function lanes(a: v128, b: v128): f64 {
-  const both = f64x2.add(a, b);
-  return f64x2.extract_lane(both, 0) + f64x2.extract_lane(both, 1);
-}
-
-/** ggml stores K.q as float32, then scales it; Gemma 2 caps the scaled score. */
-@inline function scoreOf(dot: f64, scale: f32, softcap: f32): f32 {
-  const score: f32 = <f32>dot * scale;
-  if (softcap > 0) return <f32>Math.tanh(<f64>(score * (<f32>1 / softcap))) * softcap;
-  return score;
-}
-
-/** acc[0..3] (f64) += w * (lo, hi): products of float32 values are exact in f64, as in the TS loops. */
-@inline function accumulate(p: usize, w: v128, lo: v128, hi: v128): void {
-  v128.store(p, f64x2.add(v128.load(p), f64x2.mul(w, lo)));
-  v128.store(p, f64x2.add(v128.load(p, 16), f64x2.mul(w, hi)), 16);
-}
-
-/** In place over `count` float32 scores: exp(score - max) rounded to float32; returns float32(1 / their sum). */
-function softmaxWeights(scores: usize, count: i32): f32 {
-  let max: f32 = -Infinity;
-  for (let i = 0; i < count; i++) {
-    const s = load<f32>(scores + (<usize>i << 2));
-    if (s > max) max = s;
+  for (; d < headDim; d++) {
+    let c = f32x4.splat(0);
+    let vRow = vBase + (<usize>d << 2);
+    for (let t = 0; t < visible; t++, vRow += rowStride) c = f32x4.add(c, f32x4.mul(v128.load(scratch + (<usize>t << 4)), f32x4.splat(load<f32>(vRow))));
+    const o = oh + (<usize>d << 2);
+    store<f32>(o, f32x4.extract_lane(c, 0));
+    if (heads > 1) store<f32>(o + headBytes, f32x4.extract_lane(c, 1));
+    if (heads > 2) store<f32>(o + headBytes * 2, f32x4.extract_lane(c, 2));
+    if (heads > 3) store<f32>(o + headBytes * 3, f32x4.extract_lane(c, 3));
   }
-  let sum: f64 = 0;
-  for (let i = 0; i < count; i++) {
-    const p = scores + (<usize>i << 2);
-    const e = <f32>Math.exp(<f64>load<f32>(p) - <f64>max);
-    store<f32>(p, e);
-    sum += <f64>e;
+}
+
+/** [sum of a0's lanes, a1's, a2's, a3's] (a 4 x 4 transpose-add). */
+@inline function laneSums4f(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const s01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const s23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
+}
+
+/** The four heads' dot products over columns [d, headDim) (a head width that is not a multiple of 4). */
+function tailDots(q0: usize, q1: usize, q2: usize, q3: usize, kRow: usize, d: i32, headDim: i32): v128 {
+  let t0: f32 = 0, t1: f32 = 0, t2: f32 = 0, t3: f32 = 0;
+  for (; d < headDim; d++) {
+    const o = <usize>d << 2;
+    const kd = load<f32>(kRow + o);
+    t0 += load<f32>(q0 + o) * kd;
+    t1 += load<f32>(q1 + o) * kd;
+    t2 += load<f32>(q2 + o) * kd;
+    t3 += load<f32>(q3 + o) * kd;
   }
-  return <f32>(1 / sum);
+  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(t0), 1, t1), 2, t2), 3, t3);
+}
+
+/** Gemma 2's cap: float32(tanh(score / cap)) * cap per lane. */
+function capped(score: v128, cap: f32): v128 {
+  const inverse: f32 = <f32>1 / cap;
+  const c0 = <f32>Math.tanh(<f64>(f32x4.extract_lane(score, 0) * inverse)) * cap;
+  const c1 = <f32>Math.tanh(<f64>(f32x4.extract_lane(score, 1) * inverse)) * cap;
+  const c2 = <f32>Math.tanh(<f64>(f32x4.extract_lane(score, 2) * inverse)) * cap;
+  const c3 = <f32>Math.tanh(<f64>(f32x4.extract_lane(score, 3) * inverse)) * cap;
+  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(c0), 1, c1), 2, c2), 3, c3);
+}
+
+/**
+ * In place over `count` interleaved score vectors (lane j = head j): exp(score - top) as float32, then
+ * times float32(1 / sum) of each head's exponentials (summed in f64).
+ */
+function softmaxWeights4(scores: usize, count: i32, top: v128): void {
+  let sum01 = f64x2.splat(0);
+  let sum23 = f64x2.splat(0);
+  for (let t = 0; t < count; t++) {
+    const p = scores + (<usize>t << 4);
+    const e = expf4(f32x4.sub(v128.load(p), top));
+    v128.store(p, e);
+    sum01 = f64x2.add(sum01, f64x2.promote_low_f32x4(e));
+    sum23 = f64x2.add(sum23, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1)));
+  }
+  const one = f64x2.splat(1);
+  const inv01 = f32x4.demote_f64x2_zero(f64x2.div(one, sum01));
+  const inv23 = f32x4.demote_f64x2_zero(f64x2.div(one, sum23));
+  const inverse = v128.shuffle<f32>(inv01, inv23, 0, 1, 4, 5);
+  for (let t = 0; t < count; t++) {
+    const p = scores + (<usize>t << 4);
+    v128.store(p, f32x4.mul(v128.load(p), inverse));
+  }
+}
+
+/**
+ * exp of four float32 lanes at most 0 (a score minus the max): 2^n * p(r) with n = round(x / ln 2),
+ * r = x - n ln 2 in two parts (Cody-Waite), p Cephes' degree-7 expf polynomial (within 2 ulp). Lanes
+ * below -87.3 (where exp leaves the normal range) give 2^-126 * p, about 1e-38: nothing next to the
+ * max's exp(0) = 1, which it meets exactly.
+ */
+@inline function expf4(x: v128): v128 {
+  const clamped = f32x4.max(x, f32x4.splat(-87.33654));
+  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, pow2);
 }
