@@ -5,6 +5,7 @@
 // polynomial, within 2 ulp of exp, as ggml_v_expf is) and multiplies by float32(1 / sum) (sum in f64);
 // values summed in float32 in position order. Only SIMD128 operations: the relaxed build computes the
 // same bits.
+import { expf4 } from './common';
 
 /** Query heads per pass over the cached rows: they share each key and value load. */
 const PASS: i32 = 4;
@@ -175,26 +176,4 @@ function softmaxWeights4(scores: usize, count: i32, top: v128): void {
     const p = scores + (<usize>t << 4);
     v128.store(p, f32x4.mul(v128.load(p), inverse));
   }
-}
-
-/**
- * exp of four float32 lanes at most 0 (a score minus the max): 2^n * p(r) with n = round(x / ln 2),
- * r = x - n ln 2 in two parts (Cody-Waite), p Cephes' degree-7 expf polynomial (within 2 ulp). Lanes
- * below -87.3 (where exp leaves the normal range) give 2^-126 * p, about 1e-38: nothing next to the
- * max's exp(0) = 1, which it meets exactly.
- */
-@inline function expf4(x: v128): v128 {
-  const clamped = f32x4.max(x, f32x4.splat(-87.33654));
-  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, pow2);
 }

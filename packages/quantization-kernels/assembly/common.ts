@@ -165,3 +165,25 @@ export function f32ToF16(f: f32): u32 {
 @inline export function iq4Table(): v128 {
   return i8x16(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 }
+
+/**
+ * exp of four float32 lanes: 2^n * p(r) with n = round(x / ln 2), r = x - n ln 2 in two parts
+ * (Cody-Waite), p Cephes' degree-7 expf polynomial (within 2 ulp, as ggml_v_expf). x is clamped to
+ * [-87.34, 88]: below, exp leaves the normal range and 2^-126 * p (about 1e-38) stands for it; above,
+ * the result stays finite (about 1.6e38) instead of overflowing. exp(0) is exactly 1.
+ */
+@inline export function expf4(x: v128): v128 {
+  const clamped = f32x4.min(f32x4.max(x, f32x4.splat(-87.33654)), f32x4.splat(88));
+  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, pow2);
+}

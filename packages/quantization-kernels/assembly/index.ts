@@ -14,6 +14,7 @@ import { F16_TABLE_END, f16x4 } from './common';
 export { quantize_activations } from './activations';
 export { fill_f16_table } from './common';
 export { attend_f32 } from './attention';
+export { swiglu_f32 } from './elementwise';
 
 /** First byte the host may use (above the module's static data and the fp16 table). */
 export function heap_base(): usize {

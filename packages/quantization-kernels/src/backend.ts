@@ -29,6 +29,12 @@ export interface KernelBackend {
    * not fit one wasm32 memory: the caller then keeps the cache in JS arrays and attends in TS.
    */
   createKvStore?(shape: KvStoreShape): KvStore | undefined;
+  /**
+   * In place: gate[i] = silu(gate[i]) * up[i] for i < count (SwiGLU), on the calling thread in kernel
+   * memory, with a float32 exponential within 2 ulp (as ggml's). Absent on the reference backend: the
+   * caller then computes it in TypeScript.
+   */
+  swiglu?(gate: Float32Array, up: Float32Array, count: number): void;
   /** Stops worker threads and releases kernel memory; prepared tensors then throw BACKEND_DISPOSED. */
   dispose(): Promise<void>;
 }

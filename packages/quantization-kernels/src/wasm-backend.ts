@@ -89,6 +89,26 @@ export class WasmBackend implements KernelBackend {
     return new WasmKvStore(this.settings.kernels.module, shape);
   }
 
+  swiglu(gate: Float32Array, up: Float32Array, count: number): void {
+    this.checkAlive();
+    if (!Number.isSafeInteger(count) || count < 0) throw new KernelError('BAD_ARGUMENT', `count ${count} is not a non-negative integer`, { field: 'count' });
+    requireLength('gate', gate.length, count, true);
+    requireLength('up', up.length, count, true);
+    // Through shard 0's scratch arena (free between products on this thread), in chunks that fit it.
+    const shard = this.shards[0] ?? this.newShard();
+    const chunk = Math.floor(this.settings.arenaBytes / 32) * 4;
+    for (let i0 = 0; i0 < count; i0 += chunk) {
+      const k = Math.min(chunk, count - i0);
+      const g = shard.arena;
+      const u = g + align16(k * 4);
+      const buffer = shard.buffer;
+      new Float32Array(buffer, g, k).set(gate.subarray(i0, i0 + k));
+      new Float32Array(buffer, u, k).set(up.subarray(i0, i0 + k));
+      shard.exports.swiglu_f32(g, u, k);
+      gate.set(new Float32Array(buffer, g, k), i0);
+    }
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;

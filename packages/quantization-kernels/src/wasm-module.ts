@@ -20,6 +20,7 @@ export interface KernelExports {
   relaxed_simd(): number;
   quantize_activations(kind: number, x: number, xStride: number, out: number, outStride: number, cols: number, n: number): void;
   pack_rows4(kind: number, a: number, aStride: number, n: number, cols: number): void;
+  swiglu_f32(gate: number, up: number, count: number): void;
   readonly [kernel: string]: unknown;
 }
 

@@ -7,7 +7,7 @@
  * Every op here is plain TypeScript over float32 arrays except the matrix products, which go through the
  * weights' own kernels (`IWeightTensor`: WebAssembly SIMD when the backend prepared them).
  */
-import { multiplyShared } from '@smallmind/quantization-kernels';
+import { multiplyShared, type KernelBackend } from '@smallmind/quantization-kernels';
 import type { IWeightTensor } from '@smallmind/quantization-tensors';
 import { AttentionScratch } from '../ops/attention.js';
 import {
@@ -26,6 +26,9 @@ import {
 } from '../ops/math.js';
 import type { ModelConfig, PoolingType, RopeSpec } from './config.js';
 import type { KvCache } from './kv-cache.js';
+
+/** What a forward pass takes from the kernel backend besides the weights' own kernels. */
+export type ForwardKernels = Pick<KernelBackend, 'createKvStore' | 'swiglu'>;
 
 /** `n` rows of `width` floats, row-major, in `data` (exactly n * width long). */
 export class Rows {
@@ -73,6 +76,8 @@ export class Forward {
     private readonly kv: KvCache,
     /** Per-RoPE-spec frequency factors (Llama 3's rope_freqs), by spec. */
     private readonly ropeFactors: ReadonlyMap<RopeSpec, Float32Array> = new Map(),
+    /** Element-wise kernels (SwiGLU) in WebAssembly; absent: TypeScript. */
+    private readonly kernels?: ForwardKernels,
   ) {
     this.attentionScratch = new AttentionScratch(config);
     this.logitsBuffer = new Float32Array(config.vocabSize);
@@ -272,9 +277,10 @@ export class Forward {
 
   // ---- feed-forward --------------------------------------------------------------------------------
 
-  /** In place into `gate`: silu(gate) * up (SwiGLU). */
+  /** In place into `gate`: silu(gate) * up (SwiGLU), in the backend's kernel when it has one. */
   swiglu(gate: Rows, up: Rows): Rows {
-    swiGluInPlace(gate.data, up.data, gate.data.length);
+    if (this.kernels?.swiglu !== undefined) this.kernels.swiglu(gate.data, up.data, gate.data.length);
+    else swiGluInPlace(gate.data, up.data, gate.data.length);
     return gate;
   }
 

@@ -1,11 +1,10 @@
 import type { ModelMetadata } from '@smallmind/io-smq';
-import type { KernelBackend } from '@smallmind/quantization-kernels';
 import type { IWeightTensor } from '@smallmind/quantization-tensors';
 import { architectureOf, type AnyArchitecture } from '../architectures/index.js';
 import { ContextOverflowError, InvalidInputError, ModelLoadError, SessionError } from '../errors.js';
 import { createTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { ConfigKeys, type ModelConfig, type PoolingType, type RopeSpec } from './config.js';
-import { Forward, normalizeL2, poolHiddenStates } from './forward.js';
+import { Forward, normalizeL2, poolHiddenStates, type ForwardKernels } from './forward.js';
 import { KvCache } from './kv-cache.js';
 import { Session, type SessionOptions } from './session.js';
 import { bindWeights, checkTensorDirectory, tensorSpecs, type BoundValue, type TensorEntry } from './tensor-table.js';
@@ -20,8 +19,8 @@ export interface CreateModelOptions {
   readonly source?: string;
   /** Called once by `dispose()` (e.g. to stop the kernel backend that holds the weights). */
   readonly onDispose?: () => Promise<void>;
-  /** The kernel backend: sessions keep an F32 KV cache in its memory and attend with its kernel. */
-  readonly kernels?: Pick<KernelBackend, 'createKvStore'>;
+  /** The kernel backend: sessions keep an F32 KV cache in its memory and attend with its kernel, and run SwiGLU with it. */
+  readonly kernels?: ForwardKernels;
 }
 
 /** Pooling types `embed` computes (rank needs a classifier head, none gives no single vector). */
@@ -69,8 +68,8 @@ export class Model {
   /** RoPE frequency factors by spec (Llama 3's rope_freqs), shared by every session. */
   readonly ropeFactors: ReadonlyMap<RopeSpec, Float32Array>;
 
-  /** Where sessions get kernel memory for their KV cache (undefined: JS arrays, attention in TS). */
-  readonly kernels: Pick<KernelBackend, 'createKvStore'> | undefined;
+  /** Where sessions get kernel memory for their KV cache and element-wise kernels (undefined: JS arrays, all in TS). */
+  readonly kernels: ForwardKernels | undefined;
 
   private disposed = false;
   private readonly onDispose: (() => Promise<void>) | undefined;
@@ -173,7 +172,7 @@ export class Model {
     const kv = new KvCache('f32', config.blockCount, config.headCountKv * config.headDim, input.length);
     try {
       kv.reserve(input.length, 0);
-      const forward = new Forward(config, kv, this.ropeFactors);
+      const forward = new Forward(config, kv, this.ropeFactors, this.kernels);
       forward.begin(input, 0, input.length, 0, true, true);
       this.architecture.forward(forward, this.weights as never, config);
       const hidden = forward.hidden;

@@ -69,7 +69,7 @@ export class Session {
     const createKvStore = model.kernels?.createKvStore?.bind(model.kernels);
     const { headCount, headCountKv, headDim } = config;
     this.kv = new KvCache(kvType, config.blockCount, headCountKv * headDim, contextSize, createKvStore === undefined ? undefined : (maxFloats) => createKvStore({ headCount, headCountKv, headDim, maxPositions: contextSize, maxFloats }));
-    this.forward = new Forward(config, this.kv, model.ropeFactors);
+    this.forward = new Forward(config, this.kv, model.ropeFactors, model.kernels);
   }
 
   /** Tokens in the KV cache (the position the next token takes). */
@@ -134,7 +134,7 @@ export class Session {
     this.checkUsable();
     const copy = new Session(this.model, { contextSize: this.contextSize, kvType: this.kvType, maxBatchSize: this.maxBatchSize });
     copy.kv = this.kv.copy(this.cached);
-    copy.forward = new Forward(this.model.config, copy.kv, this.model.ropeFactors);
+    copy.forward = new Forward(this.model.config, copy.kv, this.model.ropeFactors, this.model.kernels);
     copy.cached = this.cached;
     return copy;
   }
