@@ -56,6 +56,11 @@ export const BF16: i32 = 30;
   return fmt == Q4_0 || fmt == Q5_0 || fmt == Q4_1 || fmt == Q5_1;
 }
 
+/** log2 of offset32 (Q4_0: 8, Q5_0: 16). */
+@inline function offsetShift32(fmt: i32): i32 {
+  return fmt == Q5_0 ? 4 : 3;
+}
+
 @inline function offset32(fmt: i32): i32 {
   if (fmt == Q4_0) return Q4_0_OFFSET;
   if (fmt == Q5_0) return Q5_0_OFFSET;
@@ -95,12 +100,13 @@ export const BF16: i32 = 30;
 @inline function blockDot32(fmt: i32, b: usize, a: usize, cols: i32, nb: i32, i: i32): v128 {
   if (ASC_FEATURE_RELAXED_SIMD && unsigned32(fmt)) {
     const a8 = a + i8Offset32(fmt, cols);
-    let init = i32x4.splat(0);
-    if (offset32(fmt) != 0) init = i32x4.replace_lane(init, 0, -offset32(fmt) * load<i32>(a8 + <usize>cols + (<usize>i << 2)));
     const a8q = a8 + (<usize>i << 5);
     // Levels are at most 31: two pair sums (<= 2 * 2 * 127 * 31) still fit i16, so one widening.
     const pairs = i16x8.add(relaxedPairs(v128.load(a8q), levels32(fmt, b, 0)), relaxedPairs(v128.load(a8q, 16), levels32(fmt, b, 1)));
-    return i32x4.add(init, i32x4.extadd_pairwise_i16x8_s(pairs));
+    const dots = i32x4.extadd_pairwise_i16x8_s(pairs);
+    if (offset32(fmt) == 0) return dots;
+    // The offset (8 or 16, a power of two) times the block's activation sum, off lane 0.
+    return i32x4.sub(dots, i32x4.shl(v128.load32_zero(a8 + <usize>cols + (<usize>i << 2)), offsetShift32(fmt)));
   }
   const ap = a + (<usize>i << 6);
   return i32x4.add(dot16(group32(fmt, b, 0), ap), dot16(group32(fmt, b, 1), ap + 32));
@@ -447,7 +453,7 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   const dB = dA + (<usize>nb << 2);
   const mA = dB + (<usize>nb << 2);
   const mB = mA + (<usize>nb << 2);
-  const shift = fmt == Q5_0 ? 4 : 3;
+  const shift = offsetShift32(fmt);
   for (let r = r0; r < r1; r += 2) {
     const pair = r + 1 < r1;
     decodeLevels32(fmt, w + <usize>r * rowBytes, nb, scratch, dA, mA);
