@@ -139,16 +139,28 @@ export const BF16: i32 = 30;
   const bytes = blockBytes32(fmt);
   for (let r = r0; r < r1; r++) {
     let b = w + <usize>r * rowBytes;
+    // Unsigned formats: two accumulators (even and odd blocks), so the multiply-adds of a row are not
+    // one latency chain (Q4_0 1.16x on Node 20, 1.07x on Node 24). Q8_0 gains on Node 20 but loses 7 %
+    // on Node 24, so the signed formats keep one chain.
     let acc = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
     let accMin: f32 = 0;
-    for (let i = 0; i < nb; i++) {
+    let i = 0;
+    for (; unsigned32(fmt) && i + 1 < nb; i += 2) {
+      const s0 = blockDot32(fmt, b, a, cols, nb, i);
+      const s1 = blockDot32(fmt, b + bytes, a, cols, nb, i + 1);
+      acc = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(scale32(fmt, b) * load<f32>(ad + (<usize>i << 2))), acc);
+      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(scale32(fmt, b + bytes) * load<f32>(ad + (<usize>(i + 1) << 2))), acc1);
+      if (hasMin32(fmt)) accMin += min32(fmt, b) * load<f32>(as + (<usize>i << 2)) + min32(fmt, b + bytes) * load<f32>(as + (<usize>(i + 1) << 2));
+      b += bytes << 1;
+    }
+    for (; i < nb; i++) {
       const s = blockDot32(fmt, b, a, cols, nb, i);
-      const dy = load<f32>(ad + (<usize>i << 2));
-      acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(scale32(fmt, b) * dy), acc);
+      acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(scale32(fmt, b) * load<f32>(ad + (<usize>i << 2))), acc);
       if (hasMin32(fmt)) accMin += min32(fmt, b) * load<f32>(as + (<usize>i << 2));
       b += bytes;
     }
-    store<f32>(y + (<usize>r << 2), hsum(acc) + accMin);
+    store<f32>(y + (<usize>r << 2), hsum(f32x4.add(acc, acc1)) + accMin);
   }
 }
 
