@@ -16,8 +16,8 @@ const PASS: i32 = 4;
  * h / (headCount / headCountKv). Each score is float32(K.q) * scale, then, when softcap > 0,
  * float32(tanh(score / softcap)) * softcap; softmax subtracts the max, rounds exp to float32 and
  * multiplies by float32(1 / sum). Writes headDim float32 per head at out + h * headDim * 4.
- * `scratch` (16-byte aligned, attentionScratchBytes) holds 4 x (end - first) float32 weights, the four
- * heads of a pass interleaved (row t at scratch + 16 t, lane j = head j).
+ * `scratch` (16-byte aligned, 16 bytes per visible row: kvStoreLayout) holds 4 x (end - first)
+ * float32 weights, the four heads of a pass interleaved (row t at scratch + 16 t, lane j = head j).
  */
 export function attend_f32(
   q: usize, k: usize, v: usize, rowStride: usize, first: i32, end: i32,
@@ -71,7 +71,8 @@ function attendHeads(
     top = f32x4.max(top, score);
   }
   softmaxWeights4(scratch, visible, top);
-  // Weighted sum of the value rows, eight (then four, then one) columns of the four heads at a time.
+  // Weighted sum of the value rows: eight columns of the four heads at a time in registers, then any
+  // remaining columns one at a time (lane j = head j).
   const vBase = v + <usize>first * rowStride + kvOffset;
   let d = 0;
   for (; d + 8 <= headDim; d += 8) {

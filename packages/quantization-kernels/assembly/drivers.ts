@@ -131,6 +131,16 @@ export const BF16: i32 = 30;
   return q5_1Min(b);
 }
 
+/** acc + block i's integer dot (block at `b`) times its weight and activation scales. */
+@inline function blockMadd(fmt: i32, b: usize, a: usize, ad: usize, cols: i32, nb: i32, i: i32, acc: v128): v128 {
+  return madd(f32x4.convert_i32x4_s(blockDot32(fmt, b, a, cols, nb, i)), f32x4.splat(scale32(fmt, b) * load<f32>(ad + (<usize>i << 2))), acc);
+}
+
+/** Block i's min term m * s (Q4_1/Q5_1; `as` is the activation row's f32 s[nb]). */
+@inline function blockMin(fmt: i32, b: usize, as: usize, i: i32): f32 {
+  return min32(fmt, b) * load<f32>(as + (<usize>i << 2));
+}
+
 /** y[r] for r in [r0, r1): activation row at `a` is i16 q[cols] | f32 d[nb] (| f32 s[nb]). */
 @inline export function mv32(fmt: i32, w: usize, rowBytes: usize, r0: i32, r1: i32, a: usize, y: usize, cols: i32): void {
   const nb = cols >> 5;
@@ -147,17 +157,14 @@ export const BF16: i32 = 30;
     let accMin: f32 = 0;
     let i = 0;
     for (; unsigned32(fmt) && i + 1 < nb; i += 2) {
-      const s0 = blockDot32(fmt, b, a, cols, nb, i);
-      const s1 = blockDot32(fmt, b + bytes, a, cols, nb, i + 1);
-      acc = madd(f32x4.convert_i32x4_s(s0), f32x4.splat(scale32(fmt, b) * load<f32>(ad + (<usize>i << 2))), acc);
-      acc1 = madd(f32x4.convert_i32x4_s(s1), f32x4.splat(scale32(fmt, b + bytes) * load<f32>(ad + (<usize>(i + 1) << 2))), acc1);
-      if (hasMin32(fmt)) accMin += min32(fmt, b) * load<f32>(as + (<usize>i << 2)) + min32(fmt, b + bytes) * load<f32>(as + (<usize>(i + 1) << 2));
+      acc = blockMadd(fmt, b, a, ad, cols, nb, i, acc);
+      acc1 = blockMadd(fmt, b + bytes, a, ad, cols, nb, i + 1, acc1);
+      if (hasMin32(fmt)) accMin += blockMin(fmt, b, as, i) + blockMin(fmt, b + bytes, as, i + 1);
       b += bytes << 1;
     }
     for (; i < nb; i++) {
-      const s = blockDot32(fmt, b, a, cols, nb, i);
-      acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(scale32(fmt, b) * load<f32>(ad + (<usize>i << 2))), acc);
-      if (hasMin32(fmt)) accMin += min32(fmt, b) * load<f32>(as + (<usize>i << 2));
+      acc = blockMadd(fmt, b, a, ad, cols, nb, i, acc);
+      if (hasMin32(fmt)) accMin += blockMin(fmt, b, as, i);
       b += bytes;
     }
     store<f32>(y + (<usize>r << 2), hsum(f32x4.add(acc, acc1)) + accMin);

@@ -8,17 +8,19 @@ import { expf4 } from './common';
  * (SwiGLU), each step rounded to float32.
  */
 export function swiglu_f32(gate: usize, up: usize, count: i32): void {
-  const one = f32x4.splat(1);
-  const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= count; i += 4) {
     const o = <usize>i << 2;
-    const g = v128.load(gate + o);
-    v128.store(gate + o, f32x4.mul(f32x4.div(g, f32x4.add(one, expf4(f32x4.sub(zero, g)))), v128.load(up + o)));
+    v128.store(gate + o, siluTimes(v128.load(gate + o), v128.load(up + o)));
   }
+  // The last count % 4 values, one lane each, with the same vector arithmetic.
   for (; i < count; i++) {
     const o = <usize>i << 2;
-    const g = f32x4.splat(load<f32>(gate + o));
-    store<f32>(gate + o, f32x4.extract_lane(f32x4.div(g, f32x4.add(one, expf4(f32x4.sub(zero, g)))), 0) * load<f32>(up + o));
+    store<f32>(gate + o, f32x4.extract_lane(siluTimes(f32x4.splat(load<f32>(gate + o)), f32x4.splat(load<f32>(up + o))), 0));
   }
+}
+
+/** g / (1 + exp(-g)) * u per lane. */
+@inline function siluTimes(g: v128, u: v128): v128 {
+  return f32x4.mul(f32x4.div(g, f32x4.add(f32x4.splat(1), expf4(f32x4.neg(g)))), u);
 }

@@ -336,8 +336,8 @@ function kvStoreLayout(shape: KvStoreShape, heapBase: number): { query: number; 
   const query = Math.ceil(Math.max(heapBase, 1024) / 64) * 64;
   const output = query + rowBytes;
   const scratch = output + rowBytes;
-  // attend_f32's scratch: four heads' scores, queries and value sums (assembly/attention.ts).
-  const dataBase = scratch + 4 * align16(shape.maxPositions * 4) + 8 * shape.headDim * 8 + 64;
+  // attend_f32's scratch: one vector of four heads' scores per visible row (assembly/attention.ts).
+  const dataBase = scratch + 16 * shape.maxPositions + 64;
   return { query, output, scratch, dataBase: Math.ceil(dataBase / 64) * 64 };
 }
 
