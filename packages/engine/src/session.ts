@@ -83,7 +83,13 @@ export class GenerationRun implements AsyncIterable<GenerationChunk> {
   private wake: (() => void) | undefined;
   private finished = false;
 
-  constructor(client: WorkerClient, body: { session: number; input: GenerateInput; options: StreamOptions }) {
+  constructor(client: WorkerClient, body: { session: number; input: GenerateInput; options: StreamOptions }, refusal?: EngineError) {
+    if (refusal !== undefined) {
+      this.finished = true;
+      this.result = Promise.reject(refusal);
+      this.result.catch(() => {});
+      return;
+    }
     const { options, signal } = workerOptions(body.options);
     let requestId: number | undefined;
     const onAbort = (): void => {
@@ -143,6 +149,8 @@ export class GenerationRun implements AsyncIterable<GenerationChunk> {
 /** A conversation over the engine's model, with its own KV cache in the worker. */
 export class EngineSession {
   private disposed = false;
+  /** The generation in flight: a second one is refused here, at once, not when (or if) the worker sees both. */
+  private running: GenerationRun | undefined;
 
   constructor(
     private readonly client: WorkerClient,
@@ -164,7 +172,18 @@ export class EngineSession {
   /** Runs a generation from any input (chat sessions render messages). */
   run(input: GenerateInput, options: StreamOptions): GenerationRun {
     if (this.disposed) throw new EngineError('SESSION_DISPOSED', 'session', 'the session has been disposed');
-    return new GenerationRun(this.client, { session: this.id, input, options });
+    const body = { session: this.id, input, options };
+    if (this.running !== undefined) {
+      return new GenerationRun(this.client, body, new EngineError('SESSION_BUSY', 'session', `session ${this.id} is already generating; wait for it or use another session`));
+    }
+    const run = new GenerationRun(this.client, body);
+    this.running = run;
+    // Registered before any caller's reaction to `result`, so a caller that awaited it may start the next one.
+    const done = (): void => {
+      if (this.running === run) this.running = undefined;
+    };
+    run.result.then(done, done);
+    return run;
   }
 
   /** Drops cached tokens past `length` (0: forget everything). */
