@@ -1,11 +1,13 @@
 // Browser benchmark: SmallMind (`@smallmind/engine/browser`) vs @wllama/wllama 3.8.1 in ONE headless Chromium
 // run, on the random-weight TinyLlama-1.1B-shaped GGUFs of packages/engine/bench (Q4_0, Q8_0, Q4_K_M), at 1
-// and 2 threads, served cross-origin isolated so both can use threads. Per engine, model and thread count:
-// load time (fetch of the GGUF to ready), prefill tokens/s (128-token prompt), decode tokens/s (16-token
-// prompt, 64 greedy tokens). Prints markdown tables (results, then SmallMind / wllama ratios).
+// and 2 threads, served cross-origin isolated so both can use threads; between the two, SmallMind's Node build
+// on the same file and threads (engine `node`, in this process), for "as fast as Node". Per engine, model and
+// thread count: load time (fetch of the GGUF to ready; Node: the SMQ load), prefill tokens/s (128-token
+// prompt), decode tokens/s (16-token prompt, 64 greedy tokens). Prints markdown tables (results, then
+// SmallMind / wllama and browser / Node ratios).
 //
 //   pnpm --filter ./examples/browser bench
-//   BENCH_MIXES=Q4_0 BENCH_THREADS=1 BENCH_ENGINES=wllama BENCH_REPEAT=1 ... to narrow
+//   BENCH_MIXES=Q4_0 BENCH_THREADS=1 BENCH_ENGINES=smallmind,node BENCH_REPEAT=1 ... to narrow
 //
 // Never part of the tests. wllama is installed on first use into bench/wllama/ (not a workspace package).
 import { execFileSync } from 'node:child_process';
@@ -19,12 +21,14 @@ import { ensureModel, TINYLLAMA_SHAPE, type ModelMix } from '../../../packages/e
 import { workerEntry } from '../scripts/build.mjs';
 import { launchChromium } from '../scripts/chromium.mjs';
 import { startStaticServer } from '../scripts/serve.mjs';
+import { runNodeBench } from './node-run.js';
 import type { BenchRequest, BenchResult } from './shared.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const wllamaDir = join(here, 'wllama');
 const wllamaPackage = join(wllamaDir, 'node_modules', '@wllama', 'wllama');
-const ENGINES = ['smallmind', 'wllama'] as const;
+/** Page engines (smallmind: the browser build; wllama) and `node`: SmallMind's Node build, in this process. */
+const ENGINES = ['smallmind', 'node', 'wllama'] as const;
 type Engine = (typeof ENGINES)[number];
 
 function ensureWllama(): void {
@@ -34,7 +38,7 @@ function ensureWllama(): void {
 }
 
 /** Bundles the page runner of each engine into bench/dist/<engine>-run.js. */
-async function bundle(engines: readonly Engine[]): Promise<void> {
+async function bundle(engines: ReadonlyArray<Exclude<Engine, 'node'>>): Promise<void> {
   await build({
     entryPoints: [
       ...engines.map((engine) => ({ in: join(here, `${engine}-run.ts`), out: `${engine}-run` })),
@@ -71,7 +75,7 @@ async function main(): Promise<void> {
   const free = statfsSync(cacheDir).bavail * statfsSync(cacheDir).bsize;
   if (free < 4 * 2 ** 30) throw new Error(`${cacheDir} has ${mib(free)} MiB free; the GGUFs of three mixes need about 2.5 GiB`);
   if (engines.includes('wllama')) ensureWllama();
-  await bundle(engines);
+  await bundle(engines.filter((engine) => engine !== 'node'));
   const server = await startStaticServer({
     root: here,
     mounts: { '/wllama': join(wllamaPackage, 'esm'), '/models': cacheDir },
@@ -89,6 +93,29 @@ async function main(): Promise<void> {
         for (const engine of engines) {
           const label = `${mix}, ${threads} thread(s): ${engine}`;
           console.error(label);
+          const request: BenchRequest = {
+            modelUrl: `${server.url}models/${encodeURIComponent(`tinyllama-shape-${mix}.gguf`)}`,
+            mix,
+            threads,
+            prefillTokens: 128,
+            decodePromptTokens: 16,
+            decodeTokens: 64,
+            repeat,
+            vocab: TINYLLAMA_SHAPE.vocab,
+            debug,
+            opfs: opfs && engine === 'smallmind' && threads === threadCounts[0],
+          };
+          if (engine === 'node') {
+            try {
+              const result = await runNodeBench(request, gguf, cacheDir);
+              console.error(`  ${JSON.stringify(result)}`);
+              results.push({ ...result, fileBytes });
+            } catch (error) {
+              failures.push(`${label}: ${(error as Error).message}`);
+              console.error(`  FAILED: ${(error as Error).message}`);
+            }
+            continue;
+          }
           // A fresh page per measurement: each engine's memory is released before the next one loads.
           const page = await browser.newPage();
           page.on('console', (message) => {
@@ -99,18 +126,6 @@ async function main(): Promise<void> {
           try {
             await page.goto(`${server.url}index.html?engine=${engine}`);
             await page.waitForFunction(() => (window as { benchReady?: boolean }).benchReady === true, undefined, { timeout: 30_000 });
-            const request: BenchRequest = {
-              modelUrl: `${server.url}models/${encodeURIComponent(`tinyllama-shape-${mix}.gguf`)}`,
-              mix,
-              threads,
-              prefillTokens: 128,
-              decodePromptTokens: 16,
-              decodeTokens: 64,
-              repeat,
-              vocab: TINYLLAMA_SHAPE.vocab,
-              debug,
-              opfs: opfs && engine === 'smallmind' && threads === threadCounts[0],
-            };
             const result = await page.evaluate(
               (r) => (window as unknown as { runBench: (r: BenchRequest) => Promise<BenchResult> }).runBench(r),
               request,
@@ -143,17 +158,27 @@ async function main(): Promise<void> {
       `| ${r.mix} | ${r.engine} | ${r.threadsRequested} (${r.threadsUsed}) | ${mib(r.fileBytes)} | ${(r.loadMs / 1000).toFixed(1)} | ${r.prefillTokensCounted} | ${r.prefillTokensPerSecond.toFixed(2)} | ${r.decodeTokensPerSecond.toFixed(2)} | ${r.detail} |`,
     );
   }
-  const ours = results.filter((r) => r.engine.startsWith('SmallMind'));
+  const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
+  const ours = results.filter((r) => r.engine.startsWith('SmallMind') && !r.engine.startsWith('SmallMind Node'));
   if (ours.length > 0) {
     console.log('');
     console.log('| model | threads | SmallMind / wllama prefill | decode | wllama load / SmallMind load |');
     console.log('|---|---:|---:|---:|---:|');
     for (const r of ours) {
       const peer = results.find((x) => x.engine.startsWith('wllama') && x.mix === r.mix && x.threadsRequested === r.threadsRequested);
-      const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
       console.log(
         `| ${r.mix} | ${r.threadsRequested} | ${ratio(r.prefillTokensPerSecond, peer?.prefillTokensPerSecond)} | ${ratio(r.decodeTokensPerSecond, peer?.decodeTokensPerSecond)} | ${ratio(peer?.loadMs, r.loadMs)} |`,
       );
+    }
+  }
+  const node = results.filter((r) => r.engine.startsWith('SmallMind Node'));
+  if (ours.length > 0 && node.length > 0) {
+    console.log('');
+    console.log('| model | threads | SmallMind browser / SmallMind Node prefill | decode |');
+    console.log('|---|---:|---:|---:|');
+    for (const r of ours) {
+      const peer = node.find((x) => x.mix === r.mix && x.threadsRequested === r.threadsRequested);
+      console.log(`| ${r.mix} | ${r.threadsRequested} | ${ratio(r.prefillTokensPerSecond, peer?.prefillTokensPerSecond)} | ${ratio(r.decodeTokensPerSecond, peer?.decodeTokensPerSecond)} |`);
     }
   }
   const cached = results.filter((r) => r.opfsFirstLoadMs !== undefined && r.opfsSecondLoadMs !== undefined);

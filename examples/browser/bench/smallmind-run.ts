@@ -2,13 +2,8 @@
 // bundled next to this file, loading the same GGUF from the same server as wllama (cache 'none': the load is
 // download + import + load every time, as wllama's is download + load).
 import { OpfsModelCache, SmallMindEngine } from '@smallmind/engine/browser';
-import { benchText, type BenchRequest, type BenchResult } from './shared.js';
-
-/**
- * As on the wllama side: never the byte-fallback pieces (tokens 3-258), nor end-of-sequence (2), so that both
- * engines generate all 64 tokens of the same kind.
- */
-const BANNED: Record<number, number> = Object.fromEntries([2, ...Array.from({ length: 256 }, (_, b) => 3 + b)].map((t) => [t, -Infinity]));
+import { measureGeneration } from './generation-measure.js';
+import type { BenchRequest, BenchResult } from './shared.js';
 
 function newEngine(request: BenchRequest, cache: 'none' | 'opfs'): SmallMindEngine {
   return new SmallMindEngine({
@@ -62,26 +57,7 @@ async function measure(request: BenchRequest): Promise<BenchResult> {
     const loadMs = performance.now() - t0;
     const download = (ends.download ?? t0) - t0;
     const phases = { download: download / 1000, import: ((ends.import ?? t0 + download) - t0 - download) / 1000, load: ((ends.load ?? t0) - (ends.import ?? t0 + download)) / 1000 };
-    const session = await engine.createSession();
-    const complete = async (prompt: string, maxTokens: number) => {
-      // A fresh start each time: no reuse of the previous prompt's KV cache.
-      await session.reset();
-      const result = await session.generate(prompt, { maxTokens, temperature: 0, logitBias: BANNED, prefillChunk: request.prefillTokens });
-      return result.timings;
-    };
-    await complete(benchText(16), 4); // warm-up
-    let prefill = 0;
-    let decode = 0;
-    let generated = 0;
-    let promptCounted = 0;
-    for (let pass = 0; pass < request.repeat; pass++) {
-      const p = await complete(benchText(request.prefillTokens), 1);
-      prefill = Math.max(prefill, (p.promptEvaluated / p.promptMs) * 1000);
-      promptCounted = p.promptEvaluated;
-      const d = await complete(benchText(request.decodePromptTokens), request.decodeTokens);
-      decode = Math.max(decode, d.tokensPerSecond);
-      generated = d.generatedTokens;
-    }
+    const figures = await measureGeneration(await engine.createSession(), request);
     const r = engine.runtime;
     return {
       engine: `SmallMind ${r.backend}`,
@@ -89,10 +65,7 @@ async function measure(request: BenchRequest): Promise<BenchResult> {
       threadsRequested: request.threads,
       threadsUsed: r.threads,
       loadMs,
-      prefillTokensPerSecond: prefill,
-      prefillTokensCounted: promptCounted,
-      decodeTokensPerSecond: decode,
-      decodeTokensGenerated: generated,
+      ...figures,
       detail: `crossOriginIsolated ${r.crossOriginIsolated}, cache ${r.cache}; load phases download ${phases.download.toFixed(1)} s, import ${phases.import.toFixed(1)} s, load ${phases.load.toFixed(1)} s`,
       phases,
     };
