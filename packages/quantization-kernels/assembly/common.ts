@@ -79,13 +79,27 @@ export function f32ToF16(f: f32): u32 {
 
 /**
  * acc + (i8 activations . unsigned 7-bit levels) as four i32 partial sums (relaxed-SIMD build only;
- * deterministic because every level is < 128 and no pair sum leaves i16). Written as
- * i16x8.relaxed_dot + extadd rather than the fused i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's
- * V8 (behind --experimental-wasm-relaxed-simd) gets the fused form wrong (it drops the accumulator
- * and doubles the dot product); x64 code is the same three instructions either way.
+ * deterministic because every level is < 128 and no pair sum leaves i16). The FUSED_DOT build (see
+ * scripts/build-wasm.mjs) writes it as i32x4.relaxed_dot_i8x16_i7x16_add_s, which V8 12+ lowers to
+ * one vpdpbusd on AVX-VNNI CPUs; the other relaxed build as i16x8.relaxed_dot + extadd (pmaddubsw,
+ * pmaddwd, paddd), because Node 20's V8 (behind --experimental-wasm-relaxed-simd) gets the fused
+ * form wrong (its baseline tier drops the accumulator and doubles the dot product). Lane j is the
+ * sum of products 4j .. 4j+3 either way, so both builds give the same integers.
  */
 @inline export function relaxedDot(a8: v128, levels: v128, acc: v128): v128 {
+  if (FUSED_DOT) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a8, levels, acc);
   return i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(a8, levels)));
+}
+
+/**
+ * The dot of 32 i8 activations (x0 | x1) with 32 unsigned levels (l0 | l1) as four i32 partial sums,
+ * lane j = products 4j .. 4j+3 of both halves (relaxed-SIMD build only): two vpdpbusd in the
+ * FUSED_DOT build, else the i16 pair sums of both halves added before one widening (exact while a
+ * lane of the sum stays inside i16: 4 * 127 * 63 for 6-bit levels).
+ */
+@inline export function relaxedDot32(x0: v128, l0: v128, x1: v128, l1: v128): v128 {
+  if (FUSED_DOT) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, l1, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, l0, i32x4.splat(0)));
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(x0, l0), relaxedPairs(x1, l1)));
 }
 
 /** Sum of the four f32 lanes. */

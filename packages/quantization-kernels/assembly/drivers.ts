@@ -6,7 +6,7 @@
 // activation row. matMul ("mm"): each weight row is decoded once into a per-thread scratch row
 // (quants widened to i16 plus per-block/per-group scales) and then dotted with all n activation
 // rows, two at a time, so decoding is amortised over the whole batch.
-import { broadcast16, byteBitToBytes, dot16, highNibbles, hsum, hsumI, lowNibbles, madd, relaxedDot, relaxedPairs, store16 } from './common';
+import { broadcast16, byteBitToBytes, dot16, highNibbles, hsum, hsumI, lowNibbles, madd, relaxedDot, relaxedDot32, relaxedPairs, store16 } from './common';
 import { f32Lanes, f32Scalar } from './f32';
 import { f16Lanes, f16Scalar } from './f16';
 import { bf16Lanes, bf16Scalar } from './bf16';
@@ -101,9 +101,8 @@ export const BF16: i32 = 30;
   if (ASC_FEATURE_RELAXED_SIMD && unsigned32(fmt)) {
     const a8 = a + i8Offset32(fmt, cols);
     const a8q = a8 + (<usize>i << 5);
-    // Levels are at most 31: two pair sums (<= 2 * 2 * 127 * 31) still fit i16, so one widening.
-    const pairs = i16x8.add(relaxedPairs(v128.load(a8q), levels32(fmt, b, 0)), relaxedPairs(v128.load(a8q, 16), levels32(fmt, b, 1)));
-    const dots = i32x4.extadd_pairwise_i16x8_s(pairs);
+    // Levels are at most 31: two pair sums (<= 2 * 2 * 127 * 31) still fit i16 (relaxedDot32's split form).
+    const dots = relaxedDot32(v128.load(a8q), levels32(fmt, b, 0), v128.load(a8q, 16), levels32(fmt, b, 1));
     if (offset32(fmt) == 0) return dots;
     // The offset (8 or 16, a power of two) times the block's activation sum, off lane 0.
     return i32x4.sub(dots, i32x4.shl(v128.load32_zero(a8 + <usize>cols + (<usize>i << 2)), offsetShift32(fmt)));
@@ -331,6 +330,16 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
   return i32x4.add(i32x4.shuffle(q01, q23, 0, 1, 4, 5), i32x4.shuffle(q01, q23, 2, 3, 6, 7));
 }
 
+/**
+ * The signed matMul's block dot: |w| levels (7 bits) times sign-moved activations. Its pair sums can
+ * leave i16 (2 * 127 * 127 each), so the split form widens each half through a multiply by ones
+ * instead of adding halves in i16; the FUSED_DOT build is relaxedDot32's two vpdpbusd.
+ */
+@inline function signedBlockDot(x0: v128, l0: v128, x1: v128, l1: v128, ones: v128): v128 {
+  if (FUSED_DOT) return relaxedDot32(x0, l0, x1, l1);
+  return i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(x0, l0), ones), i32x4.dot_i16x8_s(relaxedPairs(x1, l1), ones));
+}
+
 /** Signed 32-block formats (Q8_0, IQ4_NL): the relaxed matMul moves each weight's sign onto the activation. */
 @inline function signed32(fmt: i32): bool {
   return fmt == Q8_0 || fmt == IQ4_NL;
@@ -403,10 +412,10 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
         const l1 = v128.load(scratch + o, 16);
         const m0 = v128.load(masks + o);
         const m1 = v128.load(masks + o, 16);
-        const p0 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a0 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a0 + o, 16), m1), l1), ones));
-        const p1 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a1 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a1 + o, 16), m1), l1), ones));
-        const p2 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a2 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a2 + o, 16), m1), l1), ones));
-        const p3 = i32x4.add(i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a3 + o), m0), l0), ones), i32x4.dot_i16x8_s(relaxedPairs(v128.xor(v128.load(a3 + o, 16), m1), l1), ones));
+        const p0 = signedBlockDot(v128.xor(v128.load(a0 + o), m0), l0, v128.xor(v128.load(a0 + o, 16), m1), l1, ones);
+        const p1 = signedBlockDot(v128.xor(v128.load(a1 + o), m0), l0, v128.xor(v128.load(a1 + o, 16), m1), l1, ones);
+        const p2 = signedBlockDot(v128.xor(v128.load(a2 + o), m0), l0, v128.xor(v128.load(a2 + o, 16), m1), l1, ones);
+        const p3 = signedBlockDot(v128.xor(v128.load(a3 + o), m0), l0, v128.xor(v128.load(a3 + o, 16), m1), l1, ones);
         const dots = i32x4.add(laneSums4(p0, p1, p2, p3), v128.load32_splat(extra + (<usize>k << 2)));
         const dw = load<f32>(dOut + (<usize>k << 2));
         acc = madd(f32x4.convert_i32x4_s(dots), f32x4.mul(v128.load(t + o), f32x4.splat(dw)), acc);
@@ -425,15 +434,25 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
  * [total of p0's i16 lanes, p1's, p2's, p3's] as i32, for the i16 pair sums of one block's dot of
  * four activation rows. 4-bit levels: each lane is at most 2 * 2 * 127 * 15 = 7620, so the transpose
  * adds in i16 (four lanes, <= 30480) and widens once (10 operations, not 13); 5-bit levels widen
- * first.
+ * first. The FUSED_DOT build's parts are i32 already (unsignedBlockPart): one i32 transpose.
  */
 @inline function blockSums4(fmt: i32, p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  if (FUSED_DOT) return laneSums4(p0, p1, p2, p3);
   if (!fourBit32(fmt)) {
     return laneSums4(i32x4.extadd_pairwise_i16x8_s(p0), i32x4.extadd_pairwise_i16x8_s(p1), i32x4.extadd_pairwise_i16x8_s(p2), i32x4.extadd_pairwise_i16x8_s(p3));
   }
   const q01 = i16x8.add(i32x4.shuffle(p0, p1, 0, 4, 1, 5), i32x4.shuffle(p0, p1, 2, 6, 3, 7));
   const q23 = i16x8.add(i32x4.shuffle(p2, p3, 0, 4, 1, 5), i32x4.shuffle(p2, p3, 2, 6, 3, 7));
   return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i32x4.shuffle(q01, q23, 0, 1, 4, 5), i32x4.shuffle(q01, q23, 2, 3, 6, 7)));
+}
+
+/**
+ * One activation row's part of a block dot in mm32RelaxedUnsigned, reduced by blockSums4: i16 pair
+ * sums, or in the FUSED_DOT build i32 partial sums (relaxedDot32).
+ */
+@inline function unsignedBlockPart(x0: v128, l0: v128, x1: v128, l1: v128): v128 {
+  if (FUSED_DOT) return relaxedDot32(x0, l0, x1, l1);
+  return i16x8.add(relaxedPairs(x0, l0), relaxedPairs(x1, l1));
 }
 
 /** Unsigned levels | f32 d[nb] | f32 m[nb] (m for Q4_1/Q5_1) of weight row `b` into `out` (levels) and `dOut`. */
@@ -494,20 +513,20 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
         const lb1 = v128.load(levelsB + o, 16);
         let x0 = v128.load(a0 + o);
         let x1 = v128.load(a0 + o, 16);
-        const pa0 = i16x8.add(relaxedPairs(x0, la0), relaxedPairs(x1, la1));
-        const pb0 = i16x8.add(relaxedPairs(x0, lb0), relaxedPairs(x1, lb1));
+        const pa0 = unsignedBlockPart(x0, la0, x1, la1);
+        const pb0 = unsignedBlockPart(x0, lb0, x1, lb1);
         x0 = v128.load(a1 + o);
         x1 = v128.load(a1 + o, 16);
-        const pa1 = i16x8.add(relaxedPairs(x0, la0), relaxedPairs(x1, la1));
-        const pb1 = i16x8.add(relaxedPairs(x0, lb0), relaxedPairs(x1, lb1));
+        const pa1 = unsignedBlockPart(x0, la0, x1, la1);
+        const pb1 = unsignedBlockPart(x0, lb0, x1, lb1);
         x0 = v128.load(a2 + o);
         x1 = v128.load(a2 + o, 16);
-        const pa2 = i16x8.add(relaxedPairs(x0, la0), relaxedPairs(x1, la1));
-        const pb2 = i16x8.add(relaxedPairs(x0, lb0), relaxedPairs(x1, lb1));
+        const pa2 = unsignedBlockPart(x0, la0, x1, la1);
+        const pb2 = unsignedBlockPart(x0, lb0, x1, lb1);
         x0 = v128.load(a3 + o);
         x1 = v128.load(a3 + o, 16);
-        const pa3 = i16x8.add(relaxedPairs(x0, la0), relaxedPairs(x1, la1));
-        const pb3 = i16x8.add(relaxedPairs(x0, lb0), relaxedPairs(x1, lb1));
+        const pa3 = unsignedBlockPart(x0, la0, x1, la1);
+        const pb3 = unsignedBlockPart(x0, lb0, x1, lb1);
         const tb = t + o;
         let dotsA = blockSums4(fmt, pa0, pa1, pa2, pa3);
         let dotsB = blockSums4(fmt, pb0, pb1, pb2, pb3);

@@ -3,7 +3,8 @@
 // other jobs on a shared machine hits both sides alike. One thread, one 4096 x 4096 matrix per
 // format, matVec (AB_N=1, default) or matMul of AB_N rows; also prints the largest output difference.
 //   node --conditions=@smallmind/source --import tsx bench/ab.bench.ts <git-rev>
-//   AB_FORMATS=Q4_0,Q4_K AB_N=64 AB_RELAXED=0 (SIMD128 build) ... to narrow
+//   AB_FORMATS=Q4_0,Q4_K AB_N=64 AB_RELAXED=0 (SIMD128 build) ... to narrow; AB_FUSED=1 takes the relaxed
+//   build with the fused dot-add on each side that has one (not on Node 20: its V8 computes it wrong)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,10 @@ const old = (await import(pathToFileURL(oldFile).href)) as typeof current;
 rmSync(dir, { recursive: true });
 
 const relaxed = process.env.AB_RELAXED !== '0' && relaxedSimdAvailable();
+const fused = relaxed && process.env.AB_FUSED === '1';
+/** The build a side runs: an older revision may predate the fused dot-add build. */
+const build = (side: Partial<typeof current>): string =>
+  (relaxed ? (fused ? side.RELAXED_SIMD_FUSED_DOT_WASM_BASE64 : undefined) ?? side.RELAXED_SIMD_WASM_BASE64 : side.SIMD128_WASM_BASE64)!;
 const ROWS = 4096;
 const COLS = 4096;
 const N = Number(process.env.AB_N ?? 1);
@@ -69,8 +74,8 @@ console.log(`# A/B ${rev} -> working tree, ${relaxed ? 'relaxed SIMD' : 'SIMD128
 for (const name of formats) {
   const format = KERNEL_FORMATS.find((k) => ggmlTypeInfo(k.type).name === name);
   if (format === undefined) throw new Error(`no kernel format ${name}`);
-  const a = setup(relaxed ? old.RELAXED_SIMD_WASM_BASE64 : old.SIMD128_WASM_BASE64, format.type);
-  const b = setup(relaxed ? current.RELAXED_SIMD_WASM_BASE64 : current.SIMD128_WASM_BASE64, format.type);
+  const a = setup(build(old), format.type);
+  const b = setup(build(current), format.type);
   let bestA = Infinity;
   let bestB = Infinity;
   for (let i = 0; i < (N === 1 ? 300 : 8); i++) {

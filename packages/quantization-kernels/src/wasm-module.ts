@@ -1,5 +1,5 @@
 /// <reference path="./webassembly.d.ts" />
-import { RELAXED_SIMD_WASM_BASE64, SIMD128_WASM_BASE64 } from './generated/kernels-wasm.js';
+import { RELAXED_SIMD_FUSED_DOT_WASM_BASE64, RELAXED_SIMD_WASM_BASE64, SIMD128_WASM_BASE64 } from './generated/kernels-wasm.js';
 import { KernelError } from './errors.js';
 import { enableRelaxedSimdFlag } from './relaxed-flag.js';
 
@@ -35,6 +35,13 @@ export interface CompiledKernels {
   readonly sharedMemory: boolean;
   /** Kernels whose relaxed-SIMD build failed the start-up self-check (the SIMD128 build runs instead). */
   readonly relaxedRejected?: readonly string[];
+  /**
+   * The relaxed-SIMD build that runs uses the fused i8 dot-add (i32x4.relaxed_dot_i8x16_i7x16_add_s: one
+   * vpdpbusd where V8 has AVX-VNNI). Only after the self-check passed: Node 20's V8 computes it wrong.
+   */
+  readonly fusedDot: boolean;
+  /** Kernels whose fused dot-add build failed the self-check (the relaxed build without it runs instead). */
+  readonly fusedDotRejected?: readonly string[];
 }
 
 /** Kernel names whose `relaxed` outputs differ from `strict` on probe inputs (empty: the builds agree). */
@@ -129,8 +136,9 @@ export function memoryFor(module: WebAssembly.Module, initial: number, maximum: 
 /**
  * Compiles the best kernel module this engine runs correctly: relaxed SIMD when allowed, supported
  * (see relaxedSimdAvailable) and, when `verify` is given, agreeing with the SIMD128 build on probe
- * inputs; else SIMD128. Without shared memory the same builds run over an ordinary memory
- * (`sharedMemory` false). Undefined when the engine lacks SIMD128.
+ * inputs; else SIMD128. With `verify`, the relaxed build with the fused dot-add is tried first (no
+ * verifier: never, since an engine can get it wrong). Without shared memory the same builds run over
+ * an ordinary memory (`sharedMemory` false). Undefined when the engine lacks SIMD128.
  */
 export async function compileKernels(allowRelaxed: boolean, verify?: RelaxedVerifier): Promise<CompiledKernels | undefined> {
   const sharedMemory = sharedMemoryAvailable();
@@ -143,16 +151,24 @@ export async function compileKernels(allowRelaxed: boolean, verify?: RelaxedVeri
   const simd = prepare(bytesOf(SIMD128_WASM_BASE64));
   if (!WebAssembly.validate(simd)) return undefined;
   const strict = await compile(simd);
-  if (allowRelaxed) {
-    const relaxedBytes = prepare(bytesOf(RELAXED_SIMD_WASM_BASE64));
-    if (relaxedSimdAvailable(relaxedBytes)) {
-      const relaxed = await compile(relaxedBytes);
-      const differing = verify?.(relaxed, strict) ?? [];
-      if (differing.length === 0) return { variant: 'wasm-relaxed-simd', module: relaxed, sharedMemory };
-      return { variant: 'wasm-simd128', module: strict, relaxedRejected: differing, sharedMemory };
+  if (!allowRelaxed) return { variant: 'wasm-simd128', module: strict, sharedMemory, fusedDot: false };
+  const relaxedBytes = prepare(bytesOf(RELAXED_SIMD_WASM_BASE64));
+  if (!relaxedSimdAvailable(relaxedBytes)) return { variant: 'wasm-simd128', module: strict, sharedMemory, fusedDot: false };
+  let fusedDotRejected: string[] | undefined;
+  if (verify !== undefined) {
+    const fusedBytes = prepare(bytesOf(RELAXED_SIMD_FUSED_DOT_WASM_BASE64));
+    if (WebAssembly.validate(fusedBytes)) {
+      const fused = await compile(fusedBytes);
+      const differing = verify(fused, strict);
+      if (differing.length === 0) return { variant: 'wasm-relaxed-simd', module: fused, sharedMemory, fusedDot: true };
+      fusedDotRejected = differing;
     }
   }
-  return { variant: 'wasm-simd128', module: strict, sharedMemory };
+  const rejected = fusedDotRejected === undefined ? {} : { fusedDotRejected };
+  const relaxed = await compile(relaxedBytes);
+  const differing = verify?.(relaxed, strict) ?? [];
+  if (differing.length === 0) return { variant: 'wasm-relaxed-simd', module: relaxed, sharedMemory, fusedDot: false, ...rejected };
+  return { variant: 'wasm-simd128', module: strict, relaxedRejected: differing, sharedMemory, fusedDot: false, ...rejected };
 }
 
 /** Instantiates the kernels over `memory` (synchronous: used on the main thread and in workers). */
