@@ -128,14 +128,58 @@ export function f32ToF16(f: f32): u32 {
   v128.store(p, i16x8.extend_high_i8x16_s(w), 16);
 }
 
+/**
+ * Vector constants of the hot loops as static data, for the SPLATS_IN_MEMORY build (see
+ * scripts/build-wasm.mjs): V8 12+ (Node 22+, Chromium) builds a v128.const anew at every use inside a
+ * loop (movq, vmovq, vpunpcklqdq), where a load is one instruction or a memory operand. Node 20's V8
+ * hoists the constants into registers, so its build keeps them as v128.const. Rows of 16 bytes:
+ * 1 << k for k = 0..7, then 0x0f, 0x03, 0x30, the bitsToBytes spread pattern and its bit masks.
+ */
+const VECTOR_CONSTANTS: usize = memory.data<u8>([
+  0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+  0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
+  0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04,
+  0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08, 0x08,
+  0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+  0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,
+  0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
+  0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f, 0x0f,
+  0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03,
+  0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+  0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80,
+], 16);
+const ROW_0F: usize = 8;
+const ROW_03: usize = 9;
+const ROW_30: usize = 10;
+const ROW_SPREAD: usize = 11;
+const ROW_BIT_MASKS: usize = 12;
+
+@inline function constantRow(row: usize): v128 {
+  return v128.load(VECTOR_CONSTANTS + (row << 4));
+}
+
+/** `value` (a constant) in all 16 bytes: from the constants' rows where it has one (SPLATS_IN_MEMORY). */
+@inline export function splatBytes(value: i8): v128 {
+  if (SPLATS_IN_MEMORY) {
+    const v = <i32>value & 0xff;
+    if (v == 0x0f) return constantRow(ROW_0F);
+    if (v == 0x03) return constantRow(ROW_03);
+    if (v == 0x30) return constantRow(ROW_30);
+    if (v != 0 && (v & (v - 1)) == 0) return constantRow(<usize>ctz(v));
+  }
+  return i8x16.splat(value);
+}
+
 /** Low nibbles of 16 bytes. */
 @inline export function lowNibbles(q: v128): v128 {
-  return v128.and(q, i8x16.splat(0x0f));
+  return v128.and(q, splatBytes(0x0f));
 }
 
 /** High nibbles of 16 bytes (a 16-bit shift and a mask: x64 has no byte shift, V8 emulates i8x16.shr_u). */
 @inline export function highNibbles(q: v128): v128 {
-  return v128.and(i16x8.shr_u(q, 4), i8x16.splat(0x0f));
+  return v128.and(i16x8.shr_u(q, 4), splatBytes(0x0f));
 }
 
 /**
@@ -164,15 +208,15 @@ export function f32ToF16(f: f32): u32 {
  */
 @inline export function bitsToBytes(bits16: u32, value: i8): v128 {
   const v = i16x8.splat(<i16>bits16);
-  const spread = i8x16.swizzle(v, i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-  const masks = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-  return v128.and(i8x16.eq(v128.and(spread, masks), masks), i8x16.splat(value));
+  const spread = i8x16.swizzle(v, SPLATS_IN_MEMORY ? constantRow(ROW_SPREAD) : i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+  const masks = SPLATS_IN_MEMORY ? constantRow(ROW_BIT_MASKS) : i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  return v128.and(i8x16.eq(v128.and(spread, masks), masks), splatBytes(value));
 }
 
 /** Same, selecting one bit (`shift`) of each of 16 bytes at `p` instead of one bit per element. */
 @inline export function byteBitToBytes(q: v128, shift: i32, value: i8): v128 {
-  const bit = i8x16.splat(<i8>(<i32>1 << shift));
-  return v128.and(i8x16.eq(v128.and(q, bit), bit), i8x16.splat(value));
+  const bit = splatBytes(<i8>(<i32>1 << shift));
+  return v128.and(i8x16.eq(v128.and(q, bit), bit), splatBytes(value));
 }
 
 /** IQ4_NL / IQ4_XS non-linear 4-bit values (ggml's kvalues_iq4nl). */

@@ -3,7 +3,7 @@
 // 4*(g>>3) + ((g>>1)&3) of hmask bytes 16*(g&1); q = low - (high ? 0 : 4). 6-bit scales packed
 // in 12 bytes (low nibbles in bytes 0-7, 2-bit highs in bytes 8-11), minus 32; x = d * sc * q.
 // Activations: Q8_K.
-import { byteBitToBytes, f16s } from './common';
+import { byteBitToBytes, f16s, splatBytes } from './common';
 
 export const Q3_K_BLOCK_BYTES: usize = 110;
 
@@ -11,7 +11,7 @@ export const Q3_K_BLOCK_BYTES: usize = 110;
 @inline export function q3_kLevels(b: usize, g: i32): v128 {
   const half = <usize>(g & 1) << 4;
   const j = (g >> 1) & 3;
-  const q = v128.and(i8x16.shr_u(v128.load(b + 32 + (<usize>(g >> 3) << 5) + half), j << 1), i8x16.splat(3));
+  const q = v128.and(i8x16.shr_u(v128.load(b + 32 + (<usize>(g >> 3) << 5) + half), j << 1), splatBytes(3));
   const high = byteBitToBytes(v128.load(b + half), ((g >> 3) << 2) + j, 4);
   return v128.or(q, high);
 }

@@ -2,7 +2,7 @@
 // (ql + 64n, qh + 32n) and quarter k: low 4 bits from ql[32*(k&1) + l] (low nibble for k < 2, high
 // otherwise), high 2 bits from qh[l] >> 2k; q = that - 32; group g uses scales[g]; x = d * sc * q.
 // Activations: Q8_K.
-import { f16s, highNibbles, lowNibbles } from './common';
+import { f16s, highNibbles, lowNibbles, splatBytes } from './common';
 
 export const Q6_K_BLOCK_BYTES: usize = 210;
 
@@ -13,7 +13,7 @@ export const Q6_K_BLOCK_BYTES: usize = 210;
   const half = <usize>(g & 1) << 4;
   const ql = v128.load(b + (n << 6) + (<usize>(k & 1) << 5) + half);
   const qh = v128.load(b + 128 + (n << 5) + half);
-  const high = i8x16.shl(v128.and(i8x16.shr_u(qh, k << 1), i8x16.splat(3)), 4);
+  const high = i8x16.shl(v128.and(i8x16.shr_u(qh, k << 1), splatBytes(3)), 4);
   return v128.or(k < 2 ? lowNibbles(ql) : highNibbles(ql), high);
 }
 
@@ -26,7 +26,7 @@ export const Q6_K_OFFSET: i32 = 32;
  * neighbouring byte are masked off). The quad-at-a-time form of q6_kLevels.
  */
 @inline export function q6_kQuarter(ql0: v128, ql1: v128, qh: v128, k: i32): v128 {
-  const mask = i8x16.splat(0x30);
+  const mask = splatBytes(0x30);
   if (k == 0) return v128.or(lowNibbles(ql0), v128.and(i16x8.shl(qh, 4), mask));
   if (k == 1) return v128.or(lowNibbles(ql1), v128.and(i16x8.shl(qh, 2), mask));
   if (k == 2) return v128.or(highNibbles(ql0), v128.and(qh, mask));
