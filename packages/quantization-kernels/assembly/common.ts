@@ -99,7 +99,12 @@ export function f32ToF16(f: f32): u32 {
  */
 @inline export function relaxedDot32(x0: v128, l0: v128, x1: v128, l1: v128): v128 {
   if (FUSED_DOT) return i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, l1, i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, l0, i32x4.splat(0)));
-  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(relaxedPairs(x0, l0), relaxedPairs(x1, l1)));
+  return i32x4.extadd_pairwise_i16x8_s(relaxedPairs32(x0, l0, x1, l1));
+}
+
+/** The i16 pair sums of both halves of a 32-weight dot, added (relaxedDot32's split form before widening). */
+@inline export function relaxedPairs32(x0: v128, l0: v128, x1: v128, l1: v128): v128 {
+  return i16x8.add(relaxedPairs(x0, l0), relaxedPairs(x1, l1));
 }
 
 /** Sum of the four f32 lanes. */

@@ -6,7 +6,7 @@
 // activation row. matMul ("mm"): each weight row is decoded once into a per-thread scratch row
 // (quants widened to i16 plus per-block/per-group scales) and then dotted with all n activation
 // rows, two at a time, so decoding is amortised over the whole batch.
-import { broadcast16, byteBitToBytes, dot16, highNibbles, hsum, hsumI, lowNibbles, madd, relaxedDot, relaxedDot32, relaxedPairs, store16 } from './common';
+import { broadcast16, byteBitToBytes, dot16, highNibbles, hsum, hsumI, lowNibbles, madd, relaxedDot, relaxedDot32, relaxedPairs, relaxedPairs32, store16 } from './common';
 import { f32Lanes, f32Scalar } from './f32';
 import { f16Lanes, f16Scalar } from './f16';
 import { bf16Lanes, bf16Scalar } from './bf16';
@@ -452,7 +452,7 @@ function rows256(dw: usize, a: usize, aStride: usize, n: i32, y: usize, yStride:
  */
 @inline function unsignedBlockPart(x0: v128, l0: v128, x1: v128, l1: v128): v128 {
   if (FUSED_DOT) return relaxedDot32(x0, l0, x1, l1);
-  return i16x8.add(relaxedPairs(x0, l0), relaxedPairs(x1, l1));
+  return relaxedPairs32(x0, l0, x1, l1);
 }
 
 /** Unsigned levels | f32 d[nb] | f32 m[nb] (m for Q4_1/Q5_1) of weight row `b` into `out` (levels) and `dOut`. */
@@ -726,7 +726,7 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
   const l0 = kPairLevels(fmt, b, j, high, 0);
   const l1 = kPairLevels(fmt, b, j, high, 1);
   if (ASC_FEATURE_RELAXED_SIMD) {
-    const pairs = i16x8.add(relaxedPairs(v128.load(a8 + (<usize>s << 5)), l0), relaxedPairs(v128.load(a8 + (<usize>s << 5), 16), l1));
+    const pairs = relaxedPairs32(v128.load(a8 + (<usize>s << 5)), l0, v128.load(a8 + (<usize>s << 5), 16), l1);
     return i32x4.add(isum, i32x4.dot_i16x8_s(pairs, broadcast16(sc, s)));
   }
   const d = i32x4.add(dot16(l0, ap + (<usize>s << 6)), dot16(l1, ap + (<usize>s << 6) + 32));
@@ -762,8 +762,8 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
     const q1 = v128.load(b + 16 + (<usize>j << 5), 16);
     if (ASC_FEATURE_RELAXED_SIMD) {
       const a = a8 + (<usize>j << 6);
-      const lo = i16x8.add(relaxedPairs(v128.load(a), lowNibbles(q0)), relaxedPairs(v128.load(a, 16), lowNibbles(q1)));
-      const hi = i16x8.add(relaxedPairs(v128.load(a, 32), highNibbles(q0)), relaxedPairs(v128.load(a, 48), highNibbles(q1)));
+      const lo = relaxedPairs32(v128.load(a), lowNibbles(q0), v128.load(a, 16), lowNibbles(q1));
+      const hi = relaxedPairs32(v128.load(a, 32), highNibbles(q0), v128.load(a, 48), highNibbles(q1));
       isum = i32x4.add(isum, i32x4.add(i32x4.dot_i16x8_s(lo, broadcast16(sc, 0)), i32x4.dot_i16x8_s(hi, broadcast16(sc, 1))));
     } else {
       const a = ap + (<usize>j << 7);
@@ -1122,10 +1122,10 @@ export function pack_rows4(kind: i32, a: usize, aStride: usize, n: i32, cols: i3
           // Q4_K/Q5_K: groups 2k, 2k+1 share a scale and levels are <= 31, so their i16 pair sums
           // add without overflow and one pmaddwd applies the scale to both.
           const scale = v128.load16_splat(scl + (k >> 3));
-          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a0 + o), l0), relaxedPairs(v128.load(a0 + o, 16), l1)), scale));
-          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a1 + o), l0), relaxedPairs(v128.load(a1 + o, 16), l1)), scale));
-          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a2 + o), l0), relaxedPairs(v128.load(a2 + o, 16), l1)), scale));
-          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(i16x8.add(relaxedPairs(v128.load(a3 + o), l0), relaxedPairs(v128.load(a3 + o, 16), l1)), scale));
+          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(relaxedPairs32(v128.load(a0 + o), l0, v128.load(a0 + o, 16), l1), scale));
+          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(relaxedPairs32(v128.load(a1 + o), l0, v128.load(a1 + o, 16), l1), scale));
+          s2 = i32x4.add(s2, i32x4.dot_i16x8_s(relaxedPairs32(v128.load(a2 + o), l0, v128.load(a2 + o, 16), l1), scale));
+          s3 = i32x4.add(s3, i32x4.dot_i16x8_s(relaxedPairs32(v128.load(a3 + o), l0, v128.load(a3 + o, 16), l1), scale));
         } else {
           const sc0 = v128.load16_splat(scl + (k >> 3));
           const sc1 = v128.load16_splat(scl + (k >> 3), 2);

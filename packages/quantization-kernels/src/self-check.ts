@@ -109,7 +109,15 @@ export function differingKernels(candidate: ProbeOutputs, baseline: ProbeOutputs
   return differing;
 }
 
+/** The SIMD128 build's probe outputs, by module: one start-up may check two relaxed builds against it. */
+const baselineProbes = new WeakMap<WebAssembly.Module, ProbeOutputs>();
+
 /** The start-up check createBackend runs: relaxed vs SIMD128 build on the probe blocks of every format. */
 export function verifyRelaxedBuild(relaxed: WebAssembly.Module, strict: WebAssembly.Module): string[] {
-  return differingKernels(runProbes(probeInstance(relaxed)), runProbes(probeInstance(strict)));
+  let baseline = baselineProbes.get(strict);
+  if (baseline === undefined) {
+    baseline = runProbes(probeInstance(strict));
+    baselineProbes.set(strict, baseline);
+  }
+  return differingKernels(runProbes(probeInstance(relaxed)), baseline);
 }
