@@ -22,7 +22,7 @@ export interface BenchRequest {
   readonly opfs?: boolean;
 }
 
-export interface BenchResult {
+export interface BenchResult extends GenerationFigures {
   readonly engine: string;
   readonly mix: string;
   readonly threadsRequested: number;
@@ -30,11 +30,6 @@ export interface BenchResult {
   readonly threadsUsed: number;
   /** From `fetch` of the GGUF to a model ready to generate. */
   readonly loadMs: number;
-  readonly prefillTokensPerSecond: number;
-  /** Prompt tokens the engine evaluated in the prefill pass (should equal `prefillTokens`). */
-  readonly prefillTokensCounted: number;
-  readonly decodeTokensPerSecond: number;
-  readonly decodeTokensGenerated: number;
   readonly detail: string;
   /** With `opfs`: the first load through an emptied OPFS cache and the second one, from it. */
   /** SmallMind, cache none: seconds spent in each load phase (first to last progress event of it). */
@@ -52,4 +47,43 @@ export interface BenchResult {
 export function benchText(length: number): string {
   if (length < 5) throw new Error(`benchText: length ${length} < 5`);
   return Array.from({ length: length - 4 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join('');
+}
+
+/** What the prefill and decode measurements report (fastestPasses). */
+export interface GenerationFigures {
+  readonly prefillTokensPerSecond: number;
+  /** Prompt tokens the engine evaluated in the prefill pass (should equal `prefillTokens`). */
+  readonly prefillTokensCounted: number;
+  readonly decodeTokensPerSecond: number;
+  readonly decodeTokensGenerated: number;
+}
+
+/** What one completion reports, in each engine's own timings. */
+export interface CompletionTimings {
+  readonly promptTokens: number;
+  readonly promptTokensPerSecond: number;
+  readonly generatedTokens: number;
+  readonly decodeTokensPerSecond: number;
+}
+
+/**
+ * The measurement every engine gets: one warm-up, then `request.repeat` passes of prefill (a
+ * `prefillTokens` prompt, one token) and decode (a `decodePromptTokens` prompt, `decodeTokens` tokens),
+ * interleaved; the fastest of each is kept. `complete` runs one completion from a fresh cache.
+ */
+export async function fastestPasses(request: BenchRequest, complete: (prompt: string, maxTokens: number) => Promise<CompletionTimings>): Promise<GenerationFigures> {
+  await complete(benchText(16), 4); // warm-up
+  let prefill = 0;
+  let decode = 0;
+  let generated = 0;
+  let promptCounted = 0;
+  for (let pass = 0; pass < request.repeat; pass++) {
+    const p = await complete(benchText(request.prefillTokens), 1);
+    prefill = Math.max(prefill, p.promptTokensPerSecond);
+    promptCounted = p.promptTokens;
+    const d = await complete(benchText(request.decodePromptTokens), request.decodeTokens);
+    decode = Math.max(decode, d.decodeTokensPerSecond);
+    generated = d.generatedTokens;
+  }
+  return { prefillTokensPerSecond: prefill, prefillTokensCounted: promptCounted, decodeTokensPerSecond: decode, decodeTokensGenerated: generated };
 }

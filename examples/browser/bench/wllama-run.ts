@@ -2,7 +2,7 @@
 // WebAssembly), CPU only (n_gpu_layers 0: the comparison is WebAssembly against WebAssembly), loading the
 // same GGUF from the same server. Timings are llama.cpp's own (server-context `timings`).
 import { Wllama } from '@wllama/wllama';
-import { benchText, type BenchRequest, type BenchResult } from './shared.js';
+import { fastestPasses, type BenchRequest, type BenchResult } from './shared.js';
 
 // BENCH_DEBUG=1 (the driver passes it as `debug`) shows wllama's and llama.cpp's own logs.
 const quiet = { debug: () => {}, log: () => {}, info: () => {}, warn: console.warn, error: console.error };
@@ -47,30 +47,18 @@ export async function runBench(request: BenchRequest): Promise<BenchResult> {
     return result.timings;
   };
   console.info(`wllama: loaded in ${loadMs.toFixed(0)} ms`);
-  await complete(benchText(16), 4); // warm-up
-  let prefill = 0;
-  let decode = 0;
-  let generated = 0;
-  let promptCounted = 0;
-  for (let pass = 0; pass < request.repeat; pass++) {
-    const p = await complete(benchText(request.prefillTokens), 1);
-    prefill = Math.max(prefill, (p.prompt_n / p.prompt_ms) * 1000);
-    promptCounted = p.prompt_n;
-    const d = await complete(benchText(request.decodePromptTokens), request.decodeTokens);
+  const figures = await fastestPasses(request, async (prompt, maxTokens) => {
+    const t = await complete(prompt, maxTokens);
     // predicted_ms covers the tokens after the first, which the prompt pass samples.
-    decode = Math.max(decode, (d.predicted_n / d.predicted_ms) * 1000);
-    generated = d.predicted_n;
-  }
+    return { promptTokens: t.prompt_n, promptTokensPerSecond: (t.prompt_n / t.prompt_ms) * 1000, generatedTokens: t.predicted_n, decodeTokensPerSecond: (t.predicted_n / t.predicted_ms) * 1000 };
+  });
   const result: BenchResult = {
     engine: 'wllama 3.8.1',
     mix: request.mix,
     threadsRequested: request.threads,
     threadsUsed: wllama.isMultithread() ? wllama.getNumThreads() : 1,
     loadMs,
-    prefillTokensPerSecond: prefill,
-    decodeTokensPerSecond: decode,
-    decodeTokensGenerated: generated,
-    prefillTokensCounted: promptCounted,
+    ...figures,
     detail: `llama.cpp ${Wllama.getLibllamaVersion()}, multithread ${wllama.isMultithread()}`,
   };
   await wllama.exit();
